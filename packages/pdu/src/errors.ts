@@ -1,0 +1,57 @@
+/**
+ * Error classes of the wire layer, one per failure domain, each with a stable `code`.
+ * Code branches on `err.code`, never on `err.message`. The table lives in the README.
+ */
+
+export type ProtocolErrorCode = 'PDU_LENGTH_TOO_SMALL' | 'PDU_LENGTH_TOO_LARGE' | 'PDU_BODY_INVALID';
+
+/** A framing or protocol fault: the connection that produced it cannot be trusted any more. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  constructor(
+    readonly code: ProtocolErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type CipherErrorCode =
+  | 'CIPHER_BAD_KEY'
+  | 'CIPHER_EMPTY_PLAINTEXT'
+  | 'CIPHER_BAD_BASE64'
+  | 'CIPHER_BAD_BLOCK_LENGTH'
+  | 'CIPHER_BAD_LENGTH_TRAILER';
+
+/** The TeamTalk message cipher refused its input. */
+export class CipherError extends Error {
+  override readonly name = 'CipherError';
+  constructor(
+    readonly code: CipherErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ConnectionErrorCode =
+  | 'CONN_CLOSED'
+  | 'CONN_TIMEOUT'
+  | 'CONN_REFUSED'
+  | 'CONN_DRAINING'
+  | 'CONN_NOT_READY'
+  | 'REQUEST_TIMEOUT'
+  | 'REQUEST_ABORTED'
+  | 'POOL_UNAVAILABLE';
+
+/** A request could not be answered by a TeamTalk server over this connection or pool. */
+export class ConnectionError extends Error {
+  override readonly name = 'ConnectionError';
+  constructor(
+    readonly code: ConnectionErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

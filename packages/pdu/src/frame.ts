@@ -1,0 +1,158 @@
+/**
+ * PDU framing (protocol notes §2): a 16-byte big-endian header, then the protobuf body.
+ *
+ * | 0 length (u32, header included) | 4 version (u16) | 6 flag | 8 service_id | 10 command_id | 12 seq_num | 14 reserved |
+ *
+ * Pure: no socket knowledge. The decoder bounds the length field before it trusts it and
+ * never allocates the claimed length: it only joins bytes that have actually arrived.
+ */
+import { ProtocolError } from './errors.ts';
+import { serviceOf } from './commands.ts';
+
+export const HEADER_LENGTH = 16;
+/** Every real peer sends version 1. */
+export const PDU_VERSION = 1;
+/** Default bound on a whole PDU. db_proxy message lists are the largest answers we read. */
+export const DEFAULT_MAX_PDU_LENGTH = 1024 * 1024;
+
+export interface Frame {
+  readonly version: number;
+  readonly flag: number;
+  readonly serviceId: number;
+  readonly commandId: number;
+  readonly seqNum: number;
+  readonly reserved: number;
+  /** The protobuf body: a view into the received bytes, valid until the caller lets it go. */
+  readonly body: Buffer;
+}
+
+export interface FrameHeaderInput {
+  readonly commandId: number;
+  /** Defaults to the command's high byte. */
+  readonly serviceId?: number;
+  readonly seqNum?: number;
+}
+
+/** Encodes one PDU. `seqNum` is truncated to 16 bits, as on the wire. */
+export function encodeFrame(header: FrameHeaderInput, body: Uint8Array): Buffer {
+  const length = HEADER_LENGTH + body.length;
+  const out = Buffer.allocUnsafe(length);
+  writeHeader(out, 0, length, header);
+  out.set(body, HEADER_LENGTH);
+  return out;
+}
+
+/** Writes a 16-byte header at `offset` of `out`. */
+export function writeHeader(out: Buffer, offset: number, length: number, header: FrameHeaderInput): void {
+  out.writeUInt32BE(length, offset);
+  out.writeUInt16BE(PDU_VERSION, offset + 4);
+  out.writeUInt16BE(0, offset + 6);
+  out.writeUInt16BE(header.serviceId ?? serviceOf(header.commandId), offset + 8);
+  out.writeUInt16BE(header.commandId, offset + 10);
+  out.writeUInt16BE((header.seqNum ?? 0) & 0xffff, offset + 12);
+  out.writeUInt16BE(0, offset + 14);
+}
+
+export interface FrameDecoderOptions {
+  /** Largest PDU accepted, header included. */
+  readonly maxPduLength?: number;
+}
+
+/**
+ * A streaming decoder: `push(chunk)` keeps leftover bytes and returns the whole frames completed.
+ * A length under 16 or over the maximum throws a {@link ProtocolError}; after that the decoder
+ * is poisoned (every later push throws the same error), since the stream cannot be resynchronised.
+ */
+export class FrameDecoder {
+  readonly maxPduLength: number;
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+  private failure: ProtocolError | undefined;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.maxPduLength = options.maxPduLength ?? DEFAULT_MAX_PDU_LENGTH;
+    if (!Number.isInteger(this.maxPduLength) || this.maxPduLength < HEADER_LENGTH) {
+      throw new RangeError(`maxPduLength must be an integer of at least ${HEADER_LENGTH}, got ${this.maxPduLength}`);
+    }
+  }
+
+  /** Bytes received but not yet part of a whole frame. */
+  get bufferedLength(): number {
+    return this.pendingLength;
+  }
+
+  push(chunk: Uint8Array): Frame[] {
+    if (this.failure) throw this.failure;
+    const frames: Frame[] = [];
+    if (chunk.length === 0) return frames;
+    let buf: Buffer;
+    if (this.pendingLength === 0) {
+      buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    } else {
+      // Join only while the leftover could hold a header: never copy towards a claimed length.
+      this.pending.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+      this.pendingLength += chunk.length;
+      if (!this.canComplete()) return frames;
+      buf = Buffer.concat(this.pending, this.pendingLength);
+      this.pending = [];
+      this.pendingLength = 0;
+    }
+    let offset = 0;
+    while (buf.length - offset >= 4) {
+      const length = buf.readUInt32BE(offset);
+      this.check(length);
+      if (buf.length - offset < length) break;
+      frames.push({
+        version: buf.readUInt16BE(offset + 4),
+        flag: buf.readUInt16BE(offset + 6),
+        serviceId: buf.readUInt16BE(offset + 8),
+        commandId: buf.readUInt16BE(offset + 10),
+        seqNum: buf.readUInt16BE(offset + 12),
+        reserved: buf.readUInt16BE(offset + 14),
+        body: buf.subarray(offset + HEADER_LENGTH, offset + length),
+      });
+      offset += length;
+    }
+    if (offset < buf.length) {
+      this.pending = [buf.subarray(offset)];
+      this.pendingLength = buf.length - offset;
+    }
+    return frames;
+  }
+
+  /** Drops buffered bytes and any failure, for reuse on a new connection. */
+  reset(): void {
+    this.pending = [];
+    this.pendingLength = 0;
+    this.failure = undefined;
+  }
+
+  /** Whether the pending bytes may complete a frame (or reveal a bad length). */
+  private canComplete(): boolean {
+    if (this.pendingLength < 4) return false;
+    const length = this.peekLength();
+    this.check(length);
+    return this.pendingLength >= length;
+  }
+
+  private peekLength(): number {
+    const first = this.pending[0]!;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    const head = Buffer.concat(this.pending, 4);
+    return head.readUInt32BE(0);
+  }
+
+  private check(length: number): void {
+    if (length < HEADER_LENGTH) {
+      this.failure = new ProtocolError('PDU_LENGTH_TOO_SMALL', `PDU length ${length} is under the 16-byte header`);
+      throw this.failure;
+    }
+    if (length > this.maxPduLength) {
+      this.failure = new ProtocolError(
+        'PDU_LENGTH_TOO_LARGE',
+        `PDU length ${length} exceeds the maximum of ${this.maxPduLength} bytes`,
+      );
+      throw this.failure;
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export * from './vectors.ts';
+export * from './ports.ts';
+export * from './redis-server.ts';
