@@ -1,0 +1,30 @@
+/**
+ * `ttpush <command> [options]`: one entry point for every role and tool.
+ * Each command lives in its own module under ./commands and is loaded on demand.
+ */
+const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  start: { summary: 'run api + worker (embedded Redis and sandbox when nothing is configured)', load: () => import('./commands/start.ts') },
+  api: { summary: 'run the HTTP API process', load: () => import('./commands/api.ts') },
+  worker: { summary: 'run a worker process', load: () => import('./commands/worker.ts') },
+  sandbox: { summary: 'run the sandbox TeamTalk servers (db_proxy, route, msg_server)', load: () => import('./commands/sandbox.ts') },
+  listen: { summary: 'log a user into a msg_server and print the messages it receives', load: () => import('./commands/listen.ts') },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: ttpush <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'ttpush <command> --help' for a command's options.`;
+}
+
+const [name, ...argv] = process.argv.slice(2);
+if (!name || name === '--help' || name === '-h' || name === 'help') {
+  console.log(usage());
+  process.exit(name ? 0 : 2);
+}
+const command = commands[name];
+if (!command) {
+  console.error(`ttpush: unknown command '${name}'\n\n${usage()}`);
+  process.exit(2);
+}
+const mod = await command.load();
+const code = await mod.run(argv);
+process.exitCode = code;
