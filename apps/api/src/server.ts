@@ -1,0 +1,56 @@
+/**
+ * The API process: Redis connections (fail fast), the queue service, the Express app, the HTTP server,
+ * and an owned shutdown.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '@ttpush/config';
+import { RedisMessageService, consumerRedis, producerRedis } from '@ttpush/core';
+import { createApp } from './app.ts';
+
+export interface RunningApi {
+  server: Server;
+  port: number;
+  service: RedisMessageService;
+  close(): Promise<void>;
+}
+
+export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
+  if (!config.redisUrl) throw new Error('startApi needs config.redisUrl');
+  const redis = producerRedis(config.redisUrl);
+  const queueConnection = producerRedis(config.redisUrl);
+  const subscriber = consumerRedis(config.redisUrl);
+  for (const r of [redis, queueConnection, subscriber]) {
+    r.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+  }
+  const service = new RedisMessageService({ redis, subscriber, queueConnection, prefix: config.redisPrefix });
+  const app = createApp({ config, service, logger });
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host: config.http.host, port }, 'api listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, 5000).unref();
+      });
+      await service.close().catch(() => undefined);
+      for (const r of [redis, queueConnection, subscriber]) r.disconnect();
+    })());
+  return { server, port, service, close };
+}

@@ -1,0 +1,269 @@
+/**
+ * Sends one conversation's lane: its messages strictly one at a time, in acceptance order, under the
+ * conversation lock. db_proxy_server reorders anything sent concurrently (notes §6, §10), so one request in
+ * flight per conversation is what keeps order; many lanes run at once, which keeps the pipe full.
+ *
+ * No loss, no duplicate: a message is marked `sending` (with its create_time and the conversation's last
+ * known msg_id, the floor) before its request leaves. Whoever finds a message in `sending` (after a crash,
+ * or a connection lost mid-flight) reads the conversation back before sending again.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  FAILURE_CODES,
+  Keys,
+  parseRecord,
+  type FailureCode,
+  type MessageRecord,
+  type ScriptedRedis,
+} from '@ttpush/core';
+import type { TeamTalk, StoredMessage } from './teamtalk.ts';
+import { classify } from './outcome.ts';
+import type { WorkerStats } from './stats.ts';
+
+export interface LaneOptions {
+  lockMs: number;
+  maxMessageAgeMs: number;
+  /** Wait before reading back a request lost with its connection: lets a slow db_proxy finish it. */
+  uncertainGraceMs: number;
+}
+
+interface ConvState {
+  lastMsgId: number;
+  lastCreateTime: number;
+  lastHash: string;
+}
+
+const PEEK = 64;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const textHash = (text: string) => createHash('sha1').update(text).digest('base64').slice(0, 12);
+
+export type LaneResult = 'drained' | 'busy' | 'lost' | 'stopped';
+
+export class LaneProcessor {
+  stopping = false;
+
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly keys: Keys,
+    private readonly tt: TeamTalk,
+    private readonly stats: WorkerStats,
+    private readonly log: Logger,
+    private readonly opts: LaneOptions,
+  ) {}
+
+  async process(conv: string): Promise<LaneResult> {
+    const k = this.keys;
+    const token = randomBytes(12).toString('base64');
+    const got = await this.redis.set(k.lock(conv), token, 'PX', this.opts.lockMs, 'NX');
+    if (got !== 'OK') return 'busy';
+    const extender = setInterval(
+      () => {
+        this.redis.ttExtend(k.lock(conv), token, this.opts.lockMs).catch(() => undefined);
+      },
+      Math.max(200, Math.floor(this.opts.lockMs / 3)),
+    );
+    try {
+      const c = await this.redis.hmget(k.conv(conv), 'lmid', 'lct', 'lh');
+      const state: ConvState = {
+        lastMsgId: Number(c[0] ?? 0),
+        lastCreateTime: Number(c[1] ?? 0),
+        lastHash: c[2] ?? '',
+      };
+      for (;;) {
+        if (this.stopping) {
+          await this.redis.ttRelease(k.lock(conv), token);
+          return 'stopped';
+        }
+        const ids = await this.redis.lrange(k.lane(conv), 0, PEEK - 1);
+        if (ids.length === 0) {
+          const r = await this.redis.ttReleaseIfEmpty(k.lock(conv), k.lane(conv), k.lanes, token, conv);
+          if (r === 1) return 'drained';
+          if (r === -1) return 'lost';
+          continue;
+        }
+        const pipe = this.redis.pipeline();
+        for (const id of ids) pipe.hgetall(k.message(id));
+        const rows = (await pipe.exec()) ?? [];
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i]!;
+          const rec = parseRecord(id, (rows[i]?.[1] as Record<string, string>) ?? {});
+          const r = await this.sendOne(id, rec, conv, token, state);
+          if (r === 'lost' || r === 'stopped') {
+            if (r === 'stopped') await this.redis.ttRelease(k.lock(conv), token);
+            return r;
+          }
+        }
+      }
+    } finally {
+      clearInterval(extender);
+    }
+  }
+
+  private async sendOne(
+    id: string,
+    rec: MessageRecord | null,
+    conv: string,
+    token: string,
+    state: ConvState,
+  ): Promise<'done' | 'lost' | 'stopped'> {
+    const k = this.keys;
+    if (!rec || (rec.status !== 'queued' && rec.status !== 'sending')) {
+      await this.redis.ttDropHead(k.lane(conv), id);
+      return 'done';
+    }
+    const log = this.log.child({ message: id, conv });
+    const msgData = this.tt.ciphertext(rec.text);
+    const hash = textHash(rec.text);
+    const deadline = (rec.sendAt ?? rec.createdAt) + this.opts.maxMessageAgeMs;
+    let uncertain = rec.status === 'sending';
+    let createTime = rec.createTime ?? 0;
+    let floor = rec.floor ?? 0;
+    let backoff = 100;
+    const wait = async () => {
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, 5000);
+    };
+
+    for (;;) {
+      if (uncertain) {
+        log.debug({ createTime, floor }, 'reading back a message that may be stored');
+        let found: number;
+        try {
+          found = await this.tt.readBack(rec.from, rec.to, createTime, floor, msgData);
+        } catch (err) {
+          if (this.stopping) return 'stopped';
+          if (Date.now() > deadline) return this.fail(rec, conv, 'teamtalk_unavailable', state, log);
+          log.debug({ err: (err as Error).message }, 'read-back failed; retrying');
+          await wait();
+          continue;
+        }
+        if (found > 0) {
+          this.stats.readBackFound++;
+          return this.succeed(
+            rec,
+            conv,
+            {
+              fromUserId: rec.from,
+              toSessionId: 'group' in rec.to ? rec.to.group : rec.to.user,
+              msgId: found,
+              createTime,
+              msgType: 'group' in rec.to ? 17 : 1,
+              msgData,
+            },
+            hash,
+            state,
+            log,
+          );
+        }
+        uncertain = false;
+      }
+      if (this.stopping) return 'stopped';
+      if (Date.now() > deadline) return this.fail(rec, conv, 'teamtalk_unavailable', state, log);
+
+      // A new attempt. Two of our texts alike in one second of one conversation would be indistinguishable on
+      // read-back, so the later one takes the next second.
+      createTime = Math.floor(Date.now() / 1000);
+      if (createTime <= state.lastCreateTime && hash === state.lastHash) createTime = state.lastCreateTime + 1;
+      floor = state.lastMsgId;
+      const mark = await this.redis.ttMarkSending(k.message(id), k.lock(conv), token, Date.now(), createTime, floor);
+      if (mark === 'lost') return 'lost';
+      if (mark !== 'ok') {
+        await this.redis.ttDropHead(k.lane(conv), id);
+        return 'done';
+      }
+      log.debug({ createTime, floor }, 'sending');
+      let reply: StoredMessage;
+      try {
+        reply = await this.tt.store(rec.from, rec.to, createTime, msgData);
+      } catch (err) {
+        const kind = classify(err);
+        log.debug({ kind, err: (err as Error).message }, 'db_proxy request failed');
+        if (kind === 'no_reply') {
+          // db_proxy drops some requests silently (unknown group, non-member...): read back once, then fail.
+          for (let tries = 0; ; tries++) {
+            try {
+              const found = await this.tt.readBack(rec.from, rec.to, createTime, floor, msgData);
+              if (found > 0) {
+                this.stats.readBackFound++;
+                return this.succeed(
+                  rec,
+                  conv,
+                  {
+                    fromUserId: rec.from,
+                    toSessionId: 'group' in rec.to ? rec.to.group : rec.to.user,
+                    msgId: found,
+                    createTime,
+                    msgType: 'group' in rec.to ? 17 : 1,
+                    msgData,
+                  },
+                  hash,
+                  state,
+                  log,
+                );
+              }
+              return this.fail(rec, conv, 'teamtalk_no_reply', state, log);
+            } catch {
+              if (this.stopping) return 'stopped';
+              if (tries >= 3 && Date.now() > deadline) return this.fail(rec, conv, 'teamtalk_no_reply', state, log);
+              await wait();
+            }
+          }
+        }
+        if (kind === 'uncertain') {
+          uncertain = true;
+          await sleep(this.opts.uncertainGraceMs);
+        } else {
+          await wait();
+        }
+        continue;
+      }
+      if (reply.msgId === 0) return this.fail(rec, conv, 'teamtalk_rejected', state, log);
+      return this.succeed(rec, conv, reply, hash, state, log);
+    }
+  }
+
+  private async succeed(
+    rec: MessageRecord,
+    conv: string,
+    stored: StoredMessage,
+    hash: string,
+    state: ConvState,
+    log: Logger,
+  ): Promise<'done'> {
+    if (!this.tt.forward(stored)) {
+      this.stats.routeUnavailable++;
+      log.warn({ msgId: stored.msgId }, 'stored, but no route_server to push it: recipients get it on their next sync');
+    }
+    const k = this.keys;
+    await this.redis.ttComplete(
+      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel,
+      rec.id, 'sent', Date.now(), stored.msgId, '', '', stored.createTime, hash,
+    ); // prettier-ignore
+    if (stored.msgId > state.lastMsgId) {
+      state.lastMsgId = stored.msgId;
+      state.lastCreateTime = stored.createTime;
+      state.lastHash = hash;
+    }
+    this.stats.sent(Date.now() - (rec.sendAt ?? rec.createdAt));
+    log.debug({ msgId: stored.msgId }, 'sent');
+    return 'done';
+  }
+
+  private async fail(
+    rec: MessageRecord,
+    conv: string,
+    code: FailureCode,
+    _state: ConvState,
+    log: Logger,
+  ): Promise<'done'> {
+    const k = this.keys;
+    await this.redis.ttComplete(
+      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel,
+      rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '',
+    ); // prettier-ignore
+    this.stats.failed(code);
+    log.debug({ code }, 'failed');
+    return 'done';
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Safety nets that run in every worker: moves due scheduled messages into their lanes, and activates
+ * lanes that hold work but have neither a lock nor a job (an api that died between accepting a message
+ * and adding its job, a worker that died holding a lane).
+ */
+import type { Logger } from 'pino';
+import type { Queue } from 'bullmq';
+import {
+  JOB_PRIORITY,
+  Keys,
+  LANE_JOB,
+  laneJobId,
+  type LaneJobData,
+  type Priority,
+  type ScriptedRedis,
+} from '@ttpush/core';
+
+const STALE_LANE_MS = 3000;
+const BATCH = 500;
+
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly keys: Keys,
+    private readonly queue: Queue<LaneJobData>,
+    private readonly log: Logger,
+    private readonly intervalMs = 250,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.tick()
+        .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'reconciler tick failed'))
+        .finally(() => (this.running = undefined));
+    }, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  async tick(now = Date.now()): Promise<void> {
+    await this.promoteDue(now);
+    await this.activateStale(now);
+  }
+
+  private async activate(conv: string, headId: string, priority: Priority): Promise<void> {
+    await this.queue.add(
+      LANE_JOB,
+      { conv },
+      {
+        jobId: laneJobId(conv, headId),
+        priority: JOB_PRIORITY[priority] ?? 2,
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
+  }
+
+  private async promoteDue(now: number): Promise<void> {
+    const k = this.keys;
+    const due = await this.redis.zrangebyscore(k.scheduled, '-inf', now, 'LIMIT', 0, BATCH);
+    for (const id of due) {
+      const [conv, priority] = await this.redis.hmget(k.message(id), 'c', 'p');
+      if (!conv) {
+        await this.redis.zrem(k.scheduled, id);
+        continue;
+      }
+      const n = await this.redis.ttPromote(k.message(id), k.lane(conv), k.lanes, k.scheduled, id, conv, now);
+      if (n === 1) await this.activate(conv, id, (priority as Priority) ?? 'normal');
+    }
+  }
+
+  private async activateStale(now: number): Promise<void> {
+    const k = this.keys;
+    const stale = await this.redis.zrangebyscore(k.lanes, '-inf', now - STALE_LANE_MS, 'LIMIT', 0, BATCH);
+    for (const conv of stale) {
+      const [[, locked], [, head]] = (await this.redis.multi().exists(k.lock(conv)).lindex(k.lane(conv), 0).exec()) as [
+        [unknown, number],
+        [unknown, string | null],
+      ];
+      if (locked) continue;
+      if (!head) {
+        // Empty and unlocked: nothing to do. A push after this check re-adds the lane with a fresh score.
+        await this.redis.zrem(k.lanes, conv);
+        continue;
+      }
+      const priority = (await this.redis.hget(k.message(head), 'p')) as Priority | null;
+      this.log.debug({ conv, head }, 'activating a lane left without a job');
+      await this.activate(conv, head, priority ?? 'normal');
+      await this.redis.zadd(k.lanes, now, conv);
+    }
+  }
+}

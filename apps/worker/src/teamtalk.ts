@@ -1,0 +1,140 @@
+/**
+ * The worker's view of TeamTalk: stores a message through db_proxy_server, reads a conversation back,
+ * and forwards a stored message to the master route_server.
+ */
+import { CommandId, DbProxyPool, RoutePool, TeamTalkCipher, im } from '@ttpush/pdu';
+import type { Config } from '@ttpush/config';
+import type { Recipient } from '@ttpush/core';
+import type { Logger } from 'pino';
+
+export interface StoredMessage {
+  fromUserId: number;
+  toSessionId: number;
+  msgId: number;
+  createTime: number;
+  msgType: im.MsgType;
+  msgData: Uint8Array;
+}
+
+/** Read-back pages: enough to walk past other traffic in a busy conversation, bounded. */
+const READ_BACK_PAGE = 100;
+const READ_BACK_MAX_PAGES = 20;
+
+export class TeamTalk {
+  readonly db: DbProxyPool;
+  readonly route: RoutePool;
+  private readonly cipher: TeamTalkCipher;
+  /** Ciphertext per distinct text: a batch or a repeated alert encrypts once. */
+  private readonly cipherCache = new Map<string, Buffer>();
+
+  constructor(config: Config, logger: Logger) {
+    this.cipher = new TeamTalkCipher(config.aesKey);
+    const common = {
+      requestTimeoutMs: config.teamtalk.replyTimeoutMs,
+      maxInFlight: config.teamtalk.maxInFlight,
+      connectTimeoutMs: config.teamtalk.connectTimeoutMs,
+    };
+    this.db = new DbProxyPool({
+      addresses: config.dbProxyAddrs,
+      connectionsPerServer: config.teamtalk.dbProxyConnections,
+      ...common,
+      logger: logger.child({ pool: 'db_proxy' }),
+    });
+    this.route = new RoutePool({ addresses: config.routeAddrs, ...common, logger: logger.child({ pool: 'route' }) });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.db.start(), this.route.start()]);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.db.close(), this.route.close()]);
+  }
+
+  /** The base64 ciphertext TeamTalk stores for `text`, as bytes. */
+  ciphertext(text: string): Buffer {
+    let c = this.cipherCache.get(text);
+    if (!c) {
+      c = Buffer.from(this.cipher.encryptToBase64(text), 'latin1');
+      if (this.cipherCache.size >= 10_000) this.cipherCache.clear();
+      this.cipherCache.set(text, c);
+    }
+    return c;
+  }
+
+  /** Sends IMMsgData; resolves with db_proxy's reply (msg_id 0 means refused). */
+  store(from: number, to: Recipient, createTime: number, msgData: Buffer): Promise<StoredMessage> {
+    const group = 'group' in to;
+    return this.db.request(
+      CommandId.MSG_DATA,
+      {
+        fromUserId: from,
+        toSessionId: group ? to.group : to.user,
+        msgId: 0,
+        createTime,
+        msgType: group ? im.MsgType.MSG_TYPE_GROUP_TEXT : im.MsgType.MSG_TYPE_SINGLE_TEXT,
+        msgData,
+      },
+      { responseCommand: CommandId.MSG_DATA },
+    ) as Promise<StoredMessage>;
+  }
+
+  /** Forwards a stored message to route_server, our attach_data cleared (notes §8). */
+  forward(m: StoredMessage): boolean {
+    try {
+      return (
+        this.route.forward(CommandId.MSG_DATA, {
+          fromUserId: m.fromUserId,
+          toSessionId: m.toSessionId,
+          msgId: m.msgId,
+          createTime: m.createTime,
+          msgType: m.msgType,
+          msgData: m.msgData,
+        }) !== false
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Finds a message we may have stored: newer than `floor` (the conversation's last msg_id we knew before
+   * the send), from our sender, with our create_time and our ciphertext. Returns its msg_id, or 0.
+   */
+  async readBack(from: number, to: Recipient, createTime: number, floor: number, msgData: Buffer): Promise<number> {
+    const group = 'group' in to;
+    const sessionType = group ? im.SessionType.SESSION_TYPE_GROUP : im.SessionType.SESSION_TYPE_SINGLE;
+    const sessionId = group ? to.group : to.user;
+    const latest = (await this.db.request(
+      CommandId.MSG_GET_LATEST_MSG_ID_REQ,
+      { userId: from, sessionType, sessionId },
+      { responseCommand: CommandId.MSG_GET_LATEST_MSG_ID_RSP },
+    )) as { latestMsgId: number };
+    if (latest.latestMsgId <= floor) return 0;
+    let begin = 0;
+    for (let page = 0; page < READ_BACK_MAX_PAGES; page++) {
+      const rsp = (await this.db.request(
+        CommandId.MSG_LIST_REQUEST,
+        { userId: from, sessionType, sessionId, msgIdBegin: begin, msgCnt: READ_BACK_PAGE },
+        { responseCommand: CommandId.MSG_LIST_RESPONSE },
+      )) as { msgList: { msgId: number; fromSessionId: number; createTime: number; msgData: Uint8Array }[] };
+      let lowest = Infinity;
+      let newer = 0;
+      for (const m of rsp.msgList) {
+        lowest = Math.min(lowest, m.msgId);
+        if (m.msgId <= floor) continue;
+        newer++;
+        if (m.fromSessionId === from && m.createTime === createTime && Buffer.from(m.msgData).equals(msgData)) {
+          return m.msgId;
+        }
+      }
+      if (rsp.msgList.length < READ_BACK_PAGE || newer === 0 || lowest <= 1) return 0;
+      begin = lowest - 1;
+    }
+    return 0;
+  }
+
+  get ready(): { dbProxy: boolean; route: boolean } {
+    return { dbProxy: this.db.ready, route: this.route.master !== undefined };
+  }
+}

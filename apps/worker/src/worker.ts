@@ -1,0 +1,132 @@
+/**
+ * A worker process: TeamTalk pools, a BullMQ worker that sends conversation lanes, the reconciler,
+ * stats flushing and the heartbeat that /readyz reads.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '@ttpush/config';
+import { Keys, LANE_QUEUE, consumerRedis, defineScripts, type LaneJobData } from '@ttpush/core';
+import { TeamTalk } from './teamtalk.ts';
+import { LaneProcessor } from './lane-processor.ts';
+import { Reconciler } from './reconciler.ts';
+import { WorkerStats } from './stats.ts';
+
+export interface RunningWorker {
+  id: string;
+  teamtalk: TeamTalk;
+  /** Stops taking work, finishes (or safely returns) in-flight messages, closes connections. Idempotent. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
+  if (!config.redisUrl) throw new Error('startWorker needs config.redisUrl');
+  const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = logger.child({ worker: id });
+  const keys = new Keys(config.redisPrefix);
+  const redis = defineScripts(consumerRedis(config.redisUrl));
+  const bullConnection = consumerRedis(config.redisUrl);
+  const queueConnection = consumerRedis(config.redisUrl);
+  for (const r of [redis, bullConnection, queueConnection]) {
+    r.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
+  }
+  const teamtalk = new TeamTalk(config, log);
+  teamtalk
+    .start()
+    .catch((err: unknown) =>
+      log.warn({ err: (err as Error).message }, 'TeamTalk not reachable yet; retrying in the background'),
+    );
+
+  const stats = new WorkerStats();
+  const lanes = new LaneProcessor(redis, keys, teamtalk, stats, log, {
+    lockMs: config.worker.lockMs,
+    maxMessageAgeMs: config.worker.maxMessageAgeMs,
+    uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
+  });
+  const queue = new Queue<LaneJobData>(LANE_QUEUE, { connection: queueConnection, prefix: config.redisPrefix });
+  queue.on('error', (err) => log.debug({ err: err.message }, 'queue error'));
+  const worker = new Worker<LaneJobData>(
+    LANE_QUEUE,
+    async (job) => {
+      const result = await lanes.process(job.data.conv);
+      if (result === 'stopped') {
+        // Hand the rest of the lane to another worker at once rather than after the lock expires.
+        const head = await redis.lindex(keys.lane(job.data.conv), 0);
+        if (head) await redis.zadd(keys.lanes, 0, job.data.conv);
+      }
+      return result;
+    },
+    {
+      connection: bullConnection,
+      prefix: config.redisPrefix,
+      concurrency: config.worker.concurrency,
+      lockDuration: Math.max(config.worker.lockMs, 5000),
+      stalledInterval: Math.max(Math.floor(config.worker.lockMs / 2), 2000),
+      maxStalledCount: 1_000_000,
+      autorun: true,
+    },
+  );
+  worker.on('error', (err) => log.debug({ err: err.message }, 'bullmq worker error'));
+  worker.on('failed', (job, err) =>
+    log.warn({ conv: job?.data.conv, err: err.message }, 'lane job failed; the reconciler retries it'),
+  );
+
+  const reconciler = new Reconciler(redis, keys, queue, log);
+  reconciler.start();
+
+  const beat = async () => {
+    const now = Date.now();
+    const ready = teamtalk.ready;
+    const connections = [
+      ...teamtalk.db.status().map((c) => ({ role: 'db_proxy', address: c.address, status: c.status })),
+      ...teamtalk.route.status().map((c) => ({ role: 'route', address: c.address, status: c.status })),
+    ];
+    await redis
+      .multi()
+      .set(
+        keys.worker(id),
+        JSON.stringify({ at: now, dbProxyReady: ready.dbProxy, routeReady: ready.route, connections }),
+        'PX',
+        15_000,
+      )
+      .zadd(keys.workers, now, id)
+      .zremrangebyscore(keys.workers, '-inf', now - 60_000)
+      .exec();
+    await stats.flush(redis, keys.stats);
+  };
+  const heartbeat = setInterval(() => beat().catch(() => undefined), 1000);
+  beat().catch(() => undefined);
+  log.info({ concurrency: config.worker.concurrency }, 'worker started');
+
+  let closing: Promise<void> | undefined;
+  const close = (deadlineMs = 15_000) =>
+    (closing ??= (async () => {
+      log.info('worker stopping: no new lanes; finishing in-flight messages');
+      lanes.stopping = true;
+      const steps: [string, () => Promise<unknown>][] = [
+        ['bullmq worker', () => Promise.race([worker.close(), new Promise((r) => setTimeout(r, deadlineMs))])],
+        ['reconciler', () => reconciler.stop()],
+        ['heartbeat', async () => {
+          clearInterval(heartbeat);
+          await stats.flush(redis, keys.stats);
+          await redis.multi().del(keys.worker(id)).zrem(keys.workers, id).exec();
+        }],
+        ['teamtalk', () => teamtalk.close()],
+        ['queue', () => queue.close()],
+        ['redis', async () => {
+          for (const r of [redis, bullConnection, queueConnection]) r.disconnect();
+        }],
+      ]; // prettier-ignore
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          log.warn({ step: name, err: (err as Error).message }, 'shutdown step failed');
+        }
+      }
+      log.info('worker stopped');
+    })());
+
+  return { id, teamtalk, close };
+}

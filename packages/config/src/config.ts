@@ -1,0 +1,263 @@
+/**
+ * ttpush configuration: read and validated once, at boot, from environment variables and an
+ * optional JSON file (TTPUSH_CONFIG_FILE, whose keys are the same variable names). Nothing else in
+ * ttpush reads process.env. A bad value throws a ConfigError naming the variable and the fix.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+}
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export interface AppKey {
+  /** A name for logs and metrics; never the secret. */
+  name: string;
+  /** The secret the caller presents. */
+  key: string;
+  /** Sender user ids this key may send as, or '*' for any. */
+  senders: number[] | '*';
+}
+
+export interface Config {
+  http: { host: string; port: number; bodyLimitBytes: number };
+  /** Unset: `ttpush start` runs a private redis-server. */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  /** Both unset: `ttpush start` runs the sandbox TeamTalk. */
+  dbProxyAddrs: Address[];
+  routeAddrs: Address[];
+  /** The TeamTalk servers' 32-character aesKey. */
+  aesKey: string;
+  aesKeyIsStockDefault: boolean;
+  appKeys: AppKey[];
+  devAppKey: string | undefined;
+  maxContentBytes: number;
+  legacyWaitMs: number;
+  teamtalk: {
+    replyTimeoutMs: number;
+    dbProxyConnections: number;
+    maxInFlight: number;
+    connectTimeoutMs: number;
+  };
+  worker: { concurrency: number; maxMessageAgeMs: number; lockMs: number };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  embedded: { redis: boolean; teamtalk: boolean };
+}
+
+/** The public stock key of TeamTalk's sample configs: fine for tests, never for production. */
+export const STOCK_AES_KEY = '12345678901234567890123456789012';
+
+/** The variables ttpush reads, with their defaults and meaning (the README's table is made from this). */
+export const VARIABLES = {
+  TTPUSH_CONFIG_FILE: ['', 'optional JSON file whose keys are these variable names; the environment wins'],
+  TTPUSH_HTTP_PORT: ['8400', 'HTTP port of the API (/v1 and the legacy /query on the same port)'],
+  TTPUSH_HTTP_HOST: ['127.0.0.1 when embedded, else 0.0.0.0', 'address the API listens on'],
+  TTPUSH_BODY_LIMIT_BYTES: ['65536', 'largest JSON request body'],
+  TTPUSH_REDIS_URL: ['unset: a private redis-server', 'Redis URL, e.g. redis://127.0.0.1:6379/0'],
+  TTPUSH_REDIS_PREFIX: ['ttp', 'prefix of every Redis key and queue'],
+  TTPUSH_DB_PROXY_ADDRS: ['unset: the sandbox', 'db_proxy_server addresses, comma-separated host:port'],
+  TTPUSH_ROUTE_ADDRS: ['unset: the sandbox', 'route_server addresses, comma-separated host:port'],
+  TTPUSH_AES_KEY: ['the public stock key', "the TeamTalk servers' 32-character aesKey"],
+  TTPUSH_APP_KEYS_FILE: ['unset', 'JSON file of app keys and the sender ids each may use'],
+  TTPUSH_DEV_APP_KEY: ['unset (random when embedded)', 'a development key that may do everything'],
+  TTPUSH_MAX_CONTENT_BYTES: ['3068', 'largest message text in UTF-8 bytes (TeamTalk column varchar(4096))'],
+  TTPUSH_LEGACY_WAIT_MS: ['10000', 'how long /query/Send* waits for the msg_id before error 10'],
+  TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS: ['5000', 'a db_proxy request with no reply after this is read back, then failed'],
+  TTPUSH_DB_PROXY_CONNECTIONS: ['2', 'connections per db_proxy_server per worker'],
+  TTPUSH_TEAMTALK_MAX_IN_FLIGHT: ['4096', 'requests in flight per db_proxy connection'],
+  TTPUSH_TEAMTALK_CONNECT_TIMEOUT_MS: ['5000', 'TCP connect timeout towards TeamTalk'],
+  TTPUSH_WORKER_CONCURRENCY: ['256', 'conversations a worker sends in parallel'],
+  TTPUSH_MAX_MESSAGE_AGE_MS: [
+    '3600000',
+    'a message TeamTalk could not take for this long fails as teamtalk_unavailable',
+  ],
+  TTPUSH_WORKER_LOCK_MS: ['10000', 'how long a dead worker holds a conversation before another takes it over'],
+  TTPUSH_LOG_LEVEL: ['info', 'fatal, error, warn, info, debug, trace or silent'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+type VarName = keyof typeof VARIABLES;
+type Source = Partial<Record<string, string | undefined>>;
+
+function fail(name: string, problem: string, fix: string): never {
+  throw new ConfigError(`${name} ${problem}: ${fix}`);
+}
+
+function int(src: Source, name: VarName, dflt: number, min: number, max: number): number {
+  const raw = src[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d+$/.test(raw.trim()))
+    fail(name, `is '${raw}', not a whole number`, `set it to an integer from ${min} to ${max}`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) fail(name, `is ${n}, out of range`, `set it to an integer from ${min} to ${max}`);
+  return n;
+}
+
+export function parseAddresses(name: string, raw: string): Address[] {
+  const parts = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (parts.length === 0) fail(name, 'is empty', 'give one or more host:port, comma-separated');
+  return parts.map((p) => {
+    const m = /^(.+):(\d{1,5})$/.exec(p);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535)
+      fail(name, `has '${p}', not host:port`, 'write each address as host:port, e.g. 127.0.0.1:10600');
+    return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+  });
+}
+
+const appKeySchema = z.object({
+  name: z.string().min(1).max(100),
+  key: z.string().min(16, 'a key must be at least 16 characters').max(200),
+  senders: z.union([z.literal('*'), z.array(z.number().int().min(1).max(4294967295))]),
+});
+const appKeysSchema = z.union([
+  z.array(appKeySchema),
+  z.object({ keys: z.array(appKeySchema) }).transform((o) => o.keys),
+]);
+
+export function loadAppKeysFile(path: string): AppKey[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    fail(
+      'TTPUSH_APP_KEYS_FILE',
+      `names '${path}', which cannot be read (${(err as NodeJS.ErrnoException).code})`,
+      'point it at a readable JSON file',
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    fail(
+      'TTPUSH_APP_KEYS_FILE',
+      `('${path}') is not valid JSON`,
+      'write {"keys": [{"name": "crm", "key": "<secret>", "senders": [1, 2] or "*"}]}',
+    );
+  }
+  const parsed = appKeysSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    fail(
+      'TTPUSH_APP_KEYS_FILE',
+      `('${path}') is invalid at ${issue.path.join('.') || 'the top level'}: ${issue.message}`,
+      'each key needs name, key (16+ characters) and senders (a list of user ids, or "*")',
+    );
+  }
+  const keys = parsed.data;
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k.key))
+      fail('TTPUSH_APP_KEYS_FILE', `lists the key of '${k.name}' twice`, 'give every app key a distinct secret');
+    seen.add(k.key);
+  }
+  return keys;
+}
+
+/** Reads the configuration from `env` (default process.env) and the optional TTPUSH_CONFIG_FILE. */
+export function loadConfig(env: Source = process.env): Config {
+  let src: Source = { ...env };
+  const file = env.TTPUSH_CONFIG_FILE;
+  if (file) {
+    let fromFile: unknown;
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      fail(
+        'TTPUSH_CONFIG_FILE',
+        `('${file}') cannot be read as JSON (${(err as Error).message})`,
+        'point it at a JSON object of TTPUSH_* settings',
+      );
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      fail('TTPUSH_CONFIG_FILE', `('${file}') is not a JSON object`, 'write {"TTPUSH_HTTP_PORT": "8400", ...}');
+    }
+    for (const k of Object.keys(fromFile)) {
+      if (!(k in VARIABLES))
+        fail('TTPUSH_CONFIG_FILE', `has unknown setting '${k}'`, `use one of ${Object.keys(VARIABLES).join(', ')}`);
+    }
+    const strings = Object.fromEntries(Object.entries(fromFile).map(([k, v]) => [k, String(v)]));
+    src = { ...strings, ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')) };
+  }
+
+  const dbRaw = src.TTPUSH_DB_PROXY_ADDRS?.trim() || undefined;
+  const routeRaw = src.TTPUSH_ROUTE_ADDRS?.trim() || undefined;
+  if ((dbRaw === undefined) !== (routeRaw === undefined)) {
+    const missing = dbRaw === undefined ? 'TTPUSH_DB_PROXY_ADDRS' : 'TTPUSH_ROUTE_ADDRS';
+    fail(
+      missing,
+      'is unset while the other TeamTalk address list is set',
+      'set both TTPUSH_DB_PROXY_ADDRS and TTPUSH_ROUTE_ADDRS, or neither (to run the sandbox)',
+    );
+  }
+  const embeddedTeamtalk = dbRaw === undefined;
+  const redisUrl = src.TTPUSH_REDIS_URL?.trim() || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    fail('TTPUSH_REDIS_URL', `is '${redisUrl.replace(/\/\/[^@]*@/, '//***@')}'`, 'write a redis:// or rediss:// URL');
+  }
+  const embedded = { redis: redisUrl === undefined, teamtalk: embeddedTeamtalk };
+
+  const aesKey = src.TTPUSH_AES_KEY ?? STOCK_AES_KEY;
+  if (Buffer.byteLength(aesKey, 'utf8') !== 32) {
+    fail(
+      'TTPUSH_AES_KEY',
+      `is ${Buffer.byteLength(aesKey, 'utf8')} bytes long`,
+      "set it to the TeamTalk servers' 32-character aesKey",
+    );
+  }
+
+  const logLevel = (src.TTPUSH_LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    fail('TTPUSH_LOG_LEVEL', `is '${logLevel}'`, 'use fatal, error, warn, info, debug, trace or silent');
+  }
+
+  const devAppKey = src.TTPUSH_DEV_APP_KEY?.trim() || undefined;
+  if (devAppKey !== undefined && devAppKey.length < 8) {
+    fail('TTPUSH_DEV_APP_KEY', 'is shorter than 8 characters', 'use a longer development key');
+  }
+  const appKeys = src.TTPUSH_APP_KEYS_FILE ? loadAppKeysFile(src.TTPUSH_APP_KEYS_FILE) : [];
+  const prefix = src.TTPUSH_REDIS_PREFIX ?? 'ttp';
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(prefix))
+    fail('TTPUSH_REDIS_PREFIX', `is '${prefix}'`, 'use 1-32 letters, digits, _ . or -');
+
+  return {
+    http: {
+      host: src.TTPUSH_HTTP_HOST?.trim() || (embedded.redis || embedded.teamtalk ? '127.0.0.1' : '0.0.0.0'),
+      port: int(src, 'TTPUSH_HTTP_PORT', 8400, 0, 65535),
+      bodyLimitBytes: int(src, 'TTPUSH_BODY_LIMIT_BYTES', 65536, 1024, 16 * 1024 * 1024),
+    },
+    redisUrl,
+    redisPrefix: prefix,
+    dbProxyAddrs: dbRaw ? parseAddresses('TTPUSH_DB_PROXY_ADDRS', dbRaw) : [],
+    routeAddrs: routeRaw ? parseAddresses('TTPUSH_ROUTE_ADDRS', routeRaw) : [],
+    aesKey,
+    aesKeyIsStockDefault: aesKey === STOCK_AES_KEY,
+    appKeys,
+    devAppKey,
+    maxContentBytes: int(src, 'TTPUSH_MAX_CONTENT_BYTES', 3068, 1, 1024 * 1024),
+    legacyWaitMs: int(src, 'TTPUSH_LEGACY_WAIT_MS', 10_000, 100, 120_000),
+    teamtalk: {
+      replyTimeoutMs: int(src, 'TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS', 5000, 50, 600_000),
+      dbProxyConnections: int(src, 'TTPUSH_DB_PROXY_CONNECTIONS', 2, 1, 64),
+      maxInFlight: int(src, 'TTPUSH_TEAMTALK_MAX_IN_FLIGHT', 4096, 1, 1_000_000),
+      connectTimeoutMs: int(src, 'TTPUSH_TEAMTALK_CONNECT_TIMEOUT_MS', 5000, 50, 600_000),
+    },
+    worker: {
+      concurrency: int(src, 'TTPUSH_WORKER_CONCURRENCY', 256, 1, 100_000),
+      maxMessageAgeMs: int(src, 'TTPUSH_MAX_MESSAGE_AGE_MS', 3_600_000, 1000, 30 * 24 * 3_600_000),
+      lockMs: int(src, 'TTPUSH_WORKER_LOCK_MS', 10_000, 1000, 600_000),
+    },
+    logLevel,
+    embedded,
+  };
+}

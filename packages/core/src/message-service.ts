@@ -1,0 +1,244 @@
+/**
+ * The API side of the queue: accepts messages into their conversation lanes, reads statuses,
+ * cancels, and waits for completions (published by workers on P:done for messages marked notify).
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  Keys,
+  conversationOf,
+  LANE_QUEUE,
+  LANE_JOB,
+  JOB_PRIORITY,
+  laneJobId,
+  MESSAGE_ID,
+  type LaneJobData,
+} from './keys.ts';
+import { defineScripts, type ScriptedRedis } from './scripts.ts';
+import { parseRecord, toView, type MessageRecord } from './record.ts';
+import { newMessageId } from './ids.ts';
+import {
+  ServiceUnavailableError,
+  TERMINAL_STATUSES,
+  type CancelResult,
+  type HealthReport,
+  type MessageService,
+  type MessageView,
+  type SubmitRequest,
+  type SubmitResult,
+} from './types.ts';
+
+export interface RedisMessageServiceOptions {
+  /** Commands: fail fast (see producerRedis). */
+  redis: Redis;
+  /** A second connection for the completion subscription (a subscribed connection serves nothing else). */
+  subscriber: Redis;
+  prefix: string;
+  /** BullMQ's connection (its own ioredis instance). */
+  queueConnection: Redis;
+}
+
+function unavailable(err: unknown): never {
+  if (err instanceof ServiceUnavailableError) throw err;
+  throw new ServiceUnavailableError(`Redis is unavailable: ${(err as Error).message}`, { cause: err });
+}
+
+export class RedisMessageService implements MessageService {
+  private readonly redis: ScriptedRedis;
+  readonly keys: Keys;
+  readonly queue: Queue<LaneJobData>;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private subscribed: Promise<unknown> | undefined;
+
+  constructor(private readonly opts: RedisMessageServiceOptions) {
+    this.redis = defineScripts(opts.redis);
+    this.keys = new Keys(opts.prefix);
+    this.queue = new Queue<LaneJobData>(LANE_QUEUE, { connection: opts.queueConnection, prefix: opts.prefix });
+    this.queue.on('error', () => {
+      /* surfaced per call as ServiceUnavailableError */
+    });
+    opts.subscriber.on('message', (_channel: string, id: string) => this.wake(id));
+  }
+
+  async submit(req: SubmitRequest): Promise<SubmitResult> {
+    const now = Date.now();
+    const id = newMessageId(now);
+    const conv = conversationOf(req.from, req.to);
+    const scheduled = req.sendAt !== undefined && req.sendAt > now;
+    const fields: (string | number)[] = [
+      'f', req.from,
+      'tt', 'group' in req.to ? 'g' : 'u',
+      'to', 'group' in req.to ? req.to.group : req.to.user,
+      'x', req.text,
+      'p', req.priority,
+      's', scheduled ? 'scheduled' : 'queued',
+      'a', 0,
+      'ca', now,
+      'ua', now,
+      'app', req.app,
+      'c', conv,
+    ]; // prettier-ignore
+    if (req.sendAt !== undefined) fields.push('sa', req.sendAt);
+    if (req.metadata) fields.push('md', JSON.stringify(req.metadata));
+    if (req.notify) fields.push('n', '1');
+    const k = this.keys;
+    const idem = req.idempotencyKey ? k.idempotency(req.app, req.idempotencyKey) : `${k.prefix}:idem:-`;
+    let result: [number, string, number];
+    try {
+      result = await this.redis.ttAccept(
+        k.message(id), k.lane(conv), k.lanes, idem, k.depth, k.scheduled,
+        id, conv, now, req.idempotencyKey ? '1' : '0', scheduled ? req.sendAt! : '', ...fields,
+      ); // prettier-ignore
+    } catch (err) {
+      unavailable(err);
+    }
+    const [created, firstId, laneLength] = result;
+    if (created === 0) {
+      const view = await this.get(firstId);
+      if (view) return { view, duplicate: true };
+      // The first message's record expired before its idempotency key: treat as new is wrong; report it as gone.
+      throw new ServiceUnavailableError('the message of this Idempotency-Key is no longer available');
+    }
+    if (laneLength === 1) await this.activate(conv, id, req.priority);
+    const record: MessageRecord = {
+      id, from: req.from, to: req.to, text: req.text, priority: req.priority,
+      status: scheduled ? 'scheduled' : 'queued', attempts: 0, createdAt: now, updatedAt: now,
+      sendAt: req.sendAt ?? null, sentAt: null, msgId: null, errorCode: null, errorMessage: null,
+      metadata: req.metadata ?? null, app: req.app, notify: !!req.notify, conv, createTime: null, floor: null,
+    }; // prettier-ignore
+    return { view: toView(record), duplicate: false };
+  }
+
+  /** Adds the job that makes a worker send a conversation's lane. */
+  async activate(conv: string, headId: string, priority: keyof typeof JOB_PRIORITY): Promise<void> {
+    try {
+      await this.queue.add(
+        LANE_JOB,
+        { conv },
+        {
+          jobId: laneJobId(conv, headId),
+          priority: JOB_PRIORITY[priority],
+          removeOnComplete: true,
+          removeOnFail: 1000,
+        },
+      );
+    } catch {
+      // The message is safely in its lane: the workers' reconciler activates lanes left without a job.
+    }
+  }
+
+  async get(id: string): Promise<MessageView | null> {
+    if (!MESSAGE_ID.test(id)) return null;
+    let h: Record<string, string>;
+    try {
+      h = await this.redis.hgetall(this.keys.message(id));
+    } catch (err) {
+      unavailable(err);
+    }
+    const r = parseRecord(id, h);
+    return r ? toView(r) : null;
+  }
+
+  async cancel(id: string): Promise<CancelResult> {
+    const view = await this.get(id);
+    if (!view) return { ok: false, reason: 'not_found' };
+    const k = this.keys;
+    const conv = conversationOf(view.from, view.to);
+    let r: [number, string?];
+    try {
+      r = await this.redis.ttCancel(k.message(id), k.lane(conv), k.scheduled, k.depth, k.doneChannel, id, Date.now());
+    } catch (err) {
+      unavailable(err);
+    }
+    const after = (await this.get(id)) ?? view;
+    if (r[0] === 1) return { ok: true, view: after };
+    if (r[0] === -1) return { ok: false, reason: 'not_found' };
+    return { ok: false, reason: 'not_cancellable', view: after };
+  }
+
+  async waitForTerminal(id: string, timeoutMs: number): Promise<MessageView | null> {
+    await this.ensureSubscribed();
+    const first = await this.get(id);
+    if (!first || TERMINAL_STATUSES.has(first.status) || timeoutMs <= 0) return first;
+    await new Promise<void>((resolve) => {
+      const set = this.waiters.get(id) ?? new Set();
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      set.add(done);
+      this.waiters.set(id, set);
+      // A completion published between the first read and the subscription is caught by re-reading.
+      this.get(id).then(
+        (v) => v && TERMINAL_STATUSES.has(v.status) && done(),
+        () => done(),
+      );
+    });
+    return this.get(id);
+  }
+
+  private wake(id: string): void {
+    const set = this.waiters.get(id);
+    if (set) for (const w of [...set]) w();
+  }
+
+  private ensureSubscribed(): Promise<unknown> {
+    this.subscribed ??= this.opts.subscriber.subscribe(this.keys.doneChannel).catch((err: unknown) => {
+      this.subscribed = undefined;
+      unavailable(err);
+    });
+    return this.subscribed;
+  }
+
+  async health(): Promise<HealthReport> {
+    const now = Date.now();
+    try {
+      await this.redis.ping();
+      const ids = await this.redis.zrangebyscore(this.keys.workers, now - 15_000, '+inf');
+      const states = ids.length ? await this.redis.mget(ids.map((id) => this.keys.worker(id))) : [];
+      const workers = ids.flatMap((id, i) => {
+        const raw = states[i];
+        if (!raw) return [];
+        const s = JSON.parse(raw) as { at: number; dbProxyReady: boolean; routeReady: boolean; connections: unknown };
+        return [
+          {
+            id,
+            dbProxyReady: s.dbProxyReady,
+            routeReady: s.routeReady,
+            seenMsAgo: now - s.at,
+            connections: s.connections,
+          },
+        ];
+      });
+      return { redis: true, workers };
+    } catch {
+      return { redis: false, workers: [] };
+    }
+  }
+
+  async queueDepth(): Promise<number> {
+    try {
+      return Number((await this.redis.get(this.keys.depth)) ?? 0);
+    } catch (err) {
+      unavailable(err);
+    }
+  }
+
+  /** Worker counters flushed to Redis (P:stats), for the API's /metrics. */
+  async stats(): Promise<Record<string, number>> {
+    try {
+      const h = await this.redis.hgetall(this.keys.stats);
+      return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
+    } catch (err) {
+      unavailable(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const set of this.waiters.values()) for (const w of [...set]) w();
+    await this.queue.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Prometheus text for the counters workers flush to Redis (P:stats) and their TeamTalk connection states,
+ * appended by the API to its own /metrics.
+ */
+import type { HealthReport } from './types.ts';
+
+/** Accept-to-stored latency histogram buckets (ms). */
+export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000] as const;
+
+export function renderWorkerMetrics(stats: Record<string, number>, health: HealthReport): string {
+  const out: string[] = [];
+  out.push('# HELP ttpush_messages_sent_total Messages stored by TeamTalk and forwarded to route_server.');
+  out.push('# TYPE ttpush_messages_sent_total counter');
+  out.push(`ttpush_messages_sent_total ${stats.sent ?? 0}`);
+  out.push('# HELP ttpush_messages_failed_total Messages that ended failed, by error code.');
+  out.push('# TYPE ttpush_messages_failed_total counter');
+  for (const [k, v] of Object.entries(stats)) {
+    if (k.startsWith('failed:')) out.push(`ttpush_messages_failed_total{code="${k.slice(7)}"} ${v}`);
+  }
+  out.push(
+    '# HELP ttpush_read_back_found_total Messages found stored by reading the conversation back after an uncertain send.',
+  );
+  out.push('# TYPE ttpush_read_back_found_total counter');
+  out.push(`ttpush_read_back_found_total ${stats.read_back_found ?? 0}`);
+  out.push('# HELP ttpush_accept_to_stored_seconds Time from acceptance (or send_at) to TeamTalk storing the message.');
+  out.push('# TYPE ttpush_accept_to_stored_seconds histogram');
+  let cumulative = 0;
+  for (const le of LATENCY_BUCKETS_MS) {
+    cumulative += stats[`lat_le_${le}`] ?? 0;
+    out.push(`ttpush_accept_to_stored_seconds_bucket{le="${le / 1000}"} ${cumulative}`);
+  }
+  cumulative += stats.lat_le_inf ?? 0;
+  out.push(`ttpush_accept_to_stored_seconds_bucket{le="+Inf"} ${cumulative}`);
+  out.push(`ttpush_accept_to_stored_seconds_sum ${(stats.lat_sum_ms ?? 0) / 1000}`);
+  out.push(`ttpush_accept_to_stored_seconds_count ${stats.lat_count ?? 0}`);
+  out.push('# HELP ttpush_teamtalk_connection_up TeamTalk connections of live workers by state (1 = in this state).');
+  out.push('# TYPE ttpush_teamtalk_connection_up gauge');
+  for (const w of health.workers) {
+    const conns = (w.connections ?? []) as { role: string; address: string; status: string }[];
+    for (const c of conns) {
+      out.push(
+        `ttpush_teamtalk_connection_up{worker="${w.id}",role="${c.role}",address="${c.address}",state="${c.status}"} 1`,
+      );
+    }
+  }
+  out.push('# HELP ttpush_workers_alive Workers that sent a heartbeat in the last 15 s.');
+  out.push('# TYPE ttpush_workers_alive gauge');
+  out.push(`ttpush_workers_alive ${health.workers.length}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,150 @@
+/**
+ * The Lua scripts that keep a message's state, its conversation lane and the counters consistent.
+ * Each runs atomically in Redis: that is what makes acceptance order, cancellation and completion
+ * race-free between api and worker processes.
+ */
+import type { Redis } from 'ioredis';
+
+/** KEYS: record, lane, lanes, idem, depth, sched. ARGV: id, conv, now, useIdem, scheduledAt|'', then field/value pairs. */
+const ACCEPT = `
+if ARGV[4] == '1' then
+  local existing = redis.call('GET', KEYS[4])
+  if existing then return {0, existing, 0} end
+  redis.call('SET', KEYS[4], ARGV[1], 'EX', 86400)
+end
+local fields = {}
+for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('INCR', KEYS[5])
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[6], ARGV[5], ARGV[1])
+  return {1, ARGV[1], 0}
+end
+local n = redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+return {1, ARGV[1], n}
+`;
+
+/** Moves a due scheduled message into its lane. KEYS: record, lane, lanes, sched. ARGV: id, conv, now. Returns lane length or -1. */
+const PROMOTE = `
+redis.call('ZREM', KEYS[4], ARGV[1])
+if redis.call('HGET', KEYS[1], 's') ~= 'scheduled' then return -1 end
+redis.call('HSET', KEYS[1], 's', 'queued', 'ua', ARGV[3])
+local n = redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+return n
+`;
+
+/** KEYS: record, lane, sched, depth, done. ARGV: id, now. Returns {1} cancelled, {0, status} not cancellable, {-1} missing. */
+const CANCEL = `
+local s = redis.call('HGET', KEYS[1], 's')
+if not s then return {-1} end
+if s ~= 'queued' and s ~= 'scheduled' then return {0, s} end
+redis.call('HSET', KEYS[1], 's', 'cancelled', 'ua', ARGV[2])
+redis.call('LREM', KEYS[2], 1, ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('DECR', KEYS[4])
+redis.call('PEXPIRE', KEYS[1], 604800000)
+if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', KEYS[5], ARGV[1]) end
+return {1}
+`;
+
+/**
+ * Marks the lane head as being sent, under the conversation lock.
+ * KEYS: record, lock. ARGV: token, now, create_time, floor.
+ * Returns 'ok', 'lost' (lock not ours), or the current status when it is not queued.
+ */
+const MARK_SENDING = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'lost' end
+local s = redis.call('HGET', KEYS[1], 's')
+if s ~= 'queued' then return s or 'missing' end
+redis.call('HSET', KEYS[1], 's', 'sending', 'ua', ARGV[2], 'ct', ARGV[3], 'fl', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'a', 1)
+return 'ok'
+`;
+
+/**
+ * Records a terminal outcome and takes the message off its lane.
+ * KEYS: record, lane, conv, depth, done. ARGV: id, status, now, msg_id, code, message, create_time, text hash.
+ */
+const COMPLETE = `
+local s = redis.call('HGET', KEYS[1], 's')
+if s == 'sent' or s == 'failed' or s == 'cancelled' then
+  if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then redis.call('LPOP', KEYS[2]) end
+  return 0
+end
+if ARGV[2] == 'sent' then
+  redis.call('HSET', KEYS[1], 's', 'sent', 'ua', ARGV[3], 'st', ARGV[3], 'mid', ARGV[4])
+  local last = tonumber(redis.call('HGET', KEYS[3], 'lmid') or '0')
+  if tonumber(ARGV[4]) > last then
+    redis.call('HSET', KEYS[3], 'lmid', ARGV[4], 'lct', ARGV[7], 'lh', ARGV[8])
+  end
+  redis.call('PEXPIRE', KEYS[3], 2592000000)
+else
+  redis.call('HSET', KEYS[1], 's', 'failed', 'ua', ARGV[3], 'ec', ARGV[5], 'em', ARGV[6])
+end
+if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then redis.call('LPOP', KEYS[2]) end
+redis.call('DECR', KEYS[4])
+redis.call('PEXPIRE', KEYS[1], 604800000)
+if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', KEYS[5], ARGV[1]) end
+return 1
+`;
+
+/** Drops a head that no longer needs sending (cancelled, missing). KEYS: lane. ARGV: id. */
+const DROP_HEAD = `
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) return 1 end
+return 0
+`;
+
+/** Releases the lock only when the lane is empty. KEYS: lock, lane, lanes. ARGV: token, conv. Returns 1 released, 0 work left, -1 lost. */
+const RELEASE_IF_EMPTY = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('LLEN', KEYS[2]) > 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1
+`;
+
+/** Releases the lock whatever the lane holds (shutdown). KEYS: lock. ARGV: token. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** Extends the lock while we hold it. KEYS: lock. ARGV: token, ms. */
+const EXTEND = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+export interface TtpushCommands {
+  ttAccept(...args: (string | number)[]): Promise<[number, string, number]>;
+  ttPromote(...args: (string | number)[]): Promise<number>;
+  ttCancel(...args: (string | number)[]): Promise<[number, string?]>;
+  ttMarkSending(...args: (string | number)[]): Promise<string>;
+  ttComplete(...args: (string | number)[]): Promise<number>;
+  ttDropHead(...args: (string | number)[]): Promise<number>;
+  ttReleaseIfEmpty(...args: (string | number)[]): Promise<number>;
+  ttRelease(...args: (string | number)[]): Promise<number>;
+  ttExtend(...args: (string | number)[]): Promise<number>;
+}
+
+export type ScriptedRedis = Redis & TtpushCommands;
+
+export function defineScripts(redis: Redis): ScriptedRedis {
+  const defs: [keyof TtpushCommands, number, string][] = [
+    ['ttAccept', 6, ACCEPT],
+    ['ttPromote', 4, PROMOTE],
+    ['ttCancel', 5, CANCEL],
+    ['ttMarkSending', 2, MARK_SENDING],
+    ['ttComplete', 5, COMPLETE],
+    ['ttDropHead', 1, DROP_HEAD],
+    ['ttReleaseIfEmpty', 3, RELEASE_IF_EMPTY],
+    ['ttRelease', 1, RELEASE],
+    ['ttExtend', 1, EXTEND],
+  ];
+  for (const [name, numberOfKeys, lua] of defs) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+  }
+  return redis as ScriptedRedis;
+}

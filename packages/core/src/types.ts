@@ -1,0 +1,89 @@
+/**
+ * The message contract shared by api and worker: what a caller submits, what a status looks like,
+ * and the stable codes of failed messages.
+ */
+
+export type Priority = 'high' | 'normal' | 'low';
+export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
+
+export type MessageStatus = 'queued' | 'scheduled' | 'sending' | 'sent' | 'failed' | 'cancelled';
+export const TERMINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['sent', 'failed', 'cancelled']);
+
+export type Recipient = { user: number } | { group: number };
+
+/** Stable codes of a failed message (`error.code` in its status). */
+export const FAILURE_CODES = {
+  teamtalk_rejected:
+    'TeamTalk refused to store the message (db_proxy_server answered msg_id 0): check the sender and recipient ids',
+  teamtalk_no_reply:
+    'TeamTalk dropped the message without a reply: for a group, check that the group exists and the sender is a member',
+  teamtalk_unavailable:
+    'TeamTalk could not be reached before the message expired: check db_proxy_server and route_server',
+  not_stored: 'TeamTalk acknowledged the message but reading it back shows it was not stored: check the database',
+  expired: 'the message was not sent before its deadline',
+} as const;
+export type FailureCode = keyof typeof FAILURE_CODES;
+
+export interface SubmitRequest {
+  /** The app key's name (for attribution and idempotency scoping). */
+  app: string;
+  from: number;
+  to: Recipient;
+  /** The text as sent: an object content is already JSON.stringify'd by the API. */
+  text: string;
+  priority: Priority;
+  /** Unix ms; absent: now. */
+  sendAt?: number;
+  metadata?: Record<string, unknown>;
+  idempotencyKey?: string;
+  /** Set when the caller waits for the result (?wait=, legacy /query): the worker publishes its completion. */
+  notify?: boolean;
+}
+
+export interface MessageView {
+  id: string;
+  status: MessageStatus;
+  from: number;
+  to: Recipient;
+  priority: Priority;
+  /** TeamTalk's msg_id, once stored. */
+  msg_id: number | null;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+  send_at: string | null;
+  sent_at: string | null;
+  error: { code: string; message: string } | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface SubmitResult {
+  view: MessageView;
+  /** True when the Idempotency-Key matched an earlier message: nothing new was queued. */
+  duplicate: boolean;
+}
+
+export type CancelResult =
+  { ok: true; view: MessageView } | { ok: false; reason: 'not_found' | 'not_cancellable'; view?: MessageView };
+
+export interface HealthReport {
+  redis: boolean;
+  workers: { id: string; dbProxyReady: boolean; routeReady: boolean; seenMsAgo: number; connections: unknown }[];
+}
+
+/** What the HTTP API needs from the queue. Every method throws ServiceUnavailableError when Redis is down. */
+export interface MessageService {
+  submit(req: SubmitRequest): Promise<SubmitResult>;
+  get(id: string): Promise<MessageView | null>;
+  cancel(id: string): Promise<CancelResult>;
+  /** Resolves with the view once terminal, or the current view when `timeoutMs` runs out. */
+  waitForTerminal(id: string, timeoutMs: number): Promise<MessageView | null>;
+  health(): Promise<HealthReport>;
+  /** Messages accepted and not yet terminal. */
+  queueDepth(): Promise<number>;
+}
+
+export class ServiceUnavailableError extends Error {
+  override readonly name = 'ServiceUnavailableError';
+  readonly code = 'redis_unavailable';
+}
