@@ -1,0 +1,46 @@
+/**
+ * The Express application of ttpush's API: /v1 (JSON, Bearer app keys), the legacy /query drop-in,
+ * /healthz, /readyz and /metrics. The process wiring (Redis, listen, shutdown) lives in server.ts.
+ */
+import express from 'express';
+import { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { Config } from '@ttpush/config';
+import type { MessageService } from '@ttpush/core';
+import { createKeyring } from './auth.ts';
+import { errorHandler } from './error-handler.ts';
+import { LOG_REDACT_PATHS } from './log-redact.ts';
+import { createApiMetrics, type ApiMetrics } from './metrics.ts';
+import { requestContext } from './request-context.ts';
+import { healthRouter } from './routes/health.ts';
+import { legacyRouter } from './routes/legacy.ts';
+import { messagesRouter } from './routes/messages.ts';
+import { notFound } from './routing.ts';
+
+export interface AppDeps {
+  config: Config;
+  service: MessageService;
+  logger: Logger;
+  /** Defaults to metrics in a registry of their own. */
+  metrics?: ApiMetrics;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, service } = deps;
+  const logger = deps.logger.child({ component: 'api' }, { redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
+  const metrics = deps.metrics ?? createApiMetrics(new Registry());
+  metrics.setQueueDepthSource(() => service.queueDepth());
+  const keyring = createKeyring(config);
+
+  const app = express();
+  app.disable('x-powered-by');
+  // A message's status changes while its body may not look new to a cache: no ETag, no 304.
+  app.set('etag', false);
+  app.use(requestContext(logger, metrics));
+  app.use(healthRouter({ service, metrics, logger }));
+  app.use(messagesRouter({ config, service, keyring, metrics, logger }));
+  app.use(legacyRouter({ config, service, keyring, metrics, logger }));
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,67 @@
+/**
+ * The API's error codes and the one table that maps each to its HTTP status. Every 4xx/5xx body
+ * on /v1 is `{"error": {"code", "message", "field"}}`; code branches on `code`, never on `message`.
+ */
+
+export const ERROR_STATUS = {
+  invalid_json: 400,
+  invalid_field: 400,
+  missing_field: 400,
+  unknown_field: 400,
+  content_empty: 400,
+  content_too_long: 400,
+  self_send: 400,
+  unauthorized: 401,
+  forbidden_sender: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  not_cancellable: 409,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  internal_error: 500,
+  redis_unavailable: 503,
+} as const satisfies Record<string, number>;
+
+export type ApiErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorBody {
+  error: { code: ApiErrorCode; message: string; field: string | null };
+  [extra: string]: unknown;
+}
+
+/** A refusal the API answers with `ERROR_STATUS[code]`. `message` is a sentence that names the field and the fix. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly field: string | null = null,
+    /** Response headers that belong to this refusal (Allow, WWW-Authenticate, Retry-After). */
+    readonly headers: Readonly<Record<string, string>> = {},
+    /** Top-level keys added beside `error` in the body (e.g. the current `message` view). */
+    readonly extra: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  body(): ErrorBody {
+    return { error: { code: this.code, message: this.message, field: this.field }, ...this.extra };
+  }
+}
+
+/** Codes that mean "the request's content is wrong": the legacy /query endpoints answer all of them with error 1. */
+export const INPUT_ERROR_CODES: ReadonlySet<ApiErrorCode> = new Set([
+  'invalid_json',
+  'invalid_field',
+  'missing_field',
+  'unknown_field',
+  'content_empty',
+  'content_too_long',
+  'self_send',
+  'body_too_large',
+  'unsupported_media_type',
+]);

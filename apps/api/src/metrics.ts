@@ -1,0 +1,54 @@
+/**
+ * The API process's Prometheus metrics. The worker registers its own (sent, failed, latency,
+ * TeamTalk connections) in its own process.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface ApiMetrics {
+  registry: Registry;
+  /** Messages newly accepted (idempotent replays are not counted). */
+  accepted: Counter<'app' | 'priority'>;
+  httpRequests: Counter<'route' | 'status'>;
+  /** Messages accepted and not yet terminal, read from the queue at scrape time. */
+  queueDepth: Gauge;
+  /** Where queueDepth reads from; createApp points it at service.queueDepth(). */
+  setQueueDepthSource(read: () => Promise<number>): void;
+}
+
+export function createApiMetrics(registry: Registry): ApiMetrics {
+  let readDepth: (() => Promise<number>) | undefined;
+  const accepted = new Counter({
+    name: 'ttpush_messages_accepted_total',
+    help: 'Messages accepted by the API (202), by app key name and priority',
+    labelNames: ['app', 'priority'] as const,
+    registers: [registry],
+  });
+  const httpRequests = new Counter({
+    name: 'ttpush_http_requests_total',
+    help: 'HTTP requests answered, by route template and status code',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+  const queueDepth = new Gauge({
+    name: 'ttpush_queue_depth',
+    help: 'Messages accepted and not yet sent, failed or cancelled',
+    registers: [registry],
+    async collect() {
+      if (readDepth === undefined) return;
+      try {
+        this.set(await readDepth());
+      } catch {
+        // Redis unreachable: the scrape still answers; the gauge keeps its last value and /readyz says why.
+      }
+    },
+  });
+  return {
+    registry,
+    accepted,
+    httpRequests,
+    queueDepth,
+    setQueueDepthSource(read) {
+      readDepth = read;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/** GET /healthz (the process answers), /readyz (Redis reachable, a worker connected to TeamTalk), /metrics. */
+import { Router } from 'express';
+import { register as defaultRegistry } from 'prom-client';
+import type { HealthReport, MessageService } from '@ttpush/core';
+import type { Logger } from 'pino';
+import { isServiceUnavailable } from '../error-handler.ts';
+import { locals } from '../locals.ts';
+import type { ApiMetrics } from '../metrics.ts';
+import { routeName } from '../request-context.ts';
+import { methodNotAllowed } from '../routing.ts';
+
+export interface HealthDeps {
+  service: MessageService;
+  metrics: ApiMetrics;
+  logger: Logger;
+}
+
+/** Why the service is not ready; empty when it is. */
+export function notReadyReasons(report: HealthReport): string[] {
+  if (!report.redis) return ['redis is not reachable'];
+  if (report.workers.length === 0) return ['no worker is alive'];
+  if (!report.workers.some((w) => w.dbProxyReady && w.routeReady)) {
+    return report.workers.map(
+      (w) =>
+        `worker ${w.id} is not connected to ${[!w.dbProxyReady && 'db_proxy_server', !w.routeReady && 'route_server'].filter(Boolean).join(' and ')}`,
+    );
+  }
+  return [];
+}
+
+export function healthRouter(deps: HealthDeps): Router {
+  const { service, metrics, logger } = deps;
+  const router = Router();
+
+  router
+    .route('/healthz')
+    .get(routeName('/healthz'), (_req, res) => {
+      res.status(200).json({ status: 'ok' });
+    })
+    .all(routeName('/healthz'), methodNotAllowed(['GET']));
+
+  router
+    .route('/readyz')
+    .get(routeName('/readyz'), async (_req, res) => {
+      let reasons: string[];
+      let workers = 0;
+      try {
+        const report = await service.health();
+        reasons = notReadyReasons(report);
+        workers = report.workers.filter((w) => w.dbProxyReady && w.routeReady).length;
+      } catch (err) {
+        if (!isServiceUnavailable(err)) logger.error({ err, reqId: locals(res).requestId }, 'health check failed');
+        reasons = [isServiceUnavailable(err) ? 'redis is not reachable' : 'the health check failed'];
+      }
+      if (reasons.length === 0) res.status(200).json({ status: 'ready', redis: true, workers });
+      else res.status(503).json({ status: 'not_ready', reasons });
+    })
+    .all(routeName('/readyz'), methodNotAllowed(['GET']));
+
+  router
+    .route('/metrics')
+    .get(routeName('/metrics'), async (_req, res) => {
+      const registries = metrics.registry === defaultRegistry ? [defaultRegistry] : [defaultRegistry, metrics.registry];
+      const texts = await Promise.all(registries.map((r) => r.metrics()));
+      res
+        .status(200)
+        .type(metrics.registry.contentType)
+        .send(texts.filter((t) => t.trim().length > 0).join('\n'));
+    })
+    .all(routeName('/metrics'), methodNotAllowed(['GET']));
+
+  return router;
+}

@@ -1,0 +1,126 @@
+/**
+ * The drop-in for the old http_msg_server (protocol notes §9): POST /query/SendSingleMessage and
+ * /query/SendGroupMessage take the old body and answer the old reply, once the message is stored
+ * (error 0 with its msg_id) or the bounded wait (config.legacyWaitMs) ran out (error 10). Unlike the
+ * old server, the app key is checked and no request hangs.
+ */
+import express, { Router, type Request, type Response } from 'express';
+import type { Config } from '@ttpush/config';
+import type { MessageService, MessageView, Recipient } from '@ttpush/core';
+import type { Logger } from 'pino';
+import { maySendAs, type Keyring } from '../auth.ts';
+import { ApiError } from '../errors.ts';
+import { sendLegacyReply, type LegacyReply } from '../legacy-reply.ts';
+import { locals } from '../locals.ts';
+import type { ApiMetrics } from '../metrics.ts';
+import { routeName } from '../request-context.ts';
+import { methodNotAllowed } from '../routing.ts';
+import { assertNotSelf, isPlainObject, requireContent, requireId } from '../validation.ts';
+
+export interface LegacyDeps {
+  config: Config;
+  service: MessageService;
+  keyring: Keyring;
+  metrics: ApiMetrics;
+  logger: Logger;
+}
+
+type Kind = 'single' | 'group';
+
+/** Failure codes that mean TeamTalk could not be reached in time (error 10); any other failure is error 8. */
+const UNAVAILABLE_FAILURES: ReadonlySet<string> = new Set(['teamtalk_unavailable', 'expired']);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseJson(body: unknown): unknown {
+  if (!Buffer.isBuffer(body)) return undefined;
+  try {
+    return JSON.parse(utf8.decode(body));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The legacy answer for a message's state, or null while it is not terminal. */
+export function replyForView(view: MessageView | null): LegacyReply | null {
+  if (view === null) return { code: 'unknown_error' };
+  switch (view.status) {
+    case 'sent':
+      return view.msg_id ? { code: 'ok', msgId: view.msg_id } : { code: 'unknown_error' };
+    case 'failed':
+      return UNAVAILABLE_FAILURES.has(view.error?.code ?? '') ? { code: 'server_error' } : { code: 'unknown_error' };
+    case 'cancelled':
+      return { code: 'unknown_error' };
+    default:
+      return null;
+  }
+}
+
+export function legacyRouter(deps: LegacyDeps): Router {
+  const { config, service, keyring, metrics, logger } = deps;
+  const router = Router();
+  // The old server read any body as JSON whatever its Content-Type, so this does too.
+  const rawBody = express.raw({ limit: config.http.bodyLimitBytes, type: () => true });
+
+  async function send(kind: Kind, req: Request, res: Response): Promise<LegacyReply> {
+    const l = locals(res);
+    const refuse = (reason: string): LegacyReply => {
+      logger.debug({ reqId: l.requestId, reason }, 'legacy request refused');
+      return { code: 'bad_params' };
+    };
+    const body = parseJson(req.body);
+    if (!isPlainObject(body)) return refuse('the body is not a JSON object');
+    const app = typeof body.app_key === 'string' ? keyring.lookup(body.app_key) : null;
+    if (app === null) return { code: 'unknown_app_key' };
+    l.app = app;
+
+    let from: number;
+    let to: Recipient;
+    let text: string;
+    try {
+      from = requireId(body.from_user_id, 'from_user_id');
+      const session = requireId(body.session_id, 'session_id');
+      text = requireContent(body.msg, 'msg', config.maxContentBytes);
+      if (kind === 'single') assertNotSelf(from, session, 'session_id', 'from_user_id');
+      to = kind === 'single' ? { user: session } : { group: session };
+    } catch (err) {
+      if (err instanceof ApiError) return refuse(err.message);
+      throw err;
+    }
+    if (!maySendAs(app, from)) return { code: 'app_key_user_mismatch' };
+
+    const { view } = await service.submit({ app: app.name, from, to, text, priority: 'high', notify: true });
+    metrics.accepted.inc({ app: app.name, priority: 'high' });
+    const done = replyForView(await service.waitForTerminal(view.id, config.legacyWaitMs));
+    if (done !== null) return done;
+    // Not stored in time: take it back if it has not started, so a caller's retry does not send it twice.
+    try {
+      const cancelled = await service.cancel(view.id);
+      if (!cancelled.ok && cancelled.view) return replyForView(cancelled.view) ?? { code: 'server_error' };
+    } catch (err) {
+      logger.warn({ reqId: l.requestId, id: view.id, err }, 'could not cancel a legacy message after its wait');
+    }
+    return { code: 'server_error' };
+  }
+
+  for (const [path, kind] of [
+    ['/query/SendSingleMessage', 'single'],
+    ['/query/SendGroupMessage', 'group'],
+  ] as const) {
+    router
+      .route(path)
+      .post(
+        routeName(path),
+        (_req, res, next) => {
+          locals(res).legacy = true;
+          next();
+        },
+        rawBody,
+        async (req, res) => {
+          sendLegacyReply(res, await send(kind, req, res));
+        },
+      )
+      .all(routeName(path), methodNotAllowed(['POST']));
+  }
+  return router;
+}

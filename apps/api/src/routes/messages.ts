@@ -1,0 +1,119 @@
+/** POST /v1/messages, GET and DELETE /v1/messages/:id. */
+import { Router } from 'express';
+import { TERMINAL_STATUSES, type MessageService, type MessageView } from '@ttpush/core';
+import type { Config } from '@ttpush/config';
+import type { Logger } from 'pino';
+import { bearerAuth, maySendAs, type Keyring } from '../auth.ts';
+import { ApiError } from '../errors.ts';
+import { isServiceUnavailable } from '../error-handler.ts';
+import { jsonBody, requireJsonType } from '../json-body.ts';
+import { locals } from '../locals.ts';
+import type { ApiMetrics } from '../metrics.ts';
+import { routeName } from '../request-context.ts';
+import { methodNotAllowed } from '../routing.ts';
+import { parseIdempotencyKey, parseSendBody, parseWait } from '../validation.ts';
+
+export interface MessagesDeps {
+  config: Config;
+  service: MessageService;
+  keyring: Keyring;
+  metrics: ApiMetrics;
+  logger: Logger;
+}
+
+// Ids are the service's own; anything else cannot name a message.
+const MESSAGE_ID = /^[\x21-\x7e]{1,200}$/;
+
+function notFound(id: string): ApiError {
+  return new ApiError(
+    'not_found',
+    `there is no message with id ${JSON.stringify(id)}: check the id the POST answered`,
+    'id',
+  );
+}
+
+export function messagesRouter(deps: MessagesDeps): Router {
+  const { config, service, keyring, metrics, logger } = deps;
+  const router = Router();
+  const auth = bearerAuth(keyring);
+
+  router
+    .route('/v1/messages')
+    .post(
+      routeName('/v1/messages'),
+      auth,
+      requireJsonType(),
+      jsonBody(config.http.bodyLimitBytes),
+      async (req, res) => {
+        const l = locals(res);
+        const app = l.app!;
+        const wait = parseWait(req.query.wait);
+        const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
+        const input = parseSendBody(req.body, config.maxContentBytes);
+        if (!maySendAs(app, input.from)) {
+          throw new ApiError(
+            'forbidden_sender',
+            `from is ${input.from}, a user this app key may not send as: use a sender id listed for the key '${app.name}'`,
+            'from',
+          );
+        }
+        const result = await service.submit({
+          app: app.name,
+          from: input.from,
+          to: input.to,
+          text: input.text,
+          priority: input.priority,
+          ...(input.sendAt !== undefined && { sendAt: input.sendAt }),
+          ...(input.metadata !== undefined && { metadata: input.metadata }),
+          ...(idempotencyKey !== undefined && { idempotencyKey }),
+          ...(wait !== undefined && { notify: true }),
+        });
+        if (!result.duplicate) metrics.accepted.inc({ app: app.name, priority: input.priority });
+        let view: MessageView = result.view;
+        if (wait !== undefined && !TERMINAL_STATUSES.has(view.status)) {
+          try {
+            view = (await service.waitForTerminal(view.id, Math.round(wait * 1000))) ?? view;
+          } catch (err) {
+            // The message is accepted: a 503 now would invite a second send, so answer 202 with what we know.
+            if (!isServiceUnavailable(err)) throw err;
+            logger.warn({ reqId: l.requestId, id: view.id }, 'wait for a message ended early: Redis unreachable');
+          }
+        }
+        if (result.duplicate) res.set('Idempotent-Replayed', 'true');
+        res
+          .status(wait !== undefined && TERMINAL_STATUSES.has(view.status) ? 200 : 202)
+          .set('Location', `/v1/messages/${encodeURIComponent(view.id)}`)
+          .json(view);
+      },
+    )
+    .all(routeName('/v1/messages'), methodNotAllowed(['POST']));
+
+  router
+    .route('/v1/messages/:id')
+    .get(routeName('/v1/messages/:id'), auth, async (req, res) => {
+      const id = req.params.id;
+      const view = MESSAGE_ID.test(id) ? await service.get(id) : null;
+      if (view === null) throw notFound(id);
+      res.status(200).json(view);
+    })
+    .delete(routeName('/v1/messages/:id'), auth, async (req, res) => {
+      const id = req.params.id;
+      if (!MESSAGE_ID.test(id)) throw notFound(id);
+      const result = await service.cancel(id);
+      if (result.ok) {
+        res.status(200).json(result.view);
+        return;
+      }
+      if (result.reason === 'not_found') throw notFound(id);
+      throw new ApiError(
+        'not_cancellable',
+        `message ${id} is ${result.view?.status ?? 'no longer pending'}: only a queued or scheduled message can be cancelled`,
+        null,
+        {},
+        { message: result.view ?? null },
+      );
+    })
+    .all(routeName('/v1/messages/:id'), methodNotAllowed(['GET', 'DELETE']));
+
+  return router;
+}

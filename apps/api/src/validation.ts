@@ -1,0 +1,244 @@
+/**
+ * Checks of what callers send, shared by /v1 and the legacy /query endpoints. Each check throws an
+ * ApiError naming the field and the fix; the legacy routes answer every such error with error 1.
+ */
+import { z } from 'zod';
+import { PRIORITIES, type Priority, type Recipient } from '@ttpush/core';
+import { ApiError } from './errors.ts';
+
+/** TeamTalk ids are uint32 and 0 means "none" on the wire. */
+export const MAX_ID = 4294967295;
+/** The JSON text of `metadata`, in UTF-8 bytes. */
+export const METADATA_MAX_BYTES = 4096;
+export const MAX_WAIT_SECONDS = 30;
+
+const idSchema = z.number().int().min(1).max(MAX_ID);
+// RFC 3339 needs seconds and an offset (Z or ±hh:mm); zod also refuses impossible dates like Feb 30.
+const rfc3339Schema = z.iso.datetime({ offset: true });
+// Printable ASCII, so the key can be stored and logged as is.
+const idempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,200}$/);
+const waitSchema = z
+  .string()
+  .regex(/^\d{1,2}(\.\d{1,3})?$/)
+  .transform(Number)
+  .pipe(z.number().gt(0).max(MAX_WAIT_SECONDS));
+
+export interface SendInput {
+  from: number;
+  to: Recipient;
+  /** The text to send: a string content as is, an object content as its JSON text. */
+  text: string;
+  priority: Priority;
+  /** Unix ms. */
+  sendAt?: number;
+  metadata?: Record<string, unknown>;
+}
+
+const SEND_FIELDS: ReadonlySet<string> = new Set(['from', 'to', 'content', 'priority', 'send_at', 'metadata']);
+const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group']);
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return `${value}`;
+  return 'an object';
+}
+
+export function utf8Length(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** A user or group id: a JSON integer from 1 to 4294967295 (strings and fractions are refused). */
+export function requireId(value: unknown, field: string): number {
+  if (value === undefined) {
+    throw new ApiError('missing_field', `${field} is missing: give it as a JSON integer from 1 to ${MAX_ID}`, field);
+  }
+  const parsed = idSchema.safeParse(value);
+  if (!parsed.success) {
+    const hint = typeof value === 'string' ? ' (write the number without quotes)' : '';
+    throw new ApiError(
+      'invalid_field',
+      `${field} is ${describe(value)}, not an integer from 1 to ${MAX_ID}: give it as a JSON integer in that range${hint}`,
+      field,
+    );
+  }
+  return parsed.data;
+}
+
+/** The text to send: a non-empty string, or an object sent as its compact JSON text; at most `maxBytes` UTF-8 bytes. */
+export function requireContent(value: unknown, field: string, maxBytes: number): string {
+  if (value === undefined) {
+    throw new ApiError('missing_field', `${field} is missing: give the text as a string, or a JSON object`, field);
+  }
+  let text: string;
+  if (typeof value === 'string') {
+    if (value.length === 0) {
+      throw new ApiError(
+        'content_empty',
+        `${field} is empty: TeamTalk cannot carry an empty text, give at least one character`,
+        field,
+      );
+    }
+    text = value;
+  } else if (isPlainObject(value)) {
+    text = JSON.stringify(value);
+  } else {
+    throw new ApiError(
+      'invalid_field',
+      `${field} is ${describe(value)}: give a non-empty string, or a JSON object (sent as its JSON text)`,
+      field,
+    );
+  }
+  const size = utf8Length(text);
+  if (size > maxBytes) {
+    throw new ApiError(
+      'content_too_long',
+      `${field} is ${size} bytes of UTF-8, over the limit of ${maxBytes} bytes: shorten it to ${maxBytes} bytes or less`,
+      field,
+    );
+  }
+  return text;
+}
+
+function requireRecipient(value: unknown): Recipient {
+  const hint = 'give {"user": <user id>} or {"group": <group id>}';
+  if (value === undefined) throw new ApiError('missing_field', `to is missing: ${hint}`, 'to');
+  if (!isPlainObject(value))
+    throw new ApiError('invalid_field', `to is ${describe(value)}, not an object: ${hint}`, 'to');
+  for (const key of Object.keys(value)) {
+    if (!RECIPIENT_FIELDS.has(key)) {
+      throw new ApiError(
+        'unknown_field',
+        `to.${key} is not a known field: to takes only "user" or "group"`,
+        `to.${key}`,
+      );
+    }
+  }
+  const hasUser = Object.hasOwn(value, 'user');
+  const hasGroup = Object.hasOwn(value, 'group');
+  if (hasUser && hasGroup) {
+    throw new ApiError('invalid_field', `to holds both user and group: ${hint}, exactly one`, 'to');
+  }
+  if (hasUser) return { user: requireId(value.user, 'to.user') };
+  if (hasGroup) return { group: requireId(value.group, 'to.group') };
+  throw new ApiError('missing_field', `to holds neither user nor group: ${hint}`, 'to');
+}
+
+function optionalPriority(value: unknown): Priority {
+  if (value === undefined || value === null) return 'normal';
+  const found = PRIORITIES.find((p) => p === value);
+  if (found === undefined) {
+    throw new ApiError(
+      'invalid_field',
+      `priority is ${describe(value)}: give one of "high", "normal" or "low" (or leave it out for "normal")`,
+      'priority',
+    );
+  }
+  return found;
+}
+
+function optionalSendAt(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !rfc3339Schema.safeParse(value).success) {
+    throw new ApiError(
+      'invalid_field',
+      `send_at is ${typeof value === 'string' ? JSON.stringify(value) : describe(value)}, not an RFC 3339 time: write it like "2025-01-31T09:30:00Z" or "2025-01-31T17:30:00+08:00"`,
+      'send_at',
+    );
+  }
+  return Date.parse(value);
+}
+
+function optionalMetadata(value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value)) {
+    throw new ApiError(
+      'invalid_field',
+      `metadata is ${describe(value)}: give a JSON object, or leave it out`,
+      'metadata',
+    );
+  }
+  const size = utf8Length(JSON.stringify(value));
+  if (size > METADATA_MAX_BYTES) {
+    throw new ApiError(
+      'invalid_field',
+      `metadata is ${size} bytes as JSON, over the limit of ${METADATA_MAX_BYTES}: keep it to ${METADATA_MAX_BYTES} bytes or less`,
+      'metadata',
+    );
+  }
+  return value;
+}
+
+/** The body of POST /v1/messages. Unknown top-level fields are refused; null optional fields count as absent. */
+export function parseSendBody(body: unknown, maxContentBytes: number): SendInput {
+  if (!isPlainObject(body)) {
+    throw new ApiError(
+      'invalid_json',
+      `the request body is ${body === undefined ? 'missing' : describe(body)}: send a JSON object such as {"from": 1, "to": {"user": 2}, "content": "hello"}`,
+    );
+  }
+  for (const key of Object.keys(body)) {
+    if (!SEND_FIELDS.has(key)) {
+      throw new ApiError(
+        'unknown_field',
+        `${key} is not a known field: remove it (the fields are from, to, content, priority, send_at, metadata)`,
+        key,
+      );
+    }
+  }
+  const from = requireId(body.from, 'from');
+  const to = requireRecipient(body.to);
+  const text = requireContent(body.content, 'content', maxContentBytes);
+  const priority = optionalPriority(body.priority);
+  const sendAt = optionalSendAt(body.send_at);
+  const metadata = optionalMetadata(body.metadata);
+  if ('user' in to) assertNotSelf(from, to.user, 'to.user', 'from');
+  const input: SendInput = { from, to, text, priority };
+  if (sendAt !== undefined) input.sendAt = sendAt;
+  if (metadata !== undefined) input.metadata = metadata;
+  return input;
+}
+
+/** TeamTalk answers a single text to oneself with msg_id 0 (notes §6): refuse it up front. */
+export function assertNotSelf(from: number, toUser: number, field: string, fromField: string): void {
+  if (from === toUser) {
+    throw new ApiError(
+      'self_send',
+      `${field} is the sender itself (${fromField} ${from}): TeamTalk does not store a text to oneself, send it to another user`,
+      field,
+    );
+  }
+}
+
+/** The optional Idempotency-Key header: 1 to 200 printable ASCII characters. */
+export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string' || !idempotencyKeySchema.safeParse(header).success) {
+    throw new ApiError(
+      'invalid_field',
+      'the Idempotency-Key header must be 1 to 200 printable ASCII characters: use e.g. a UUID',
+      'Idempotency-Key',
+    );
+  }
+  return header;
+}
+
+/** `?wait=N`: seconds, 0 < N ≤ 30 (up to 3 decimals). */
+export function parseWait(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = typeof raw === 'string' ? waitSchema.safeParse(raw) : undefined;
+  if (parsed === undefined || !parsed.success) {
+    throw new ApiError(
+      'invalid_field',
+      `wait must be a number of seconds greater than 0 and at most ${MAX_WAIT_SECONDS}, given once: e.g. ?wait=10`,
+      'wait',
+    );
+  }
+  return parsed.data;
+}
