@@ -1,0 +1,106 @@
+/** /healthz, /readyz (both outcomes), /metrics, OPTIONS, and requests Node's HTTP parser refuses. */
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { KEYS, bearer, startTestApp, type TestApp } from './helpers/test-app.ts';
+import { READY_HEALTH } from './helpers/memory-service.ts';
+import { rawExchange } from './helpers/raw-http.ts';
+
+describe('health, readiness and metrics', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+  beforeEach(() => {
+    t.service.redisDown = false;
+    t.service.healthReport = READY_HEALTH;
+  });
+
+  it('/healthz answers 200 {"status":"ok"}, even with Redis down', async () => {
+    t.service.redisDown = true;
+    const res = await fetch(`${t.url}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  it('/readyz answers 200 when Redis is reachable and a worker is connected to TeamTalk', async () => {
+    const res = await fetch(`${t.url}/readyz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ready', redis: true, workers: 1 });
+  });
+
+  for (const [name, setup, reason] of [
+    [
+      'Redis down',
+      (s: TestApp['service']) => {
+        s.redisDown = true;
+      },
+      /redis is not reachable/,
+    ],
+    [
+      'no worker alive',
+      (s: TestApp['service']) => {
+        s.healthReport = { redis: true, workers: [] };
+      },
+      /no worker is alive/,
+    ],
+    [
+      'the only worker not connected to route_server',
+      (s: TestApp['service']) => {
+        s.healthReport = {
+          redis: true,
+          workers: [{ id: 'w9', dbProxyReady: true, routeReady: false, seenMsAgo: 10, connections: {} }],
+        };
+      },
+      /worker w9 is not connected to route_server/,
+    ],
+  ] as const) {
+    it(`/readyz answers 503 with the reason when ${name}`, async () => {
+      setup(t.service);
+      const res = await fetch(`${t.url}/readyz`);
+      assert.equal(res.status, 503);
+      const body = (await res.json()) as { status: string; reasons: string[] };
+      assert.equal(body.status, 'not_ready');
+      assert.match(body.reasons.join('; '), reason);
+    });
+  }
+
+  it('/metrics answers Prometheus text with the API metrics and the queue depth read at scrape time', async () => {
+    await fetch(`${t.url}/v1/messages`, {
+      method: 'POST',
+      headers: { ...bearer(KEYS.ops), 'content-type': 'application/json' },
+      body: JSON.stringify({ from: 1, to: { user: 2 }, content: 'x', priority: 'low' }),
+    });
+    const res = await fetch(`${t.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await res.text();
+    assert.match(text, /^ttpush_messages_accepted_total\{app="ops",priority="low"\} 1$/m);
+    assert.match(text, /^ttpush_http_requests_total\{route="\/v1\/messages",status="202"\} 1$/m);
+    assert.match(text, /^ttpush_queue_depth 1$/m);
+  });
+
+  it('/metrics still answers while Redis is down', async () => {
+    t.service.redisDown = true;
+    const res = await fetch(`${t.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /ttpush_queue_depth/);
+  });
+
+  it('OPTIONS answers 204 with Allow', async () => {
+    const res = await fetch(`${t.url}/v1/messages/abc`, { method: 'OPTIONS' });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get('allow'), 'GET, DELETE, HEAD');
+  });
+
+  it('a request that is not HTTP gets a JSON 400 and the server keeps serving', async () => {
+    const bytes = await rawExchange(t.port, Buffer.from('GARBAGE\r\n\r\n', 'latin1'));
+    const text = bytes.toString('utf8');
+    assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { error: { code: string } };
+    assert.equal(body.error.code, 'invalid_field');
+    assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
+  });
+});
