@@ -12,7 +12,9 @@ test('docker-compose.yml is valid for docker-compose config', (t) => {
   }
   const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const full = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'sandbox', 'config'], { encoding: 'utf8' });
+  const full = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'sandbox', 'config'], {
+    encoding: 'utf8',
+  });
   assert.equal(full.status, 0, full.stderr);
   for (const svc of ['redis:', 'api:', 'worker:', 'sandbox:']) assert.match(full.stdout, new RegExp(`\\n  ${svc}`));
   // The safe persistence setting ships by default: every accepted message is fsynced.

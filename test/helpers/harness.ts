@@ -125,7 +125,11 @@ export class Harness {
   }
 
   /** POST JSON with the dev key. */
-  async post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  async post(
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: any }> {
     const r = await fetch(`${this.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${DEV_KEY}`, ...headers },
@@ -160,7 +164,9 @@ export class Harness {
       pending = next;
       if (pending.length === 0) break;
       if (Date.now() > deadline) {
-        throw new Error(`${pending.length} messages not terminal, e.g. ${JSON.stringify((await this.get(`/v1/messages/${pending[0]}`)).body)}`);
+        throw new Error(
+          `${pending.length} messages not terminal, e.g. ${JSON.stringify((await this.get(`/v1/messages/${pending[0]}`)).body)}`,
+        );
       }
       await sleep(200);
     }

@@ -23,6 +23,8 @@ export interface AppDeps {
   logger: Logger;
   /** Defaults to metrics in a registry of their own. */
   metrics?: ApiMetrics;
+  /** Prometheus text appended to /metrics (the workers' counters, read from Redis). */
+  extraMetrics?: () => Promise<string>;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -37,7 +39,7 @@ export function createApp(deps: AppDeps): express.Express {
   // A message's status changes while its body may not look new to a cache: no ETag, no 304.
   app.set('etag', false);
   app.use(requestContext(logger, metrics));
-  app.use(healthRouter({ service, metrics, logger }));
+  app.use(healthRouter({ service, metrics, logger, extraMetrics: deps.extraMetrics }));
   app.use(messagesRouter({ config, service, keyring, metrics, logger }));
   app.use(legacyRouter({ config, service, keyring, metrics, logger }));
   app.use(notFound);

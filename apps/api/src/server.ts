@@ -6,8 +6,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { RedisMessageService, consumerRedis, producerRedis } from '@ttpush/core';
+import { RedisMessageService, consumerRedis, producerRedis, renderWorkerMetrics } from '@ttpush/core';
+import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.ts';
+import { onClientError } from './client-error.ts';
 
 export interface RunningApi {
   server: Server;
@@ -25,8 +27,11 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     r.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   }
   const service = new RedisMessageService({ redis, subscriber, queueConnection, prefix: config.redisPrefix });
-  const app = createApp({ config, service, logger });
+  collectDefaultMetrics();
+  const extraMetrics = async () => renderWorkerMetrics(await service.stats(), await service.health());
+  const app = createApp({ config, service, logger, extraMetrics });
   const server = createServer(app);
+  server.on('clientError', onClientError);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

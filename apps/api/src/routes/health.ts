@@ -13,6 +13,7 @@ export interface HealthDeps {
   service: MessageService;
   metrics: ApiMetrics;
   logger: Logger;
+  extraMetrics?: (() => Promise<string>) | undefined;
 }
 
 /** Why the service is not ready; empty when it is. */
@@ -62,6 +63,7 @@ export function healthRouter(deps: HealthDeps): Router {
     .get(routeName('/metrics'), async (_req, res) => {
       const registries = metrics.registry === defaultRegistry ? [defaultRegistry] : [defaultRegistry, metrics.registry];
       const texts = await Promise.all(registries.map((r) => r.metrics()));
+      if (deps.extraMetrics) texts.push(await deps.extraMetrics().catch(() => ''));
       res
         .status(200)
         .type(metrics.registry.contentType)
