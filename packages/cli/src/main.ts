@@ -3,11 +3,20 @@
  * Each command lives in its own module under ./commands and is loaded on demand.
  */
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
-  start: { summary: 'run api + worker (embedded Redis and sandbox when nothing is configured)', load: () => import('./commands/start.ts') },
+  start: {
+    summary: 'run api + worker (embedded Redis and sandbox when nothing is configured)',
+    load: () => import('./commands/start.ts'),
+  },
   api: { summary: 'run the HTTP API process', load: () => import('./commands/api.ts') },
   worker: { summary: 'run a worker process', load: () => import('./commands/worker.ts') },
-  sandbox: { summary: 'run the sandbox TeamTalk servers (db_proxy, route, msg_server)', load: () => import('./commands/sandbox.ts') },
-  listen: { summary: 'log a user into a msg_server and print the messages it receives', load: () => import('./commands/listen.ts') },
+  sandbox: {
+    summary: 'run the sandbox TeamTalk servers (db_proxy, route, msg_server)',
+    load: () => import('./commands/sandbox.ts'),
+  },
+  listen: {
+    summary: 'log a user into a msg_server and print the messages it receives',
+    load: () => import('./commands/listen.ts'),
+  },
 };
 
 function usage(): string {
