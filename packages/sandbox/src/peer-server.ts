@@ -51,6 +51,8 @@ export abstract class PeerServer<
   protected readonly logger: SandboxLogger;
   protected readonly timing: SandboxTiming;
   protected readonly maxPduLength: number;
+  /** Connections closed for a framing fault (a length under 16 or over the maximum). */
+  framingFaults = 0;
   protected fault: Required<ServerFault> = { noReply: false, delayMs: 0 };
   protected readonly conns = new Map<number, C>();
   /** Whether idle connections get IMHeartBeat from this server (db_proxy and route do, msg_server does not). */
@@ -78,6 +80,7 @@ export abstract class PeerServer<
       timers: this.timers,
       onFrame: (conn, frame) => this.handleFrame(conn as C, frame),
       onFramingFault: (conn, err) => {
+        this.framingFaults++;
         this.logger.warn({ server: this.name, conn: conn.id, remote: conn.remote, err }, 'framing fault: closing');
       },
       onClosed: (conn) => this.connectionClosed(conn as C),

@@ -64,3 +64,12 @@ export async function sandboxFor(t: TestContext, opts: SandboxOptions = {}): Pro
     },
   };
 }
+
+/** Waits (bounded, real time) until `cond()` holds: for state the servers reach asynchronously. */
+export async function eventually(cond: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
