@@ -18,6 +18,7 @@ export function classify(err: unknown): RequestFailure {
       case 'POOL_UNAVAILABLE':
       case 'CONN_REFUSED':
       case 'CONN_TIMEOUT':
+      case 'CONN_BUSY':
         return 'not_sent';
       default:
         return 'uncertain';
