@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, ConfigError, VARIABLES, STOCK_AES_KEY } from '../src/config.ts';
+import { repoRoot } from '@ttpush/testkit';
+
+test('defaults: embedded Redis and sandbox, port 8400 on 127.0.0.1, stock key flagged', () => {
+  const c = loadConfig({});
+  assert.equal(c.http.port, 8400);
+  assert.equal(c.http.host, '127.0.0.1');
+  assert.deepEqual(c.embedded, { redis: true, teamtalk: true });
+  assert.equal(c.aesKey, STOCK_AES_KEY);
+  assert.equal(c.aesKeyIsStockDefault, true);
+  assert.equal(c.maxContentBytes, 3068);
+});
+
+test('TeamTalk addresses: both or neither; each host:port', () => {
+  assert.throws(() => loadConfig({ TTPUSH_DB_PROXY_ADDRS: '127.0.0.1:10600' }), /TTPUSH_ROUTE_ADDRS is unset/);
+  assert.throws(() => loadConfig({ TTPUSH_ROUTE_ADDRS: '127.0.0.1:8200' }), /TTPUSH_DB_PROXY_ADDRS is unset/);
+  const c = loadConfig({
+    TTPUSH_DB_PROXY_ADDRS: 'a:1, b:2',
+    TTPUSH_ROUTE_ADDRS: '[::1]:8200',
+    TTPUSH_REDIS_URL: 'redis://r:6379',
+  });
+  assert.deepEqual(c.dbProxyAddrs, [
+    { host: 'a', port: 1 },
+    { host: 'b', port: 2 },
+  ]);
+  assert.deepEqual(c.routeAddrs, [{ host: '::1', port: 8200 }]);
+  assert.equal(c.http.host, '0.0.0.0');
+  assert.throws(
+    () => loadConfig({ TTPUSH_DB_PROXY_ADDRS: 'nohost', TTPUSH_ROUTE_ADDRS: 'a:1' }),
+    /TTPUSH_DB_PROXY_ADDRS has 'nohost'/,
+  );
+});
+
+test('a bad value names the variable and the fix', () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ TTPUSH_HTTP_PORT: 'eighty' }, /TTPUSH_HTTP_PORT is 'eighty', not a whole number: set it to an integer/],
+    [{ TTPUSH_HTTP_PORT: '70000' }, /TTPUSH_HTTP_PORT is 70000, out of range/],
+    [
+      { TTPUSH_AES_KEY: 'short' },
+      /TTPUSH_AES_KEY is 5 bytes long: set it to the TeamTalk servers' 32-character aesKey/,
+    ],
+    [{ TTPUSH_REDIS_URL: 'http://x' }, /TTPUSH_REDIS_URL .*redis:\/\//],
+    [{ TTPUSH_LOG_LEVEL: 'loud' }, /TTPUSH_LOG_LEVEL is 'loud'/],
+    [
+      { TTPUSH_APP_KEYS_FILE: '/nonexistent/keys.json' },
+      /TTPUSH_APP_KEYS_FILE names '\/nonexistent\/keys.json', which cannot be read/,
+    ],
+  ];
+  for (const [env, re] of cases) {
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && re.test(err.message),
+    );
+  }
+});
+
+test('app keys file: valid keys load; mistakes are named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ttpush-config-'));
+  const good = join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({ keys: [{ name: 'crm', key: 'a-long-secret-value-1', senders: [10, 11] }] }));
+  assert.deepEqual(loadConfig({ TTPUSH_APP_KEYS_FILE: good }).appKeys, [
+    { name: 'crm', key: 'a-long-secret-value-1', senders: [10, 11] },
+  ]);
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify([{ name: 'crm', key: 'short', senders: [1] }]));
+  assert.throws(
+    () => loadConfig({ TTPUSH_APP_KEYS_FILE: bad }),
+    /invalid at 0\.key: a key must be at least 16 characters/,
+  );
+  writeFileSync(bad, '{not json');
+  assert.throws(() => loadConfig({ TTPUSH_APP_KEYS_FILE: bad }), /is not valid JSON/);
+});
+
+test('a config file supplies values; the environment wins; unknown settings are refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ttpush-config-'));
+  const f = join(dir, 'c.json');
+  writeFileSync(f, JSON.stringify({ TTPUSH_HTTP_PORT: 9000, TTPUSH_MAX_CONTENT_BYTES: '100' }));
+  const c = loadConfig({ TTPUSH_CONFIG_FILE: f, TTPUSH_HTTP_PORT: '9001' });
+  assert.equal(c.http.port, 9001);
+  assert.equal(c.maxContentBytes, 100);
+  writeFileSync(f, JSON.stringify({ TTPUSH_NOPE: 1 }));
+  assert.throws(() => loadConfig({ TTPUSH_CONFIG_FILE: f }), /unknown setting 'TTPUSH_NOPE'/);
+});
+
+test('the README documents every variable', () => {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  for (const name of Object.keys(VARIABLES)) assert.match(readme, new RegExp('\\| `' + name + '` \\|'), name);
+});
