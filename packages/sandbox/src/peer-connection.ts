@@ -29,6 +29,8 @@ export class PeerConnection {
   maxInFlight = 0;
   requests = 0;
   closed = false;
+  /** end() was called: nothing more is queued. */
+  private ending = false;
   private readonly decoder: FrameDecoder;
   private readonly out = new OutputBuffer();
   private flushScheduled = false;
@@ -54,14 +56,14 @@ export class PeerConnection {
 
   /** Queues a whole PDU; written with everything else queued in this tick. */
   send(pdu: Uint8Array): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     this.out.push(pdu);
     this.scheduleFlush();
   }
 
   /** Queues a PDU built from an encoded body. */
   sendFrame(commandId: number, seqNum: number, body: Uint8Array): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     this.out.pushFrame(commandId, seqNum, body);
     this.scheduleFlush();
   }
@@ -79,6 +81,7 @@ export class PeerConnection {
   /** Writes what is queued, then closes (a graceful end). */
   end(): void {
     this.flush();
+    this.ending = true;
     if (!this.closed) this.socket.end();
   }
 

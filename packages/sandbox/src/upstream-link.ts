@@ -37,7 +37,7 @@ export class UpstreamLink {
   private checkTimer: TimerHandle | undefined;
   private lastRecv = 0;
   private lastSend = 0;
-  private waiters: (() => void)[] = [];
+  private waiters: { ready: () => void; cancel: (err: Error) => void }[] = [];
 
   constructor(private readonly opts: UpstreamLinkOptions) {
     this.decoder = new FrameDecoder({ maxPduLength: opts.maxPduLength ?? DEFAULT_MAX_PDU_LENGTH });
@@ -69,21 +69,30 @@ export class UpstreamLink {
     this.socket?.destroy();
     this.socket = undefined;
     this.setStatus('closed');
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.cancel(new Error(`msg_server: ${this.opts.name} link stopped`));
   }
 
   /** Resolves once ready; rejects after `timeoutMs` of real time. */
   whenReady(timeoutMs: number): Promise<void> {
     if (this.ready) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      const waiter = {
+        ready: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        cancel: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
       const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== done);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new Error(`msg_server: no ${this.opts.name} connection to ${this.opts.host}:${this.opts.port}`));
       }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.waiters.push(done);
+      this.waiters.push(waiter);
     });
   }
 
@@ -187,7 +196,7 @@ export class UpstreamLink {
     if (status === 'ready') {
       const waiters = this.waiters;
       this.waiters = [];
-      for (const w of waiters) w();
+      for (const w of waiters) w.ready();
     }
   }
 }

@@ -26,13 +26,15 @@ if (values.serve) {
   const { startSandbox } = await import('../../src/index.ts');
   const sandbox = await startSandbox({ realistic: values.realistic });
   process.stdout.write(`${JSON.stringify({ port: sandbox.dbProxy.port })}\n`);
-  process.on('SIGTERM', () => {
+  // The client closes our stdin when it finishes or dies: never outlive it.
+  const shutdown = () => {
     const s = sandbox.dbProxy.stats;
     process.stderr.write(
       `server stats: ${JSON.stringify({ stored: s.msgDataStored, replies: s.replies, rows: sandbox.store.count() })}\n`,
     );
     void sandbox.close().then(() => process.exit(0));
-  });
+  };
+  process.stdin.on('end', shutdown).resume();
 } else {
   await runClient();
 }
@@ -54,7 +56,7 @@ async function runClient(): Promise<void> {
       ...(values.realistic ? ['--realistic'] : []),
     ],
     {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
   const port = await new Promise<number>((resolve, reject) => {
@@ -127,6 +129,7 @@ async function runClient(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ repliesPerSecond: rate, window, connections, seconds: elapsed, sent, replies, outOfOrderShare: +(outOfOrder / Math.max(1, replies)).toFixed(3) })}\n`,
   );
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  const exited = new Promise((r) => child.once('exit', r));
+  child.stdin.end();
+  await exited;
 }
