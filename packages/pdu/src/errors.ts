@@ -42,7 +42,13 @@ export type ConnectionErrorCode =
   | 'CONN_NOT_READY'
   | 'REQUEST_TIMEOUT'
   | 'REQUEST_ABORTED'
-  | 'POOL_UNAVAILABLE';
+  | 'POOL_UNAVAILABLE'
+  /** The connection's in-flight window is full; the request was not sent (safe to retry). */
+  | 'CONN_BUSY'
+  /** Every ready connection of the pool has a full window; the request was not sent (safe to retry). */
+  | 'POOL_BUSY'
+  /** A reply carried this request's attach_data but was not the expected response command. */
+  | 'REQUEST_REPLY_MISMATCH';
 
 /** A request could not be answered by a TeamTalk server over this connection or pool. */
 export class ConnectionError extends Error {

@@ -1,0 +1,141 @@
+/**
+ * The requests of one connection that wait for a reply, keyed by the id the connection put into
+ * `attach_data`, each with its deadline.
+ *
+ * Timeouts use one timer for the whole connection, armed for the earliest deadline, instead of one
+ * timer per request: deadlines are kept in a queue sorted by time. Requests on a connection almost
+ * always share one timeout, so a new deadline is nearly always the latest and is appended; answered
+ * entries stay in the queue, marked done, until they reach its head or the queue is compacted.
+ */
+import type { TimerHandle, Timers } from './timers.ts';
+
+export interface PendingRequest {
+  /** The counter half of the request's attach_data. */
+  readonly id: number;
+  readonly commandId: number;
+  readonly responseCommand: number;
+  readonly seqNum: number;
+  /** On the injected clock. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly resolve: (body: unknown) => void;
+  readonly reject: (err: Error) => void;
+  done: boolean;
+}
+
+/** Compaction threshold: done entries kept beyond this many times the live ones (plus a floor). */
+const COMPACT_FACTOR = 2;
+const COMPACT_FLOOR = 1024;
+
+export class PendingRequests {
+  private readonly byId = new Map<number, PendingRequest>();
+  /** Sorted by deadline from `head` on; entries before `head` are already removed. */
+  private queue: PendingRequest[] = [];
+  private head = 0;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+
+  constructor(
+    private readonly timers: Timers,
+    /** Called for each expired request after it was removed; the callee rejects it. */
+    private readonly onTimeout: (request: PendingRequest) => void,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  has(id: number): boolean {
+    return this.byId.has(id);
+  }
+
+  add(request: PendingRequest): void {
+    this.byId.set(request.id, request);
+    const q = this.queue;
+    let at = q.length;
+    // Walk back over later deadlines: nothing to walk when every request uses the same timeout.
+    while (at > this.head && q[at - 1]!.deadline > request.deadline) at--;
+    if (at === q.length) q.push(request);
+    else q.splice(at, 0, request);
+    if (q.length - this.head > COMPACT_FACTOR * this.byId.size + COMPACT_FLOOR) this.compact();
+    if (request.deadline < this.timerAt) this.arm(request.deadline);
+  }
+
+  /** Removes and returns the request with this id, or undefined when none waits (answered, timed out, unknown). */
+  take(id: number): PendingRequest | undefined {
+    const request = this.byId.get(id);
+    if (!request) return undefined;
+    this.byId.delete(id);
+    request.done = true;
+    if (this.byId.size === 0) this.reset();
+    else this.dropDoneHead();
+    return request;
+  }
+
+  /** Removes every request and rejects each with `err`. */
+  failAll(err: Error): void {
+    const all = [...this.byId.values()];
+    this.byId.clear();
+    this.reset();
+    for (const request of all) {
+      request.done = true;
+      request.reject(err);
+    }
+  }
+
+  private dropDoneHead(): void {
+    const q = this.queue;
+    while (this.head < q.length && q[this.head]!.done) this.head++;
+    if (this.head > COMPACT_FLOOR && this.head * 2 > q.length) {
+      this.queue = q.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private compact(): void {
+    this.queue = this.queue.slice(this.head).filter((r) => !r.done);
+    this.head = 0;
+  }
+
+  private reset(): void {
+    this.queue = [];
+    this.head = 0;
+    this.disarm();
+  }
+
+  private arm(at: number): void {
+    this.disarm();
+    this.timerAt = at;
+    this.timer = this.timers.setTimeout(() => this.expire(), Math.max(0, at - this.timers.now()));
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = this.timers.now();
+    const expired: PendingRequest[] = [];
+    const q = this.queue;
+    while (this.head < q.length) {
+      const r = q[this.head]!;
+      if (!r.done && r.deadline > now) break;
+      this.head++;
+      if (r.done) continue;
+      r.done = true;
+      this.byId.delete(r.id);
+      expired.push(r);
+    }
+    if (this.byId.size === 0) this.reset();
+    else {
+      this.dropDoneHead();
+      const next = this.queue[this.head];
+      if (next) this.arm(next.deadline);
+    }
+    for (const r of expired) this.onTimeout(r);
+  }
+}

@@ -1,0 +1,689 @@
+/**
+ * A client connection to one TeamTalk server (db_proxy_server or route_server): framing, request
+ * correlation through `attach_data`, heartbeats, dead-peer detection, draining and reconnects.
+ * The only module of this package that touches `node:net`.
+ *
+ * State machine (every change goes through setStatus(), which logs and emits 'status'):
+ *
+ *   idle ──connect()──▶ connecting ──socket up──▶ ready ──STOP_RECV_PACKET──▶ draining
+ *                          ▲    │                   │                            │
+ *                          │    └──attempt failed───┴──socket lost / dead / fault┘
+ *                          │                  ▼
+ *                          └─ timer ─ reconnecting   (retryStrategy → null: closed)
+ *   close() from any state ──▶ closed (final: never reconnects)
+ *
+ * Two tiers of failure: a framing fault or a lost/dead socket fails every request in flight with
+ * CONN_CLOSED and reconnects; a missing or mismatched reply fails only its own request.
+ *
+ * Window: at most `maxInFlight` requests wait for replies. One more is refused at once with
+ * ConnectionError CONN_BUSY (it was not sent, so it is safe to retry or to send elsewhere), and
+ * 'drain' is emitted once there is room again, like `stream.write()`. Refusing rather than queueing
+ * keeps "in flight" meaning "written to this server", which is what a caller must know when the
+ * connection dies.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { CommandId, commandName } from './commands.ts';
+import { ConnectionError, ProtocolError, type ConnectionErrorCode } from './errors.ts';
+import { FrameDecoder, HEADER_LENGTH, writeHeader, type Frame } from './frame.ts';
+import {
+  bodyTypes,
+  decodeBody,
+  encodeBody,
+  encodePdu,
+  isKnownCommand,
+  type BodyInput,
+  type BodyOf,
+  type KnownCommand,
+} from './messages.ts';
+import { CONNECTION_DEFAULTS, defaultRetryStrategy, type RetryStrategy } from './connection-options.ts';
+import { PendingRequests, type PendingRequest } from './connection-pending.ts';
+import { ConnectionWriter } from './connection-writer.ts';
+import { Keepalive } from './connection-keepalive.ts';
+import { silentLogger, type Logger } from './logger.ts';
+import { systemTimers, type TimerHandle, type Timers } from './timers.ts';
+
+export type ConnectionStatus = 'idle' | 'connecting' | 'ready' | 'draining' | 'reconnecting' | 'closed';
+
+export interface TeamTalkConnectionOptions {
+  readonly host: string;
+  readonly port: number;
+  /** For logs and pool status; defaults to `host:port`. */
+  readonly name?: string;
+  /** A TCP connect that takes longer fails the attempt. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  /** IMHeartBeat is sent this often while connected. Default 5000 (what the servers do, protocol notes §6). */
+  readonly heartbeatIntervalMs?: number;
+  /** No byte received for this long: the peer is dead. Default 30000 (what the servers do). */
+  readonly deadAfterMs?: number;
+  /** A request without a reply in this time fails with REQUEST_TIMEOUT. Default 5000. */
+  readonly requestTimeoutMs?: number;
+  /** Requests in flight at most; one more is refused with CONN_BUSY. Default 4096. */
+  readonly maxInFlight?: number;
+  /** Largest PDU accepted from the server, header included. Default DEFAULT_MAX_PDU_LENGTH. */
+  readonly maxPduLength?: number;
+  /** Bytes buffered for writing above which send() answers false. Default 1 MiB. */
+  readonly writeHighWaterMark?: number;
+  /** Delay before reconnect attempt n, or null to give up. Default {@link defaultRetryStrategy} (never gives up). */
+  readonly retryStrategy?: RetryStrategy;
+  /** Default: Node's timers. Tests pass fake ones. */
+  readonly timers?: Timers;
+  /** Default: silent. */
+  readonly logger?: Logger;
+  /** Runs each time the socket becomes ready, before 'ready' is emitted (a route pool sends IMRoleSet here). */
+  readonly onConnect?: (connection: TeamTalkConnection) => void;
+}
+
+export interface RequestOptions<R extends KnownCommand> {
+  /** The command the reply must carry (MSG_DATA is answered with MSG_DATA, a *_REQ with its *_RSP). */
+  readonly responseCommand: R;
+  /** Default: the connection's requestTimeoutMs. */
+  readonly timeoutMs?: number;
+}
+
+/** Commands whose body has `attach_data` (field 20): the ones a request can be correlated by. */
+export type CorrelatedCommand = {
+  [C in KnownCommand]: 'attachData' extends keyof BodyInput<C> ? C : never;
+}[KnownCommand];
+
+export interface TeamTalkConnectionEvents {
+  status: [next: ConnectionStatus, prev: ConnectionStatus];
+  ready: [];
+  /** A socket closed (each time; the connection may reconnect). The reason, when there was one. */
+  close: [reason: Error | undefined];
+  /** Emitted only when someone listens; otherwise the error is only logged. */
+  error: [err: Error];
+  /** A frame that is not a reply to one of our requests, nor a heartbeat or STOP_RECV_PACKET. */
+  frame: [frame: Frame];
+  /** After a refused or window-filling request, or a send() that answered false: there is room again. */
+  drain: [];
+}
+
+const correlated = new Set<number>(
+  Object.entries(bodyTypes)
+    .filter(([, type]) => 'attachData' in type.prototype)
+    .map(([id]) => Number(id)),
+);
+
+/** attach_data written by the connection: a 4-byte per-connection prefix and a 4-byte counter. */
+const ATTACH_LENGTH = 8;
+/** Field 20, wire type 2 (length-delimited): tag varint a2 01, then the length. */
+const ATTACH_FIELD = [0xa2, 0x01, ATTACH_LENGTH] as const;
+const ATTACH_TRAILER_LENGTH = ATTACH_FIELD.length + ATTACH_LENGTH;
+
+const HEARTBEAT_PDU = encodePdu(CommandId.OTHER_HEARTBEAT, {}, 0);
+
+/** How long close() waits for the server to take queued bytes before it destroys the socket. */
+const CLOSE_GRACE_MS = 1000;
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  settled: boolean;
+}
+
+export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
+  readonly host: string;
+  readonly port: number;
+  readonly name: string;
+  readonly requestTimeoutMs: number;
+  readonly maxInFlight: number;
+
+  private currentStatus: ConnectionStatus = 'idle';
+  private socket: Socket | undefined;
+  /** Why the current socket is going away (socket error, dead peer, protocol fault). */
+  private lastError: Error | undefined;
+  private decoder: FrameDecoder;
+  private readonly pending: PendingRequests;
+  private readonly writer: ConnectionWriter;
+  private readonly keepalive: Keepalive;
+  private readonly timers: Timers;
+  private readonly logger: Logger;
+  private readonly retryStrategy: RetryStrategy;
+  private readonly connectTimeoutMs: number;
+  private readonly onConnectHook: ((connection: TeamTalkConnection) => void) | undefined;
+  private connectTimer: TimerHandle | undefined;
+  private reconnectTimer: TimerHandle | undefined;
+  private attempt = 0;
+  private firstConnect: Deferred | undefined;
+  private closing: Promise<void> | undefined;
+  /** Random per connection, so a reply meant for another connection (or a late one from before a restart) never matches. */
+  private readonly attachPrefix: number;
+  private nextId = 0;
+  private nextSeq = 0;
+  /** Set once request() was used: from then on, replies are looked up even when nothing is pending. */
+  private correlates = false;
+  private needDrain = false;
+
+  constructor(options: TeamTalkConnectionOptions) {
+    super();
+    this.host = options.host;
+    this.port = options.port;
+    this.name = options.name ?? `${options.host}:${options.port}`;
+    this.requestTimeoutMs = positive(
+      'requestTimeoutMs',
+      options.requestTimeoutMs,
+      CONNECTION_DEFAULTS.requestTimeoutMs,
+    );
+    this.maxInFlight = positive('maxInFlight', options.maxInFlight, CONNECTION_DEFAULTS.maxInFlight);
+    this.connectTimeoutMs = positive(
+      'connectTimeoutMs',
+      options.connectTimeoutMs,
+      CONNECTION_DEFAULTS.connectTimeoutMs,
+    );
+    const heartbeatIntervalMs = positive(
+      'heartbeatIntervalMs',
+      options.heartbeatIntervalMs,
+      CONNECTION_DEFAULTS.heartbeatIntervalMs,
+    );
+    const deadAfterMs = positive('deadAfterMs', options.deadAfterMs, CONNECTION_DEFAULTS.deadAfterMs);
+    const highWaterMark = positive(
+      'writeHighWaterMark',
+      options.writeHighWaterMark,
+      CONNECTION_DEFAULTS.writeHighWaterMark,
+    );
+    this.timers = options.timers ?? systemTimers;
+    this.logger = options.logger ?? silentLogger;
+    this.retryStrategy = options.retryStrategy ?? defaultRetryStrategy;
+    this.onConnectHook = options.onConnect;
+    this.decoder = new FrameDecoder(options.maxPduLength === undefined ? {} : { maxPduLength: options.maxPduLength });
+    this.attachPrefix = randomBytes(4).readUInt32BE(0);
+    this.pending = new PendingRequests(this.timers, (request) => this.timedOut(request));
+    this.writer = new ConnectionWriter(highWaterMark, () => this.drained());
+    this.keepalive = new Keepalive({
+      timers: this.timers,
+      heartbeatIntervalMs,
+      deadAfterMs,
+      sendHeartbeat: () => this.writer.write(HEARTBEAT_PDU),
+      onDead: (idleMs) => this.peerDead(idleMs),
+    });
+  }
+
+  get status(): ConnectionStatus {
+    return this.currentStatus;
+  }
+
+  /** Requests written and waiting for a reply. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Whether request() would accept a request now. */
+  get canRequest(): boolean {
+    return this.currentStatus === 'ready' && this.pending.size < this.maxInFlight;
+  }
+
+  /** Whether send() would accept bytes now without going over the write high-water mark. */
+  get writable(): boolean {
+    return this.currentStatus === 'ready' && this.writer.writable;
+  }
+
+  /**
+   * Starts connecting. Resolves when the connection is ready for the first time; rejects on the
+   * first failure, but keeps reconnecting in the background (per retryStrategy) until close().
+   * Called again: resolves at once when ready, returns the pending first attempt, or waits for the
+   * next 'ready' (rejecting if the connection closes for good first).
+   */
+  connect(): Promise<void> {
+    switch (this.currentStatus) {
+      case 'idle': {
+        const deferred = createDeferred();
+        this.firstConnect = deferred;
+        this.open();
+        return deferred.promise;
+      }
+      case 'ready':
+      case 'draining':
+        return Promise.resolve();
+      case 'closed':
+        return Promise.reject(this.error('CONN_CLOSED', 'the connection is closed'));
+      default:
+        if (this.firstConnect && !this.firstConnect.settled) return this.firstConnect.promise;
+        return new Promise((resolve, reject) => {
+          const onStatus = (next: ConnectionStatus) => {
+            if (next === 'ready') resolve();
+            else if (next === 'closed') reject(this.error('CONN_CLOSED', 'the connection closed before it was ready'));
+            else return;
+            this.off('status', onStatus);
+          };
+          this.on('status', onStatus);
+        });
+    }
+  }
+
+  /**
+   * Sends a request and resolves with the decoded reply. The connection writes its own id into
+   * `attach_data` (any attach_data in `body` is superseded: a later occurrence of a protobuf field
+   * wins) and matches the reply by it, whatever order replies come in.
+   *
+   * Rejects at once, without sending, with CONN_NOT_READY / CONN_DRAINING / CONN_CLOSED when the
+   * connection cannot take requests, and CONN_BUSY when `maxInFlight` requests are in flight. After
+   * sending: REQUEST_TIMEOUT (no reply in time: the server drops some requests silently),
+   * REQUEST_REPLY_MISMATCH, or CONN_CLOSED when the connection is lost first (the request may or
+   * may not have been processed).
+   */
+  request<C extends CorrelatedCommand, R extends KnownCommand>(
+    commandId: C,
+    body: BodyInput<C>,
+    options: RequestOptions<R>,
+  ): Promise<BodyOf<R>> {
+    if (this.currentStatus !== 'ready') return Promise.reject(this.notReadyError());
+    if (this.pending.size >= this.maxInFlight) {
+      this.needDrain = true;
+      return Promise.reject(
+        this.error('CONN_BUSY', `${this.maxInFlight} requests already in flight (maxInFlight); wait for 'drain'`),
+      );
+    }
+    if (!correlated.has(commandId)) {
+      return Promise.reject(new TypeError(`${commandName(commandId)} has no attach_data: it cannot be a request`));
+    }
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    let pdu: Buffer;
+    let id: number;
+    let seqNum: number;
+    try {
+      id = this.allocateId();
+      seqNum = this.allocateSeq();
+      pdu = this.buildRequest(commandId, body, seqNum, id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.correlates = true;
+    return new Promise<BodyOf<R>>((resolve, reject) => {
+      const request: PendingRequest = {
+        id,
+        commandId,
+        responseCommand: options.responseCommand,
+        seqNum,
+        deadline: this.timers.now() + timeoutMs,
+        timeoutMs,
+        resolve: resolve as (body: unknown) => void,
+        reject,
+        done: false,
+      };
+      this.pending.add(request);
+      if (this.pending.size >= this.maxInFlight) this.needDrain = true;
+      this.writer.write(pdu);
+    });
+  }
+
+  /**
+   * Fire-and-forget: encodes and writes a PDU (used to forward to route_server). Returns false when
+   * the write buffer is over its high-water mark (the PDU is queued all the same; wait for 'drain').
+   * Throws CONN_NOT_READY / CONN_DRAINING / CONN_CLOSED when it cannot be written.
+   */
+  send<C extends KnownCommand>(commandId: C, body: BodyInput<C>): boolean {
+    this.assertWritable();
+    return this.write(encodePdu(commandId, body, this.allocateSeq()));
+  }
+
+  /** Fire-and-forget write of a whole encoded PDU; see {@link send}. */
+  sendRaw(pdu: Buffer): boolean {
+    this.assertWritable();
+    return this.write(pdu);
+  }
+
+  /**
+   * Closes for good: fails everything in flight with CONN_CLOSED, hands queued writes to the
+   * socket, ends it, and never reconnects. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    const prev = this.currentStatus;
+    this.setStatus('closed', 'close() called');
+    this.clearTimers();
+    this.keepalive.stop();
+    this.pending.failAll(this.error('CONN_CLOSED', 'the connection was closed by its owner'));
+    this.settleFirstConnect(this.error('CONN_CLOSED', 'the connection was closed before it was ready'));
+    const socket = this.socket;
+    this.socket = undefined;
+    if (!socket) {
+      this.closing = Promise.resolve();
+      return this.closing;
+    }
+    this.closing = new Promise<void>((resolve) => {
+      const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+      socket.once('close', () => {
+        clearTimeout(grace);
+        this.emit('close', undefined);
+        resolve();
+      });
+      if (prev === 'ready' || prev === 'draining') {
+        this.writer.flushAll();
+        this.writer.detach();
+        socket.end();
+      } else {
+        this.writer.detach();
+        socket.destroy();
+      }
+    });
+    return this.closing;
+  }
+
+  private open(): void {
+    this.setStatus('connecting', this.attempt > 0 ? `attempt ${this.attempt}` : undefined);
+    this.lastError = undefined;
+    this.decoder.reset();
+    const socket = netConnect({ host: this.host, port: this.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    this.connectTimer = this.timers.setTimeout(() => {
+      this.connectTimer = undefined;
+      this.fault(socket, this.error('CONN_TIMEOUT', `no TCP connection within ${this.connectTimeoutMs} ms`));
+    }, this.connectTimeoutMs);
+    socket.once('connect', () => this.connected(socket));
+    socket.on('data', (chunk: Buffer) => this.received(socket, chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (socket !== this.socket) return;
+      this.lastError = this.error(socketErrorCode(err), `socket error: ${err.message}`, err);
+      // A failed connect attempt is reported by connect() and a warning; a break of a live connection is an error.
+      if (this.currentStatus !== 'connecting') this.emitError(this.lastError);
+    });
+    socket.on('close', () => this.lost(socket, this.lastError));
+  }
+
+  private connected(socket: Socket): void {
+    if (socket !== this.socket) return;
+    this.clearConnectTimer();
+    this.attempt = 0;
+    this.writer.attach(socket);
+    this.keepalive.start();
+    this.setStatus('ready');
+    if (this.onConnectHook) {
+      try {
+        this.onConnectHook(this);
+      } catch (err) {
+        this.logger.error({ conn: this.name, err }, 'onConnect hook threw');
+      }
+    }
+    if (socket !== this.socket) return;
+    this.emit('ready');
+    this.settleFirstConnect();
+  }
+
+  private received(socket: Socket, chunk: Buffer): void {
+    if (socket !== this.socket) return;
+    this.keepalive.touch();
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.fault(socket, err as ProtocolError);
+      return;
+    }
+    for (const frame of frames) {
+      this.dispatch(frame);
+      // A listener may have closed the connection, or a reply may have revealed a fault.
+      if (socket !== this.socket) return;
+    }
+  }
+
+  private dispatch(frame: Frame): void {
+    const { commandId } = frame;
+    if (commandId === CommandId.OTHER_HEARTBEAT) return;
+    if (commandId === CommandId.OTHER_STOP_RECV_PACKET) {
+      this.logger.warn({ conn: this.name, inFlight: this.pending.size }, 'server asked us to stop sending (draining)');
+      if (this.currentStatus === 'ready') this.setStatus('draining', 'OTHER_STOP_RECV_PACKET');
+      return;
+    }
+    if (!isKnownCommand(commandId)) {
+      this.logger.debug({ conn: this.name, command: commandName(commandId) }, 'frame of a command we do not decode');
+      this.emit('frame', frame);
+      return;
+    }
+    if (this.correlates && correlated.has(commandId) && this.settleReply(frame, commandId)) return;
+    this.emit('frame', frame);
+  }
+
+  /** Resolves the request a reply answers; false when the frame carries none of our ids. */
+  private settleReply(frame: Frame, commandId: KnownCommand): boolean {
+    let body: { attachData?: Uint8Array | null };
+    try {
+      body = decodeBody(commandId, frame.body) as { attachData?: Uint8Array | null };
+    } catch (err) {
+      this.logger.warn(
+        { conn: this.name, command: commandName(commandId), seq: frame.seqNum, err },
+        'dropped a reply whose body does not parse (its request will time out)',
+      );
+      return true;
+    }
+    const attach = body.attachData;
+    if (!attach || attach.length !== ATTACH_LENGTH || readUInt32(attach, 0) !== this.attachPrefix) return false;
+    const id = readUInt32(attach, 4);
+    const request = this.pending.take(id);
+    if (!request) {
+      this.logger.warn(
+        { conn: this.name, command: commandName(commandId), seq: frame.seqNum, id },
+        'reply matches no request in flight (late after a timeout?): dropped',
+      );
+      return true;
+    }
+    if (commandId !== request.responseCommand) {
+      this.logger.warn(
+        {
+          conn: this.name,
+          command: commandName(commandId),
+          expected: commandName(request.responseCommand),
+          seq: frame.seqNum,
+        },
+        'reply command does not match the request',
+      );
+      request.reject(
+        this.error(
+          'REQUEST_REPLY_MISMATCH',
+          `${commandName(request.commandId)} was answered with ${commandName(commandId)}, expected ${commandName(request.responseCommand)}`,
+        ),
+      );
+    } else {
+      request.resolve(body);
+    }
+    this.windowOpened();
+    return true;
+  }
+
+  private timedOut(request: PendingRequest): void {
+    request.reject(
+      this.error(
+        'REQUEST_TIMEOUT',
+        `no reply to ${commandName(request.commandId)} (seq ${request.seqNum}) within ${request.timeoutMs} ms`,
+      ),
+    );
+    this.windowOpened();
+  }
+
+  private windowOpened(): void {
+    if (this.needDrain && this.canRequest) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private drained(): void {
+    if (this.currentStatus === 'ready') this.emit('drain');
+  }
+
+  private peerDead(idleMs: number): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.logger.warn({ conn: this.name, idleMs }, 'no bytes from the server: declaring it dead');
+    this.fault(socket, this.error('CONN_TIMEOUT', `nothing received for ${Math.round(idleMs)} ms: the server is dead`));
+  }
+
+  /** Framing fault, dead peer, connect timeout: this socket cannot be trusted any more. */
+  private fault(socket: Socket, err: Error): void {
+    if (socket !== this.socket) return;
+    if (this.currentStatus !== 'connecting') this.emitError(err);
+    socket.destroy();
+    this.lost(socket, err);
+  }
+
+  /** The socket is gone (closed, refused, destroyed): fail what it carried, then reconnect or stop. */
+  private lost(socket: Socket, reason: Error | undefined): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    const wasConnecting = this.currentStatus === 'connecting';
+    this.clearConnectTimer();
+    this.keepalive.stop();
+    const dropped = this.writer.detach();
+    const inFlight = this.pending.size;
+    if (inFlight > 0 || dropped > 0) {
+      this.logger.warn({ conn: this.name, inFlight, droppedBytes: dropped }, 'connection lost with work in flight');
+    }
+    this.pending.failAll(
+      this.error(
+        'CONN_CLOSED',
+        `the connection was lost with ${inFlight} requests in flight${reason ? `: ${reason.message}` : ''}`,
+        reason,
+      ),
+    );
+    this.emit('close', reason);
+    if (wasConnecting) {
+      this.logger.warn({ conn: this.name, attempt: this.attempt, err: reason }, 'connect attempt failed');
+      this.settleFirstConnect(
+        reason instanceof ConnectionError ? reason : this.error('CONN_CLOSED', 'closed while connecting', reason),
+      );
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.currentStatus === 'closed') return;
+    this.attempt++;
+    let delay: number | null;
+    try {
+      delay = this.retryStrategy(this.attempt);
+    } catch (err) {
+      this.logger.error({ conn: this.name, err }, 'retryStrategy threw: giving up');
+      delay = null;
+    }
+    if (delay === null || !Number.isFinite(delay)) {
+      this.setStatus('closed', `retryStrategy gave up after attempt ${this.attempt}`);
+      this.settleFirstConnect(this.error('CONN_CLOSED', 'gave up reconnecting'));
+      return;
+    }
+    this.setStatus('reconnecting', `attempt ${this.attempt} in ${delay} ms`);
+    this.reconnectTimer = this.timers.setTimeout(
+      () => {
+        this.reconnectTimer = undefined;
+        if (this.currentStatus === 'reconnecting') this.open();
+      },
+      Math.max(0, delay),
+    );
+  }
+
+  private setStatus(next: ConnectionStatus, reason?: string): void {
+    const prev = this.currentStatus;
+    if (prev === next) return;
+    this.currentStatus = next;
+    this.logger.info({ conn: this.name, from: prev, to: next, reason }, `teamtalk connection ${next}`);
+    this.emit('status', next, prev);
+  }
+
+  private emitError(err: Error): void {
+    this.logger.error({ conn: this.name, err }, err.message);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private settleFirstConnect(err?: Error): void {
+    const deferred = this.firstConnect;
+    if (!deferred || deferred.settled) return;
+    deferred.settled = true;
+    if (err) deferred.reject(err);
+    else deferred.resolve();
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== undefined) this.timers.clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  private clearTimers(): void {
+    this.clearConnectTimer();
+    if (this.reconnectTimer !== undefined) this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  private assertWritable(): void {
+    if (this.currentStatus !== 'ready') throw this.notReadyError();
+  }
+
+  private write(pdu: Buffer): boolean {
+    return this.writer.write(pdu);
+  }
+
+  private notReadyError(): ConnectionError {
+    switch (this.currentStatus) {
+      case 'draining':
+        return this.error('CONN_DRAINING', 'the server asked us to stop sending (OTHER_STOP_RECV_PACKET)');
+      case 'closed':
+        return this.error('CONN_CLOSED', 'the connection is closed');
+      default:
+        return this.error('CONN_NOT_READY', `the connection is ${this.currentStatus}`);
+    }
+  }
+
+  private error(code: ConnectionErrorCode, message: string, cause?: unknown): ConnectionError {
+    return new ConnectionError(code, `${this.name}: ${message}`, cause === undefined ? undefined : { cause });
+  }
+
+  private allocateId(): number {
+    // 2^32 ids per connection: a wrap can only meet a request still in flight if 4 billion were sent meanwhile.
+    do this.nextId = (this.nextId + 1) >>> 0;
+    while (this.pending.has(this.nextId));
+    return this.nextId;
+  }
+
+  private allocateSeq(): number {
+    this.nextSeq = (this.nextSeq + 1) & 0xffff;
+    return this.nextSeq;
+  }
+
+  /** Header, body, then our attach_data field appended: one allocation, no copy of the caller's body object. */
+  private buildRequest<C extends CorrelatedCommand>(
+    commandId: C,
+    body: BodyInput<C>,
+    seqNum: number,
+    id: number,
+  ): Buffer {
+    const encoded = encodeBody(commandId, body);
+    const length = HEADER_LENGTH + encoded.length + ATTACH_TRAILER_LENGTH;
+    const pdu = Buffer.allocUnsafe(length);
+    writeHeader(pdu, 0, length, { commandId, seqNum });
+    pdu.set(encoded, HEADER_LENGTH);
+    let at = HEADER_LENGTH + encoded.length;
+    for (const b of ATTACH_FIELD) pdu[at++] = b;
+    pdu.writeUInt32BE(this.attachPrefix, at);
+    pdu.writeUInt32BE(id, at + 4);
+    return pdu;
+  }
+}
+
+function createDeferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // The first attempt's failure is also reported through 'error' and logs; an unawaited connect() must not crash.
+  promise.catch(() => {});
+  return { promise, resolve, reject, settled: false };
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return v;
+}
+
+function socketErrorCode(err: NodeJS.ErrnoException): ConnectionErrorCode {
+  if (err.code === 'ECONNREFUSED') return 'CONN_REFUSED';
+  if (err.code === 'ETIMEDOUT') return 'CONN_TIMEOUT';
+  return 'CONN_CLOSED';
+}
+
+function readUInt32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
+}

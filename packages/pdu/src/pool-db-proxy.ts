@@ -1,0 +1,178 @@
+/**
+ * A pool of connections to one or more db_proxy_servers. Each request goes to a ready connection
+ * with the fewest requests in flight (ties taken in turn), so load spreads over healthy servers; a
+ * draining server (OTHER_STOP_RECV_PACKET) gets nothing new while its in-flight replies still land.
+ *
+ * When a server dies, the requests in flight on its connections fail with CONN_CLOSED (whether they
+ * were stored is unknown: the caller decides about reading back) and new requests go to the others.
+ * When no connection is ready, requests fail at once with POOL_UNAVAILABLE; when every ready
+ * connection's window is full, with POOL_BUSY (not sent; 'drain' follows when there is room).
+ */
+import { EventEmitter } from 'node:events';
+import {
+  TeamTalkConnection,
+  type ConnectionStatus,
+  type CorrelatedCommand,
+  type RequestOptions,
+} from './connection.ts';
+import { ConnectionError } from './errors.ts';
+import type { BodyInput, BodyOf, KnownCommand } from './messages.ts';
+import { commandName } from './commands.ts';
+import { silentLogger, type Logger } from './logger.ts';
+import { systemTimers, type Timers } from './timers.ts';
+import {
+  checkAddresses,
+  formatAddress,
+  memberOf,
+  poolUnavailable,
+  type PoolConnectionOptions,
+  type PoolMember,
+  type ServerAddress,
+} from './pool-members.ts';
+
+export interface DbProxyPoolOptions extends PoolConnectionOptions {
+  readonly addresses: readonly ServerAddress[];
+  /** Connections opened to each server. Default 2. */
+  readonly connectionsPerServer?: number;
+}
+
+export interface DbProxyPoolEvents {
+  /** A connection changed status. */
+  status: [member: PoolMember, prev: ConnectionStatus];
+  /** After a POOL_BUSY refusal: some connection has room again. */
+  drain: [];
+  /** Emitted only when someone listens; connections log their errors themselves. */
+  error: [err: Error, member: PoolMember];
+}
+
+export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
+  readonly connections: readonly TeamTalkConnection[];
+  private readonly timers: Timers;
+  private readonly logger: Logger;
+  private next = 0;
+  private needDrain = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: DbProxyPoolOptions) {
+    super();
+    const { addresses, connectionsPerServer = 2, ...connectionOptions } = options;
+    checkAddresses(addresses, 'DbProxyPool');
+    if (!Number.isInteger(connectionsPerServer) || connectionsPerServer < 1) {
+      throw new RangeError(`connectionsPerServer must be a positive integer, got ${connectionsPerServer}`);
+    }
+    this.timers = options.timers ?? systemTimers;
+    this.logger = options.logger ?? silentLogger;
+    const connections: TeamTalkConnection[] = [];
+    for (const address of addresses) {
+      for (let i = 0; i < connectionsPerServer; i++) {
+        const connection = new TeamTalkConnection({
+          ...connectionOptions,
+          host: address.host,
+          port: address.port,
+          name: `${formatAddress(address)}#${i}`,
+        });
+        connection.on('status', (_next, prev) => this.emit('status', memberOf(connection), prev));
+        connection.on('drain', () => this.connectionDrained());
+        connection.on('error', (err) => {
+          if (this.listenerCount('error') > 0) this.emit('error', err, memberOf(connection));
+        });
+        connection.on('frame', (frame) =>
+          this.logger.debug(
+            { conn: connection.name, command: commandName(frame.commandId), seq: frame.seqNum },
+            'ignoring an unsolicited frame from db_proxy_server',
+          ),
+        );
+        connections.push(connection);
+      }
+    }
+    this.connections = connections;
+  }
+
+  /** Whether some connection is ready (not draining). */
+  get ready(): boolean {
+    return this.connections.some((c) => c.status === 'ready');
+  }
+
+  /** Whether request() would send a request now. */
+  get canRequest(): boolean {
+    return this.connections.some((c) => c.canRequest);
+  }
+
+  /**
+   * Connects every connection. Resolves as soon as one is ready; rejects with POOL_UNAVAILABLE when
+   * every first attempt failed (the connections keep retrying in the background until close()).
+   */
+  async start(): Promise<void> {
+    try {
+      await Promise.any(this.connections.map((c) => c.connect()));
+    } catch (err) {
+      const error = poolUnavailable('db_proxy_server', this.connections);
+      throw new ConnectionError(error.code, error.message, { cause: err });
+    }
+  }
+
+  /** Resolves when some connection is ready; rejects with POOL_UNAVAILABLE after `timeoutMs`. */
+  waitReady(timeoutMs: number): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onStatus = () => {
+        if (!this.ready) return;
+        this.timers.clearTimeout(timer);
+        this.off('status', onStatus);
+        resolve();
+      };
+      const timer = this.timers.setTimeout(() => {
+        this.off('status', onStatus);
+        reject(poolUnavailable('db_proxy_server', this.connections));
+      }, timeoutMs);
+      this.on('status', onStatus);
+    });
+  }
+
+  /** Sends a request over the least busy ready connection; see TeamTalkConnection.request for its failures. */
+  request<C extends CorrelatedCommand, R extends KnownCommand>(
+    commandId: C,
+    body: BodyInput<C>,
+    options: RequestOptions<R>,
+  ): Promise<BodyOf<R>> {
+    const conns = this.connections;
+    const n = conns.length;
+    const start = this.next;
+    this.next = (this.next + 1) % n;
+    let best: TeamTalkConnection | undefined;
+    let anyReady = false;
+    for (let k = 0; k < n; k++) {
+      const c = conns[(start + k) % n]!;
+      if (c.status !== 'ready') continue;
+      anyReady = true;
+      if (c.inFlight >= c.maxInFlight) continue;
+      if (!best || c.inFlight < best.inFlight) best = c;
+    }
+    if (best) return best.request(commandId, body, options);
+    if (anyReady) {
+      this.needDrain = true;
+      return Promise.reject(
+        new ConnectionError('POOL_BUSY', "every ready db_proxy_server connection has a full window; wait for 'drain'"),
+      );
+    }
+    return Promise.reject(poolUnavailable('db_proxy_server', conns));
+  }
+
+  /** Per-connection status, for metrics. */
+  status(): PoolMember[] {
+    return this.connections.map(memberOf);
+  }
+
+  /** Closes every connection (in-flight requests fail with CONN_CLOSED). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= Promise.allSettled(this.connections.map((c) => c.close())).then(() => {});
+    return this.closing;
+  }
+
+  private connectionDrained(): void {
+    if (this.needDrain && this.canRequest) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
+}
