@@ -1,0 +1,188 @@
+/**
+ * The small timed units behind a connection, on fake timers: the pending-request table with its
+ * single deadline timer, and the keepalive.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { PendingRequests, type PendingRequest } from '../src/connection-pending.ts';
+import { Keepalive } from '../src/connection-keepalive.ts';
+import { defaultRetryStrategy } from '@ttpush/pdu';
+import { FakeTimers } from './helpers/fake-timers.ts';
+import { Prng } from './helpers/prng.ts';
+
+interface Outcome {
+  id: number;
+  how: 'resolved' | 'rejected';
+  at: number;
+}
+
+function table(timers: FakeTimers) {
+  const outcomes: Outcome[] = [];
+  const pending = new PendingRequests(timers, (r) => r.reject(new Error('timeout')));
+  const add = (id: number, timeoutMs: number): PendingRequest => {
+    const request: PendingRequest = {
+      id,
+      commandId: 0x0301,
+      responseCommand: 0x0301,
+      seqNum: id & 0xffff,
+      deadline: timers.now() + timeoutMs,
+      timeoutMs,
+      resolve: () => outcomes.push({ id, how: 'resolved', at: timers.now() }),
+      reject: () => outcomes.push({ id, how: 'rejected', at: timers.now() }),
+      done: false,
+    };
+    pending.add(request);
+    return request;
+  };
+  return { pending, add, outcomes };
+}
+
+describe('PendingRequests', () => {
+  it('expires each request exactly at its deadline, whatever order the deadlines were added in', () => {
+    const timers = new FakeTimers();
+    const { pending, add, outcomes } = table(timers);
+    const t0 = timers.now();
+    add(1, 500);
+    add(2, 100); // shorter than the one before it
+    add(3, 500);
+    add(4, 300);
+    timers.advance(99);
+    assert.equal(outcomes.length, 0);
+    timers.advance(1000);
+    assert.deepEqual(
+      outcomes.map((o) => [o.id, o.at - t0]),
+      [
+        [2, 100],
+        [4, 300],
+        [1, 500],
+        [3, 500],
+      ],
+    );
+    assert.equal(pending.size, 0);
+    assert.equal(timers.pendingCount, 0);
+  });
+
+  it('takes an answered request out so it never times out, and disarms when empty', () => {
+    const timers = new FakeTimers();
+    const { pending, add, outcomes } = table(timers);
+    add(1, 100);
+    add(2, 100);
+    pending.take(1)!.resolve(undefined);
+    assert.equal(pending.take(1), undefined, 'a second reply finds nothing');
+    timers.advance(100);
+    assert.deepEqual(
+      outcomes.map((o) => [o.id, o.how]),
+      [
+        [1, 'resolved'],
+        [2, 'rejected'],
+      ],
+    );
+    assert.equal(timers.pendingCount, 0);
+    add(3, 50);
+    pending.take(3)!.resolve(undefined);
+    assert.equal(timers.pendingCount, 0, 'no timer left once nothing is pending');
+  });
+
+  it('fails everything at once with failAll', () => {
+    const timers = new FakeTimers();
+    const { pending, add, outcomes } = table(timers);
+    for (let i = 1; i <= 5; i++) add(i, 1000);
+    pending.failAll(new Error('closed'));
+    assert.equal(outcomes.filter((o) => o.how === 'rejected').length, 5);
+    assert.equal(pending.size, 0);
+    assert.equal(timers.pendingCount, 0);
+    timers.advance(2000);
+    assert.equal(outcomes.length, 5);
+  });
+
+  it('keeps its books straight over 200,000 requests answered out of order, some never', () => {
+    const timers = new FakeTimers();
+    const { pending, add, outcomes } = table(timers);
+    const rng = new Prng(99);
+    const open: number[] = [];
+    const dropped = new Set<number>();
+    for (let id = 1; id <= 200_000; id++) {
+      add(id, 5000);
+      if (rng.next() < 0.001) dropped.add(id);
+      else open.push(id);
+      // Answer a random earlier request now and then, and let the clock run.
+      while (open.length > 50) {
+        const k = rng.int(0, open.length - 1);
+        const answered = open[k]!;
+        open[k] = open[open.length - 1]!;
+        open.pop();
+        pending.take(answered)!.resolve(undefined);
+      }
+      if (id % 100 === 0) timers.advance(1);
+    }
+    for (const id of open) pending.take(id)!.resolve(undefined);
+    timers.advance(10_000);
+    const rejected = outcomes.filter((o) => o.how === 'rejected').map((o) => o.id);
+    assert.deepEqual(new Set(rejected), dropped);
+    assert.equal(outcomes.length, 200_000);
+    assert.equal(pending.size, 0);
+    assert.equal(timers.pendingCount, 0);
+  });
+});
+
+describe('Keepalive', () => {
+  function keepalive(timers: FakeTimers) {
+    const events: string[] = [];
+    const k = new Keepalive({
+      timers,
+      heartbeatIntervalMs: 5000,
+      deadAfterMs: 30_000,
+      sendHeartbeat: () => events.push(`beat@${timers.now()}`),
+      onDead: (idle) => events.push(`dead after ${idle}`),
+    });
+    return { k, events };
+  }
+
+  it('sends a heartbeat every interval and declares death after exactly deadAfterMs of silence', () => {
+    const timers = new FakeTimers();
+    const t0 = timers.now();
+    const { k, events } = keepalive(timers);
+    k.start();
+    timers.advance(29_999);
+    assert.equal(events.filter((e) => e.startsWith('beat')).length, 5);
+    assert.ok(!events.some((e) => e.startsWith('dead')));
+    timers.advance(1);
+    assert.equal(events.at(-1), 'dead after 30000');
+    assert.equal(k.running, false);
+    assert.equal(timers.pendingCount, 0);
+    assert.equal(events[0], `beat@${t0 + 5000}`);
+  });
+
+  it('counts any received byte as life', () => {
+    const timers = new FakeTimers();
+    const { k, events } = keepalive(timers);
+    k.start();
+    for (let i = 0; i < 10; i++) {
+      timers.advance(29_000);
+      k.touch();
+    }
+    assert.ok(!events.some((e) => e.startsWith('dead')));
+    timers.advance(30_000);
+    assert.equal(events.at(-1), 'dead after 30000');
+  });
+
+  it('stops every timer on stop()', () => {
+    const timers = new FakeTimers();
+    const { k } = keepalive(timers);
+    k.start();
+    k.stop();
+    assert.equal(timers.pendingCount, 0);
+  });
+});
+
+describe('defaultRetryStrategy', () => {
+  it('backs off exponentially from 100 ms to a 5 s cap, within ±20%', () => {
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      const base = Math.min(100 * 2 ** (attempt - 1), 5000);
+      for (let i = 0; i < 50; i++) {
+        const delay = defaultRetryStrategy(attempt);
+        assert.ok(delay !== null && delay >= base * 0.8 - 1 && delay <= base * 1.2 + 1, `attempt ${attempt}: ${delay}`);
+      }
+    }
+  });
+});
