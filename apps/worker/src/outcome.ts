@@ -19,6 +19,7 @@ export function classify(err: unknown): RequestFailure {
       case 'CONN_REFUSED':
       case 'CONN_TIMEOUT':
       case 'CONN_BUSY':
+      case 'POOL_BUSY':
         return 'not_sent';
       default:
         return 'uncertain';
