@@ -39,7 +39,7 @@ export interface DbProxyPoolOptions extends PoolConnectionOptions {
 export interface DbProxyPoolEvents {
   /** A connection changed status. */
   status: [member: PoolMember, prev: ConnectionStatus];
-  /** After a POOL_BUSY refusal: some connection has room again. */
+  /** After the pool filled up (canRequest went false) or refused with POOL_BUSY: some connection has room again. */
   drain: [];
   /** Emitted only when someone listens; connections log their errors themselves. */
   error: [err: Error, member: PoolMember];
@@ -148,7 +148,12 @@ export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
       if (c.inFlight >= c.maxInFlight) continue;
       if (!best || c.inFlight < best.inFlight) best = c;
     }
-    if (best) return best.request(commandId, body, options);
+    if (best) {
+      const reply = best.request(commandId, body, options);
+      // The pool just filled up: promise a 'drain', as a stream whose write() answered false would.
+      if (best.inFlight >= best.maxInFlight && !this.canRequest) this.needDrain = true;
+      return reply;
+    }
     if (anyReady) {
       this.needDrain = true;
       return Promise.reject(

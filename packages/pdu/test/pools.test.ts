@@ -224,6 +224,22 @@ describe('DbProxyPool', { timeout: 60_000 }, () => {
     assert.equal(pool.canRequest, true);
   });
 
+  it('emits drain for a caller that stopped at canRequest === false without being refused', async () => {
+    const a = await startServer();
+    a.mode = 'hold';
+    const pool = dbPool([a], { maxInFlight: 3, connectionsPerServer: 2 });
+    await pool.start();
+    await until(() => pool.status().every((m) => m.status === 'ready'), 'both ready');
+    const held: Promise<unknown>[] = [];
+    while (pool.canRequest) held.push(send(pool, held.length));
+    assert.equal(held.length, 6);
+    await a.waitFor(() => a.heldCount === 6, 'six held');
+    const drained = once(pool, 'drain');
+    a.releaseHeld();
+    await drained;
+    await Promise.all(held);
+  });
+
   it('emits status for every connection change and reports per-connection state', async () => {
     const a = await startServer();
     const pool = dbPool([a]);
