@@ -100,7 +100,11 @@ export class ConnectionWriter {
       const batch = j - i === 1 ? q[i]! : Buffer.concat(q.slice(i, j), bytes);
       i = j;
       this.queuedBytes -= bytes;
-      if (!socket.write(batch)) this.blocked = true;
+      if (!socket.write(batch)) {
+        // Whoever sees `writable` go false is owed a 'drain', even if its own write() answered true.
+        this.blocked = true;
+        this.needDrain = true;
+      }
     }
     this.queue = i === q.length ? [] : q.slice(i);
     if (this.needDrain && this.queue.length === 0 && !this.blocked) {
