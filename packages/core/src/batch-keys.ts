@@ -1,0 +1,75 @@
+/**
+ * Redis keys and queue contract of batches. Every key of one batch shares the hash tag {<id>}, so the
+ * Lua scripts that touch a batch and its chunks stay on one Redis Cluster slot.
+ *
+ *   P:b:{<id>}        hash    the batch (fields in batch-view.ts)
+ *   P:b:{<id>}:c:<n>  string  the n-th chunk's recipients: compact JSON (batch-codec.ts)
+ *   P:b:{<id>}:r:<n>  string  the n-th chunk's results, parallel to its recipients, written once when it ends
+ *   P:b:{<id>}:s:<n>  hash    the n-th chunk's send state: ct (create_time, fixed for the chunk), at (attempt),
+ *                             clean ('1': no recipient without a result was ever sent), pr (partial results)
+ *   P:b:{<id>}:rej    list    inputs refused under ?skip_invalid=true (JSON each)
+ *   P:bidem:<app>:<key>       batch id of an Idempotency-Key (24 h)
+ */
+import { randomBytes } from 'node:crypto';
+
+/** Recipients per chunk: one BullMQ job, one results write. */
+export const CHUNK_SIZE = 1000;
+/** Recipients one batch may hold (the API dedupes in memory: about 40 bytes each). */
+export const MAX_BATCH_RECIPIENTS = 10_000_000;
+/** An upload that stops writing for this long is abandoned: its Idempotency-Key may start over. */
+export const UPLOAD_STALE_MS = 60_000;
+/** Keys of an upload in progress expire after this unless the upload finishes (an API that died mid-upload). */
+export const UPLOAD_TTL_MS = 24 * 3_600_000;
+/** A finished batch (completed, or cancelled with every chunk settled) is kept this long. */
+export const FINISHED_BATCH_TTL_MS = 7 * 24 * 3_600_000;
+
+/** Job name of a chunk in the lanes queue (LANE_QUEUE): one queue, so priorities order alerts and chunks together. */
+export const CHUNK_JOB = 'chunk';
+export interface ChunkJobData {
+  batch: string;
+  chunk: number;
+}
+
+/** Job ids may not contain ':' in BullMQ; batch ids never do. */
+export function chunkJobId(batch: string, chunk: number): string {
+  return `${batch}.${chunk}`;
+}
+
+export const BATCH_ID = /^bat_[0-9a-z]{10,40}$/;
+
+/** Time-ordered prefix (base36 ms) and 64 random bits, e.g. bat_mbx3k2a1c9f0e4d2b7a6q. */
+export function newBatchId(now = Date.now()): string {
+  return `bat_${now.toString(36)}${randomBytes(8).readBigUInt64BE().toString(36).padStart(13, '0')}`;
+}
+
+export class BatchKeys {
+  constructor(readonly prefix: string) {}
+  /** The batch hash; also the base the Lua scripts build chunk keys from. */
+  batch(id: string): string {
+    return `${this.prefix}:b:{${id}}`;
+  }
+  chunk(id: string, n: number): string {
+    return `${this.batch(id)}:c:${n}`;
+  }
+  results(id: string, n: number): string {
+    return `${this.batch(id)}:r:${n}`;
+  }
+  sendState(id: string, n: number): string {
+    return `${this.batch(id)}:s:${n}`;
+  }
+  rejected(id: string): string {
+    return `${this.batch(id)}:rej`;
+  }
+  idempotency(app: string, key: string): string {
+    return `${this.prefix}:bidem:${app}:${key}`;
+  }
+  /** A key no script writes, passed where an optional key is absent. */
+  get none(): string {
+    return `${this.prefix}:bidem:-`;
+  }
+}
+
+/** Recipients in chunk n of a batch of `valid` recipients. */
+export function chunkLength(valid: number, n: number): number {
+  return Math.max(0, Math.min(CHUNK_SIZE, valid - n * CHUNK_SIZE));
+}

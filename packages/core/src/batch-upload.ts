@@ -1,0 +1,206 @@
+/**
+ * One upload in progress, on the API side: dedupes recipients in memory, writes each chunk to Redis as it
+ * fills (a few writes in flight at once; the caller waits when more are pending, so a fast client cannot
+ * outrun Redis), and only when the whole upload was read marks the batch queued and adds its chunk jobs.
+ */
+import type { Queue } from 'bullmq';
+import {
+  BatchKeys,
+  CHUNK_JOB,
+  CHUNK_SIZE,
+  FINISHED_BATCH_TTL_MS,
+  MAX_BATCH_RECIPIENTS,
+  UPLOAD_TTL_MS,
+  chunkJobId,
+  type ChunkJobData,
+} from './batch-keys.ts';
+import { encodeRecipient, recipientKey } from './batch-codec.ts';
+import type { BatchScriptedRedis } from './batch-scripts.ts';
+import {
+  BatchTooLargeError,
+  type BatchHeader,
+  type BatchRecipient,
+  type BatchUploadHandle,
+  type BatchView,
+  type RejectedInput,
+} from './batch-types.ts';
+import { JOB_PRIORITY } from './keys.ts';
+import { ServiceUnavailableError } from './types.ts';
+import { execPipeline, unavailable } from './batch-redis.ts';
+
+/** Redis writes of one upload in flight at once before add() asks the caller to wait. */
+const MAX_PENDING_WRITES = 4;
+/** Refused inputs written per RPUSH. */
+const REJECTED_PER_WRITE = 500;
+/** Chunk jobs per addBulk call. */
+const JOBS_PER_ADD = 1000;
+/** A chunk job whose processor throws (Redis down, a bug) is retried this often, a second apart. */
+const CHUNK_JOB_ATTEMPTS = 10_000;
+
+export interface BatchUploadDeps {
+  redis: BatchScriptedRedis;
+  keys: BatchKeys;
+  queue: Queue<ChunkJobData>;
+  /** Reads the view once the upload is finished. */
+  view(id: string): Promise<BatchView | null>;
+}
+
+export class BatchUpload implements BatchUploadHandle {
+  private readonly seen = new Set<number>();
+  private current: string[] = [];
+  private rejectedLines: string[] = [];
+  private chunksWritten = 0;
+  private valid = 0;
+  private duplicates = 0;
+  private rejectedCount = 0;
+  private readonly writes = new Set<Promise<void>>();
+  private failure: unknown;
+
+  constructor(
+    private readonly deps: BatchUploadDeps,
+    readonly id: string,
+    private readonly header: BatchHeader,
+    /** The Redis key of this upload's Idempotency-Key, or the dummy key. */
+    private readonly idempotencyKey: string,
+  ) {}
+
+  get accepted(): number {
+    return this.valid;
+  }
+
+  get rejected(): number {
+    return this.rejectedCount;
+  }
+
+  add(recipient: BatchRecipient): Promise<void> | undefined {
+    const key = recipientKey(recipient.to);
+    if (this.seen.has(key)) {
+      this.duplicates++;
+      return undefined;
+    }
+    if (this.valid >= MAX_BATCH_RECIPIENTS) {
+      throw new BatchTooLargeError(`a batch holds at most ${MAX_BATCH_RECIPIENTS} recipients`);
+    }
+    this.seen.add(key);
+    this.valid++;
+    // A recipient's own text equal to the batch content is stored once, as the batch content.
+    const own = recipient.text !== undefined && recipient.text !== this.header.text;
+    this.current.push(encodeRecipient(own ? recipient : { to: recipient.to }));
+    return this.current.length >= CHUNK_SIZE ? this.flushChunk() : undefined;
+  }
+
+  reject(input: RejectedInput): Promise<void> | undefined {
+    this.rejectedCount++;
+    this.rejectedLines.push(JSON.stringify(input));
+    return this.rejectedLines.length >= REJECTED_PER_WRITE ? this.flushRejected() : undefined;
+  }
+
+  async finish(): Promise<BatchView> {
+    const { redis, keys, queue } = this.deps;
+    this.flushChunk();
+    this.flushRejected();
+    await Promise.all(this.writes);
+    if (this.failure) throw unavailable(this.failure);
+    const id = this.id;
+    const chunks = this.chunksWritten;
+    const now = Date.now();
+    let state: number;
+    try {
+      state = await redis.ttBatchFinishUpload(
+        keys.batch(id), keys.rejected(id),
+        now, this.valid, chunks, this.rejectedCount, this.duplicates, FINISHED_BATCH_TTL_MS,
+      ); // prettier-ignore
+    } catch (err) {
+      throw unavailable(err);
+    }
+    if (state === -1) throw new ServiceUnavailableError('the upload was lost (its keys expired): send it again');
+    if (state === 0 && chunks > 0) {
+      const delay = this.header.sendAt !== undefined && this.header.sendAt > now ? this.header.sendAt - now : 0;
+      const opts = {
+        priority: JOB_PRIORITY[this.header.priority],
+        removeOnComplete: true,
+        removeOnFail: 1000,
+        attempts: CHUNK_JOB_ATTEMPTS,
+        backoff: { type: 'fixed', delay: 1000 },
+        ...(delay > 0 && { delay }),
+      };
+      try {
+        for (let first = 0; first < chunks; first += JOBS_PER_ADD) {
+          const jobs = [];
+          for (let n = first; n < Math.min(chunks, first + JOBS_PER_ADD); n++) {
+            jobs.push({ name: CHUNK_JOB, data: { batch: id, chunk: n }, opts: { ...opts, jobId: chunkJobId(id, n) } });
+          }
+          await queue.addBulk(jobs);
+        }
+      } catch (err) {
+        // Without its jobs the batch would never run: take it back whole, so a retry starts clean.
+        await this.abort();
+        throw unavailable(err);
+      }
+    }
+    const view = await this.deps.view(id);
+    if (!view) throw new ServiceUnavailableError('the batch disappeared right after its upload: send it again');
+    return view;
+  }
+
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.writes);
+    const { redis, keys } = this.deps;
+    try {
+      await redis.ttBatchAbort(
+        keys.batch(this.id),
+        this.idempotencyKey,
+        keys.rejected(this.id),
+        this.id,
+        this.chunksWritten,
+      );
+    } catch {
+      // Redis is down: the upload's keys expire by themselves (UPLOAD_TTL_MS).
+    }
+  }
+
+  private track(write: Promise<unknown>): Promise<void> | undefined {
+    const w: Promise<void> = write.then(
+      () => {
+        this.writes.delete(w);
+      },
+      (err: unknown) => {
+        this.writes.delete(w);
+        this.failure ??= err;
+      },
+    );
+    this.writes.add(w);
+    if (this.failure) throw unavailable(this.failure);
+    if (this.writes.size < MAX_PENDING_WRITES) return undefined;
+    return Promise.race(this.writes).then(() => {
+      if (this.failure) throw unavailable(this.failure);
+    });
+  }
+
+  private flushChunk(): Promise<void> | undefined {
+    if (this.current.length === 0) return undefined;
+    const { redis, keys } = this.deps;
+    const n = this.chunksWritten++;
+    const text = `[${this.current.join(',')}]`;
+    this.current = [];
+    const pipe = redis
+      .pipeline()
+      .set(keys.chunk(this.id, n), text, 'PX', UPLOAD_TTL_MS)
+      .hset(keys.batch(this.id), 'updated', Date.now());
+    return this.track(execPipeline(pipe));
+  }
+
+  private flushRejected(): Promise<void> | undefined {
+    if (this.rejectedLines.length === 0) return undefined;
+    const { redis, keys } = this.deps;
+    const lines = this.rejectedLines;
+    this.rejectedLines = [];
+    const key = keys.rejected(this.id);
+    const pipe = redis
+      .pipeline()
+      .rpush(key, ...lines)
+      .pexpire(key, UPLOAD_TTL_MS)
+      .hset(keys.batch(this.id), 'updated', Date.now());
+    return this.track(execPipeline(pipe));
+  }
+}
