@@ -4,14 +4,25 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Queue, Worker } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { Keys, LANE_QUEUE, consumerRedis, defineScripts, type LaneJobData } from '@ttpush/core';
+import {
+  BatchKeys,
+  CHUNK_JOB,
+  Keys,
+  LANE_QUEUE,
+  consumerRedis,
+  defineBatchScripts,
+  defineScripts,
+  type ChunkJobData,
+  type LaneJobData,
+} from '@ttpush/core';
 import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
 import { Reconciler } from './reconciler.ts';
 import { WorkerStats } from './stats.ts';
+import { CHUNK_DEFAULTS, ChunkProcessor } from './chunk-processor.ts';
 
 export interface RunningWorker {
   id: string;
@@ -44,11 +55,25 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     maxMessageAgeMs: config.worker.maxMessageAgeMs,
     uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
   });
+  const chunks = new ChunkProcessor(
+    defineBatchScripts(redis),
+    new BatchKeys(config.redisPrefix),
+    teamtalk,
+    stats,
+    log,
+    {
+      ...CHUNK_DEFAULTS,
+      maxMessageAgeMs: config.worker.maxMessageAgeMs,
+      uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
+    },
+  );
   const queue = new Queue<LaneJobData>(LANE_QUEUE, { connection: queueConnection, prefix: config.redisPrefix });
   queue.on('error', (err) => log.debug({ err: err.message }, 'queue error'));
-  const worker = new Worker<LaneJobData>(
+  const worker = new Worker<LaneJobData | ChunkJobData>(
     LANE_QUEUE,
-    async (job) => {
+    async (anyJob, token) => {
+      if (anyJob.name === CHUNK_JOB) return chunks.process(anyJob as Job<ChunkJobData>, token);
+      const job = anyJob as Job<LaneJobData>;
       const result = await lanes.process(job.data.conv);
       if (result === 'stopped') {
         // Hand the rest of the lane to another worker at once rather than after the lock expires.
@@ -68,9 +93,17 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     },
   );
   worker.on('error', (err) => log.debug({ err: err.message }, 'bullmq worker error'));
-  worker.on('failed', (job, err) =>
-    log.warn({ conv: job?.data.conv, err: err.message }, 'lane job failed; the reconciler retries it'),
-  );
+  worker.on('failed', (job, err) => {
+    if (job?.name === CHUNK_JOB) {
+      const data = job.data as ChunkJobData;
+      log.warn({ batch: data.batch, chunk: data.chunk, err: err.message }, 'chunk job failed; BullMQ retries it');
+    } else {
+      log.warn(
+        { conv: (job?.data as LaneJobData | undefined)?.conv, err: err.message },
+        'lane job failed; the reconciler retries it',
+      );
+    }
+  });
 
   const reconciler = new Reconciler(redis, keys, queue, log);
   reconciler.start();
@@ -104,6 +137,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     (closing ??= (async () => {
       log.info('worker stopping: no new lanes; finishing in-flight messages');
       lanes.stopping = true;
+      chunks.stopping = true;
       const steps: [string, () => Promise<unknown>][] = [
         ['bullmq worker', () => Promise.race([worker.close(), new Promise((r) => setTimeout(r, deadlineMs))])],
         ['reconciler', () => reconciler.stop()],

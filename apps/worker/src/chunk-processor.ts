@@ -1,0 +1,331 @@
+/**
+ * Sends one chunk of a batch (a CHUNK_JOB of the lanes queue): up to CHUNK_SIZE recipients pipelined to
+ * db_proxy_server, results written back in one Redis step when the chunk ends.
+ *
+ * No loss, no duplicate: the claim (Lua) writes the chunk's send state (a create_time fixed for the chunk,
+ * an attempt number) before its first request leaves. An attempt that finds a send state left by an
+ * earlier one that may have sent (a worker killed mid-chunk, a lost job) reads back every recipient
+ * without a result and sends only those not found. Pause and shutdown stop between windows and record
+ * what is settled (the partial results), marked clean when nothing is left in doubt.
+ *
+ * Cancel and pause are seen within statusTtlMs plus one window of replies; the chunk job moves itself to
+ * BullMQ's delayed set while its batch is paused or not yet due (moveToDelayed + DelayedError).
+ */
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import {
+  BATCH_ID,
+  ChunkResults,
+  FINISHED_BATCH_TTL_MS,
+  RESULT_CANCELLED,
+  RESULT_FAILED,
+  RESULT_NONE,
+  RESULT_SENT,
+  UPLOAD_STALE_MS,
+  chunkLength,
+  decodeChunk,
+  type BatchKeys,
+  type BatchScriptedRedis,
+  type ChunkJobData,
+  type DecodedChunk,
+  type FailureCode,
+} from '@ttpush/core';
+import type { TeamTalk } from './teamtalk.ts';
+import type { WorkerStats } from './stats.ts';
+import { BatchStatusCache } from './batch-status-cache.ts';
+import { ChunkSender, type ChunkTarget } from './chunk-sender.ts';
+import { Slots } from './slots.ts';
+
+export interface ChunkOptions {
+  /** A message TeamTalk could not take for this long (from acceptance or send_at) fails as teamtalk_unavailable. */
+  maxMessageAgeMs: number;
+  /** Wait before reading back requests lost with their connection: lets a slow db_proxy finish them. */
+  uncertainGraceMs: number;
+  /** Chunks this worker sends at once. */
+  concurrency: number;
+  /** Requests of one chunk in flight at once. */
+  window: number;
+  /** Messages issued between two looks at the batch status (cancel, pause). */
+  checkEvery: number;
+  /** How old the cached batch status may be. */
+  statusTtlMs: number;
+  /** How long a chunk of a paused batch waits in the delayed set before it looks again. */
+  pausedRecheckMs: number;
+}
+
+export const CHUNK_DEFAULTS = {
+  concurrency: 8,
+  window: 250,
+  checkEvery: 100,
+  statusTtlMs: 200,
+  pausedRecheckMs: 1000,
+} as const;
+
+type Interruption = 'stopping' | 'cancelled' | 'paused' | 'expired';
+
+const BACKOFF_START_MS = 100;
+const BACKOFF_MAX_MS = 5000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function optionalNumber(v: string | null | undefined): number | undefined {
+  return v === null || v === undefined || v === '' ? undefined : Number(v);
+}
+
+/** One attempt at a chunk: what it is, and which outcomes the batch counters already include. */
+interface Attempt {
+  id: string;
+  n: number;
+  attempt: string;
+  /** Outcome states already counted in the batch (by an earlier partial write). */
+  counted: Uint8Array;
+  deadline: number | undefined;
+  ageLimit: number;
+}
+
+export class ChunkProcessor {
+  stopping = false;
+  private readonly slots: Slots;
+  private readonly statuses: BatchStatusCache;
+  private readonly sender: ChunkSender;
+
+  constructor(
+    private readonly redis: BatchScriptedRedis,
+    private readonly keys: BatchKeys,
+    private readonly tt: TeamTalk,
+    private readonly stats: WorkerStats,
+    private readonly log: Logger,
+    private readonly opts: ChunkOptions,
+  ) {
+    this.slots = new Slots(opts.concurrency);
+    this.statuses = new BatchStatusCache(redis, keys, opts.statusTtlMs);
+    this.sender = new ChunkSender(tt, stats, opts.window, opts.checkEvery);
+  }
+
+  async process(job: Job<ChunkJobData>, token: string | undefined): Promise<string> {
+    const data = job.data as Partial<ChunkJobData> | undefined;
+    const id = data?.batch;
+    const n = data?.chunk;
+    if (typeof id !== 'string' || !BATCH_ID.test(id) || typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw new UnrecoverableError(`chunk job ${job.id} has malformed data`);
+    }
+    const wait = this.slots.acquire();
+    if (wait) await wait;
+    try {
+      // Shutting down: hand the chunk back at once rather than start it.
+      if (this.stopping) return await this.later(job, token, 0);
+      return await this.run(job, token, id, n);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async later(job: Job<ChunkJobData>, token: string | undefined, ms: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + ms, token);
+    throw new DelayedError();
+  }
+
+  private async run(job: Job<ChunkJobData>, token: string | undefined, id: string, n: number): Promise<string> {
+    const k = this.keys;
+    const rows =
+      (await this.redis
+        .pipeline()
+        .hmget(k.batch(id), 'from', 'content', 'send_at', 'deadline', 'created', 'valid')
+        .get(k.chunk(id, n))
+        .exec()) ?? [];
+    for (const [err] of rows) if (err) throw err;
+    const meta = (rows[0]?.[1] ?? []) as (string | null)[];
+    const chunkText = rows[1]?.[1] as string | null | undefined;
+    if (!meta[0] || !chunkText) return 'missing';
+    const from = Number(meta[0]);
+    const content = meta[1] ?? undefined;
+    const sendAt = optionalNumber(meta[2]);
+    const deadline = optionalNumber(meta[3]);
+    const dueAt = sendAt ?? Number(meta[4]);
+    const now = Date.now();
+    if (sendAt !== undefined && sendAt > now) return this.later(job, token, sendAt - now);
+
+    let chunk: DecodedChunk;
+    try {
+      chunk = decodeChunk(chunkText);
+    } catch (err) {
+      throw new UnrecoverableError(`chunk ${n} of batch ${id} is unreadable: ${(err as Error).message}`);
+    }
+    const size = chunk.to.length;
+    if (size !== chunkLength(Number(meta[5] ?? 0), n)) {
+      throw new UnrecoverableError(`chunk ${n} of batch ${id} holds ${size} recipients, not what the batch counts`);
+    }
+
+    const [status, ct, attempt, prevClean, partial] = await this.redis.ttBatchClaim(
+      k.batch(id), k.sendState(id, n), k.results(id, n),
+      now, Math.floor(now / 1000), size, UPLOAD_STALE_MS,
+    ); // prettier-ignore
+    if (status === 'done' || status === 'missing') return status;
+    if (status === 'paused' || status === 'uploading') return this.later(job, token, this.opts.pausedRecheckMs);
+
+    const results = partial ? ChunkResults.decode(partial, size) : new ChunkResults(size);
+    const shared = content !== undefined ? this.tt.ciphertext(content) : undefined;
+    const msgData = new Array<Buffer>(size);
+    for (let i = 0; i < size; i++) {
+      const own = chunk.texts[i];
+      const data = own !== undefined ? this.tt.ciphertext(own) : shared;
+      if (data === undefined) throw new UnrecoverableError(`recipient ${i} of chunk ${n} of batch ${id} has no text`);
+      msgData[i] = data;
+    }
+    const target: ChunkTarget = { from, to: chunk.to, msgData, createTime: Number(ct), results, dueAt };
+    const a: Attempt = {
+      id,
+      n,
+      attempt: attempt!,
+      counted: Uint8Array.from(results.states),
+      deadline,
+      ageLimit: dueAt + this.opts.maxMessageAgeMs,
+    };
+    this.statuses.hold(id, status);
+    try {
+      return await this.sendChunk(job, token, target, a, prevClean === '1', status === 'cancelled');
+    } finally {
+      this.statuses.release(id);
+    }
+  }
+
+  private interruption(a: Attempt): Interruption | null {
+    if (this.stopping) return 'stopping';
+    const s = this.statuses.peek(a.id);
+    if (s === 'cancelled' || s === null) return 'cancelled';
+    if (s === 'paused') return 'paused';
+    if (a.deadline !== undefined && Date.now() > a.deadline) return 'expired';
+    return null;
+  }
+
+  private fail(t: ChunkTarget, i: number, code: FailureCode): void {
+    t.results.failed(i, code);
+    this.stats.failed(code);
+  }
+
+  private async sendChunk(
+    job: Job<ChunkJobData>,
+    token: string | undefined,
+    t: ChunkTarget,
+    a: Attempt,
+    clean: boolean,
+    cancelledAtClaim: boolean,
+  ): Promise<string> {
+    const pending: number[] = [];
+    for (let i = 0; i < t.results.size; i++) if (t.results.states[i] === RESULT_NONE) pending.push(i);
+    // Recipients a previous attempt may have sent are read back before anything is sent again.
+    let fresh: number[] = clean ? pending : [];
+    let uncertain: number[] = clean ? [] : pending;
+    let noReply: number[] = [];
+    let backoff = BACKOFF_START_MS;
+    let unrouted = 0;
+    const stop = () => this.interruption(a) !== null;
+
+    for (;;) {
+      if (uncertain.length > 0) {
+        const rb = await this.sender.readBack(t, uncertain);
+        fresh = fresh.concat(rb.missing);
+        uncertain = rb.unknown;
+      }
+      if (noReply.length > 0) {
+        // Dropped without a reply (unknown group, non-member...): read back once, then fail.
+        const rb = await this.sender.readBack(t, noReply);
+        for (const i of rb.missing) this.fail(t, i, 'teamtalk_no_reply');
+        noReply = rb.unknown;
+      }
+      const why = cancelledAtClaim ? 'cancelled' : this.interruption(a);
+      if (why === 'cancelled') {
+        for (const i of fresh) t.results.cancelled(i);
+        fresh = [];
+      } else if (why === 'expired') {
+        for (const i of fresh) this.fail(t, i, 'expired');
+        fresh = [];
+      } else if (why === 'paused' || why === 'stopping') {
+        // What is still in doubt makes the record unclean: the next attempt reads those back first.
+        await this.savePartial(t, a, uncertain.length === 0 && noReply.length === 0);
+        return this.later(job, token, why === 'paused' ? this.opts.pausedRecheckMs : 0);
+      }
+      if (Date.now() > a.ageLimit) {
+        for (const i of fresh) this.fail(t, i, 'teamtalk_unavailable');
+        for (const i of uncertain) this.fail(t, i, 'teamtalk_unavailable');
+        for (const i of noReply) this.fail(t, i, 'teamtalk_no_reply');
+        fresh = [];
+        uncertain = [];
+        noReply = [];
+      }
+
+      let pause = 0;
+      if (fresh.length > 0) {
+        const round = await this.sender.send(t, fresh, stop);
+        unrouted += round.unrouted;
+        fresh = round.unissued.concat(round.notSent);
+        uncertain = uncertain.concat(round.uncertain);
+        noReply = noReply.concat(round.noReply);
+        if (round.unissued.length > 0) pause = 0;
+        else if (round.uncertain.length > 0) pause = this.opts.uncertainGraceMs;
+        else if (round.notSent.length > 0) pause = backoff;
+        if (round.notSent.length > 0) backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+        else backoff = BACKOFF_START_MS;
+      } else if (uncertain.length > 0 || noReply.length > 0) {
+        // The read-back itself failed: TeamTalk is unreachable.
+        pause = backoff;
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      }
+      if (fresh.length === 0 && uncertain.length === 0 && noReply.length === 0) break;
+      if (pause > 0) await sleep(pause);
+    }
+
+    if (unrouted > 0) {
+      this.stats.routeUnavailable += unrouted;
+      this.log.warn(
+        { batch: a.id, chunk: a.n, unrouted },
+        'stored, but no route_server to push them: recipients get them on their next sync',
+      );
+    }
+    return this.finish(t, a);
+  }
+
+  private async finish(t: ChunkTarget, a: Attempt): Promise<string> {
+    let sent = 0;
+    let failed = 0;
+    let cancelled = 0;
+    let uncounted = 0;
+    const states = t.results.states;
+    for (let i = 0; i < states.length; i++) {
+      if (a.counted[i] !== RESULT_NONE) continue;
+      uncounted++;
+      if (states[i] === RESULT_SENT) sent++;
+      else if (states[i] === RESULT_FAILED) failed++;
+      else if (states[i] === RESULT_CANCELLED) cancelled++;
+    }
+    const k = this.keys;
+    const r = await this.redis.ttBatchFinishChunk(
+      k.batch(a.id), k.sendState(a.id, a.n), k.results(a.id, a.n),
+      a.attempt, t.results.encode(), sent, failed, cancelled, uncounted, Date.now(), FINISHED_BATCH_TTL_MS,
+    ); // prettier-ignore
+    if (r === -1) {
+      this.log.warn({ batch: a.id, chunk: a.n }, 'another attempt took this chunk over: its outcome stands');
+      return 'lost';
+    }
+    if (r === 2) this.log.info({ batch: a.id }, 'batch finished');
+    this.log.debug({ batch: a.id, chunk: a.n, sent, failed, cancelled }, 'chunk done');
+    return r === 0 ? 'duplicate' : 'done';
+  }
+
+  private async savePartial(t: ChunkTarget, a: Attempt, clean: boolean): Promise<void> {
+    let sent = 0;
+    let failed = 0;
+    const states = t.results.states;
+    for (let i = 0; i < states.length; i++) {
+      if (a.counted[i] !== RESULT_NONE) continue;
+      if (states[i] === RESULT_SENT) sent++;
+      else if (states[i] === RESULT_FAILED) failed++;
+    }
+    const k = this.keys;
+    const r = await this.redis.ttBatchPartial(
+      k.batch(a.id), k.sendState(a.id, a.n),
+      a.attempt, t.results.encode(true), clean ? '1' : '0', sent, failed, Date.now(),
+    ); // prettier-ignore
+    if (r === 1) a.counted.set(states);
+    this.log.debug({ batch: a.id, chunk: a.n, sent, failed, clean }, 'chunk interrupted');
+  }
+}

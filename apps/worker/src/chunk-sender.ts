@@ -1,0 +1,169 @@
+/**
+ * Sends a chunk's messages to db_proxy_server pipelined (up to `window` requests in flight), forwards each
+ * stored reply to route_server, and reads back messages whose fate is unknown. Outcomes land in the
+ * chunk's ChunkResults; what needs another round is handed back as lists of recipient indices.
+ *
+ * Hot path: one store() promise per message and no Redis at all; the stop check is a synchronous look at
+ * cached state, made every `checkEvery` messages.
+ */
+import { ConnectionError, im } from '@ttpush/pdu';
+import type { ChunkResults, Recipient } from '@ttpush/core';
+import type { StoredMessage, TeamTalk } from './teamtalk.ts';
+import { classify, type RequestFailure } from './outcome.ts';
+import { readBackSince } from './chunk-read-back.ts';
+import type { WorkerStats } from './stats.ts';
+
+/** What one chunk sends: every array is indexed like the chunk's recipients. */
+export interface ChunkTarget {
+  from: number;
+  to: Recipient[];
+  msgData: Buffer[];
+  /** TeamTalk create_time (s), fixed for the chunk across attempts: read-back matches on it. */
+  createTime: number;
+  results: ChunkResults;
+  /** Unix ms the messages became due (accepted, or send_at): the latency metric's start. */
+  dueAt: number;
+}
+
+export interface SendRound {
+  /** Never issued: the stop check said stop before their turn. */
+  unissued: number[];
+  /** The connection died with the request in flight: it may be stored. */
+  uncertain: number[];
+  /** Written, and no reply came within the timeout (db_proxy drops some requests silently: notes §6). */
+  noReply: number[];
+  /** Refused before leaving (no ready connection, a full window): certainly not stored. */
+  notSent: number[];
+  /** Stored, but no route_server master to forward them to. */
+  unrouted: number;
+}
+
+export interface ReadBackRound {
+  /** Not stored. */
+  missing: number[];
+  /** db_proxy could not be asked: still unknown. */
+  unknown: number[];
+}
+
+function failureOf(err: unknown): RequestFailure {
+  // A full pool window refuses the request before it leaves, like a full connection window.
+  if (err instanceof ConnectionError && err.code === 'POOL_BUSY') return 'not_sent';
+  return classify(err);
+}
+
+export class ChunkSender {
+  constructor(
+    private readonly tt: TeamTalk,
+    private readonly stats: WorkerStats,
+    private readonly window: number,
+    private readonly checkEvery: number,
+  ) {}
+
+  /** Sends `indices` of the chunk; stops issuing when `stop()` says so (checked every checkEvery messages). */
+  async send(t: ChunkTarget, indices: readonly number[], stop: () => boolean): Promise<SendRound> {
+    const round: SendRound = { unissued: [], uncertain: [], noReply: [], notSent: [], unrouted: 0 };
+    const flow = new InFlight();
+    let j = 0;
+    for (; j < indices.length; j++) {
+      if (j % this.checkEvery === 0 && stop()) break;
+      if (flow.count >= this.window) await flow.below((this.window * 3) >> 2);
+      const i = indices[j]!;
+      flow.count++;
+      this.tt.store(t.from, t.to[i]!, t.createTime, t.msgData[i]!).then(
+        (reply) => {
+          this.stored(t, i, reply, round);
+          flow.done();
+        },
+        (err: unknown) => {
+          const kind = failureOf(err);
+          if (kind === 'no_reply') round.noReply.push(i);
+          else if (kind === 'uncertain') round.uncertain.push(i);
+          else round.notSent.push(i);
+          flow.done();
+        },
+      );
+    }
+    for (; j < indices.length; j++) round.unissued.push(indices[j]!);
+    await flow.below(0);
+    return round;
+  }
+
+  /** Looks for each of `indices` in its conversation; found ones are recorded sent (and forwarded). */
+  async readBack(t: ChunkTarget, indices: readonly number[]): Promise<ReadBackRound> {
+    const round: ReadBackRound = { missing: [], unknown: [] };
+    const flow = new InFlight();
+    for (const i of indices) {
+      if (flow.count >= this.window) await flow.below((this.window * 3) >> 2);
+      flow.count++;
+      readBackSince(this.tt.db, t.from, t.to[i]!, t.createTime, t.msgData[i]!).then(
+        (msgId) => {
+          if (msgId > 0) {
+            this.stats.readBackFound++;
+            const to = t.to[i]!;
+            this.stored(
+              t,
+              i,
+              {
+                fromUserId: t.from,
+                toSessionId: 'group' in to ? to.group : to.user,
+                msgId,
+                createTime: t.createTime,
+                msgType: 'group' in to ? im.MsgType.MSG_TYPE_GROUP_TEXT : im.MsgType.MSG_TYPE_SINGLE_TEXT,
+                msgData: t.msgData[i]!,
+              },
+              null,
+            );
+          } else {
+            round.missing.push(i);
+          }
+          flow.done();
+        },
+        () => {
+          round.unknown.push(i);
+          flow.done();
+        },
+      );
+    }
+    await flow.below(0);
+    return round;
+  }
+
+  private stored(t: ChunkTarget, i: number, reply: StoredMessage, round: SendRound | null): void {
+    if (reply.msgId === 0) {
+      // db_proxy could not allocate an id: a refusal, not a message (notes §6). Never forwarded.
+      t.results.failed(i, 'teamtalk_rejected');
+      this.stats.failed('teamtalk_rejected');
+      return;
+    }
+    t.results.sent(i, reply.msgId);
+    this.stats.sent(Date.now() - t.dueAt);
+    if (!this.tt.forward(reply)) {
+      if (round) round.unrouted++;
+      else this.stats.routeUnavailable++;
+    }
+  }
+}
+
+/** Counts requests in flight and wakes one waiter when the count falls to its mark. */
+class InFlight {
+  count = 0;
+  private mark = 0;
+  private wake: (() => void) | undefined;
+
+  done(): void {
+    this.count--;
+    if (this.wake !== undefined && this.count <= this.mark) {
+      const w = this.wake;
+      this.wake = undefined;
+      w();
+    }
+  }
+
+  below(mark: number): Promise<void> | void {
+    if (this.count <= mark) return;
+    return new Promise((resolve) => {
+      this.mark = mark;
+      this.wake = resolve;
+    });
+  }
+}
