@@ -6,7 +6,7 @@ import express from 'express';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import type { MessageService } from '@ttpush/core';
+import type { BatchService, MessageService } from '@ttpush/core';
 import { createKeyring } from './auth.ts';
 import { errorHandler } from './error-handler.ts';
 import { LOG_REDACT_PATHS } from './log-redact.ts';
@@ -15,11 +15,14 @@ import { requestContext } from './request-context.ts';
 import { healthRouter } from './routes/health.ts';
 import { legacyRouter } from './routes/legacy.ts';
 import { messagesRouter } from './routes/messages.ts';
+import { batchesRouter } from './routes/batches.ts';
 import { notFound } from './routing.ts';
 
 export interface AppDeps {
   config: Config;
   service: MessageService;
+  /** Batches (/v1/batches); the routes exist only when given. */
+  batches?: BatchService;
   logger: Logger;
   /** Defaults to metrics in a registry of their own. */
   metrics?: ApiMetrics;
@@ -41,6 +44,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestContext(logger, metrics));
   app.use(healthRouter({ service, metrics, logger, extraMetrics: deps.extraMetrics }));
   app.use(messagesRouter({ config, service, keyring, metrics, logger }));
+  if (deps.batches) app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger }));
   app.use(legacyRouter({ config, service, keyring, metrics, logger }));
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -6,7 +6,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { RedisMessageService, consumerRedis, producerRedis, renderWorkerMetrics } from '@ttpush/core';
+import {
+  RedisBatchService,
+  RedisMessageService,
+  consumerRedis,
+  producerRedis,
+  renderWorkerMetrics,
+} from '@ttpush/core';
 import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.ts';
 import { onClientError } from './client-error.ts';
@@ -15,6 +21,7 @@ export interface RunningApi {
   server: Server;
   port: number;
   service: RedisMessageService;
+  batches: RedisBatchService;
   close(): Promise<void>;
 }
 
@@ -27,9 +34,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     r.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   }
   const service = new RedisMessageService({ redis, subscriber, queueConnection, prefix: config.redisPrefix });
+  const batches = new RedisBatchService({ redis, queueConnection, prefix: config.redisPrefix });
   collectDefaultMetrics();
   const extraMetrics = async () => renderWorkerMetrics(await service.stats(), await service.health());
-  const app = createApp({ config, service, logger, extraMetrics });
+  const app = createApp({ config, service, batches, logger, extraMetrics });
   const server = createServer(app);
   server.on('clientError', onClientError);
   server.keepAliveTimeout = 65_000;
@@ -55,7 +63,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
         }, 5000).unref();
       });
       await service.close().catch(() => undefined);
+      await batches.close().catch(() => undefined);
       for (const r of [redis, queueConnection, subscriber]) r.disconnect();
     })());
-  return { server, port, service, close };
+  return { server, port, service, batches, close };
 }

@@ -41,7 +41,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return 'a string';
@@ -130,7 +130,7 @@ function requireRecipient(value: unknown): Recipient {
   throw new ApiError('missing_field', `to holds neither user nor group: ${hint}`, 'to');
 }
 
-function optionalPriority(value: unknown): Priority {
+export function optionalPriority(value: unknown): Priority {
   if (value === undefined || value === null) return 'normal';
   const found = PRIORITIES.find((p) => p === value);
   if (found === undefined) {
@@ -143,7 +143,7 @@ function optionalPriority(value: unknown): Priority {
   return found;
 }
 
-function optionalSendAt(value: unknown): number | undefined {
+export function optionalSendAt(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || !rfc3339Schema.safeParse(value).success) {
     throw new ApiError(

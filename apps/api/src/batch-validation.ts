@@ -1,0 +1,151 @@
+/**
+ * Checks of a batch upload: the header (the JSON body's top level, or an NDJSON upload's first line) and
+ * each recipient. Every check throws an ApiError naming the field and the fix; the batches route turns a
+ * recipient's error into `invalid_recipient` naming the line (NDJSON) or index (JSON), or records it as
+ * rejected under ?skip_invalid=true.
+ */
+import { z } from 'zod';
+import type { BatchHeader, BatchRecipient, Recipient, RejectedInput } from '@ttpush/core';
+import { ApiError } from './errors.ts';
+import {
+  assertNotSelf,
+  describe,
+  isPlainObject,
+  optionalPriority,
+  optionalSendAt,
+  requireContent,
+  requireId,
+} from './validation.ts';
+
+const HEADER_FIELDS: ReadonlySet<string> = new Set(['from', 'content', 'priority', 'send_at', 'deadline']);
+const JSON_FIELDS: ReadonlySet<string> = new Set([...HEADER_FIELDS, 'recipients']);
+const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group', 'content']);
+const rfc3339Schema = z.iso.datetime({ offset: true });
+/** Characters of a refused input kept in the results. */
+const INPUT_KEPT = 300;
+
+export type UploadFormat = 'json' | 'ndjson';
+
+function optionalDeadline(value: unknown, sendAt: number | undefined, now: number): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !rfc3339Schema.safeParse(value).success) {
+    throw new ApiError(
+      'invalid_field',
+      `deadline is ${typeof value === 'string' ? JSON.stringify(value) : describe(value)}, not an RFC 3339 time: write it like "2025-01-31T18:00:00Z"`,
+      'deadline',
+    );
+  }
+  const deadline = Date.parse(value);
+  if (deadline <= Math.max(now, sendAt ?? 0)) {
+    throw new ApiError(
+      'invalid_field',
+      `deadline ${value} is not after ${sendAt !== undefined ? 'send_at' : 'now'}: nothing could be sent; give a later deadline or leave it out`,
+      'deadline',
+    );
+  }
+  return deadline;
+}
+
+/** The batch-wide fields: from, content (optional when every recipient has its own), priority, send_at, deadline. */
+export function parseBatchHeader(
+  body: Record<string, unknown>,
+  format: UploadFormat,
+  maxContentBytes: number,
+): BatchHeader {
+  const allowed = format === 'json' ? JSON_FIELDS : HEADER_FIELDS;
+  for (const key of Object.keys(body)) {
+    if (!allowed.has(key)) {
+      throw new ApiError(
+        'unknown_field',
+        format === 'json'
+          ? `${key} is not a known field: remove it (the fields are from, content, recipients, priority, send_at, deadline)`
+          : `line 1 has ${key}, not a header field: the first line holds from, content, priority, send_at and deadline; recipients follow, one per line`,
+        key,
+      );
+    }
+  }
+  const from = requireId(body.from, 'from');
+  const text = body.content === undefined ? undefined : requireContent(body.content, 'content', maxContentBytes);
+  const priority = optionalPriority(body.priority);
+  const sendAt = optionalSendAt(body.send_at);
+  const deadline = optionalDeadline(body.deadline, sendAt, Date.now());
+  return { from, text, priority, sendAt, deadline };
+}
+
+/**
+ * One recipient: {"user": id} or {"group": id}, optionally with its own "content". `prefix` is its path in
+ * a JSON body (`recipients[12]`), or '' for an NDJSON line (whose number the caller adds).
+ */
+export function parseBatchRecipient(
+  value: unknown,
+  header: BatchHeader,
+  maxContentBytes: number,
+  prefix: string,
+): BatchRecipient {
+  const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
+  const label = prefix || 'the line';
+  const hint = 'give {"user": <user id>} or {"group": <group id>}, with an optional "content"';
+  if (!isPlainObject(value)) {
+    throw new ApiError('invalid_field', `${label} is ${describe(value)}, not an object: ${hint}`, prefix || null);
+  }
+  for (const key of Object.keys(value)) {
+    if (!RECIPIENT_FIELDS.has(key)) {
+      throw new ApiError('unknown_field', `${field(key)} is not a known field: ${hint}`, field(key));
+    }
+  }
+  const hasUser = Object.hasOwn(value, 'user');
+  const hasGroup = Object.hasOwn(value, 'group');
+  if (hasUser === hasGroup) {
+    throw new ApiError(
+      hasUser ? 'invalid_field' : 'missing_field',
+      `${label} holds ${hasUser ? 'both user and group' : 'neither user nor group'}: ${hint}, exactly one of the two`,
+      prefix || null,
+    );
+  }
+  let to: Recipient;
+  if (hasUser) {
+    const user = requireId(value.user, field('user'));
+    assertNotSelf(header.from, user, field('user'), 'from');
+    to = { user };
+  } else {
+    to = { group: requireId(value.group, field('group')) };
+  }
+  let text: string | undefined;
+  if (value.content !== undefined) {
+    text = requireContent(value.content, field('content'), maxContentBytes);
+  } else if (header.text === undefined) {
+    throw new ApiError(
+      'missing_field',
+      prefix
+        ? `${field('content')} is missing and the batch has no content: give "content" here, or a top-level "content" for every recipient`
+        : 'content is missing and the header (line 1) has none: give "content" on this line, or in the header for every recipient',
+      field('content'),
+    );
+  }
+  return { to, text };
+}
+
+/** Where a refused recipient was: an NDJSON line number, or an index in the JSON body's recipients. */
+export type Position = { line: number } | { index: number };
+
+/** The 400 for a refused recipient: names the line or index, and the way to skip such recipients. */
+export function invalidRecipient(err: ApiError, at: Position): ApiError {
+  const where = 'line' in at ? `line ${at.line}: ` : '';
+  return new ApiError(
+    'invalid_recipient',
+    `${where}${err.message}. Nothing was queued: fix the recipient, or send with ?skip_invalid=true to skip invalid recipients`,
+    err.field,
+    {},
+    'line' in at ? { line: at.line } : { index: at.index },
+  );
+}
+
+/** The record of a recipient refused under ?skip_invalid=true, as the results list it. */
+export function rejectedInput(err: ApiError, at: Position, input: string): RejectedInput {
+  return {
+    ...at,
+    input: input.length > INPUT_KEPT ? `${input.slice(0, INPUT_KEPT)}…` : input,
+    code: err.code,
+    message: 'line' in at ? `line ${at.line}: ${err.message}` : err.message,
+  };
+}

@@ -1,0 +1,480 @@
+/**
+ * POST /v1/batches (a JSON body, or a streamed NDJSON body), GET /v1/batches/:id, GET
+ * /v1/batches/:id/results (pages, or an NDJSON export), DELETE /v1/batches/:id, POST
+ * /v1/batches/:id/pause and /resume.
+ *
+ * An NDJSON upload is read line by line with backpressure (the next chunk of the body is read only once
+ * the previous lines are handled and Redis has caught up), so a million recipients never sit in memory.
+ * A batch starts only once its whole upload was read and checked: an invalid recipient fails the upload
+ * (400 naming the line or index; what was written is deleted), unless ?skip_invalid=true.
+ */
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import {
+  BATCH_RESULT_STATES,
+  BatchCursorError,
+  BatchTooLargeError,
+  type BatchHeader,
+  type BatchResultState,
+  type BatchService,
+  type BatchUploadHandle,
+  type BatchView,
+} from '@ttpush/core';
+import type { Config } from '@ttpush/config';
+import type { Logger } from 'pino';
+import { bearerAuth, maySendAs, type AppIdentity, type Keyring } from '../auth.ts';
+import { ApiError } from '../errors.ts';
+import { jsonBody } from '../json-body.ts';
+import { locals } from '../locals.ts';
+import type { ApiMetrics } from '../metrics.ts';
+import { routeName } from '../request-context.ts';
+import { methodNotAllowed } from '../routing.ts';
+import { isPlainObject, parseIdempotencyKey } from '../validation.ts';
+import {
+  invalidRecipient,
+  parseBatchHeader,
+  parseBatchRecipient,
+  rejectedInput,
+  type Position,
+} from '../batch-validation.ts';
+import { NdjsonLineSplitter, type NdjsonLine } from '../ndjson-lines.ts';
+
+export interface BatchesDeps {
+  config: Config;
+  batches: BatchService;
+  keyring: Keyring;
+  metrics: ApiMetrics;
+  logger: Logger;
+}
+
+/** Largest JSON batch body; bigger batches are streamed as NDJSON. */
+export const BATCH_JSON_LIMIT_BYTES = 16 * 1024 * 1024;
+/** How long a refused upload's remaining body is read (and dropped) so the client sees the answer. */
+const DRAIN_MS = 5000;
+/** Results per page: default and maximum. */
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+/** The NDJSON export writes in pieces of about this size. */
+const EXPORT_WRITE_BYTES = 64 * 1024;
+const BATCH_ID_SHAPE = /^[\x21-\x7e]{1,200}$/;
+
+type UploadType = 'json' | 'ndjson' | 'other';
+
+function uploadType(header: string | undefined): UploadType {
+  const type = (header ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl') {
+    return 'ndjson';
+  }
+  if (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)) return 'json';
+  return 'other';
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError(
+    'not_found',
+    `there is no batch with id ${JSON.stringify(id)}: check the id the POST answered (batches are kept 7 days after they finish)`,
+    'id',
+  );
+}
+
+function parseSkipInvalid(raw: unknown): boolean {
+  if (raw === undefined) return false;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ApiError(
+    'invalid_field',
+    'skip_invalid must be true or false, given once: e.g. ?skip_invalid=true',
+    'skip_invalid',
+  );
+}
+
+function parseState(raw: unknown): BatchResultState | undefined {
+  if (raw === undefined) return undefined;
+  const found = BATCH_RESULT_STATES.find((s) => s === raw);
+  if (found === undefined) {
+    throw new ApiError(
+      'invalid_field',
+      `state must be one of ${BATCH_RESULT_STATES.join(', ')}: e.g. ?state=failed (or leave it out for every result)`,
+      'state',
+    );
+  }
+  return found;
+}
+
+function parseLimit(raw: unknown): number {
+  if (raw === undefined) return DEFAULT_LIMIT;
+  const n = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_LIMIT)) {
+    throw new ApiError(
+      'invalid_field',
+      `limit must be a whole number from 1 to ${MAX_LIMIT}: e.g. ?limit=500`,
+      'limit',
+    );
+  }
+  return n;
+}
+
+function parseCursorParam(raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') {
+    throw new ApiError(
+      'invalid_field',
+      'cursor must be given once: pass the next_cursor of the previous page',
+      'cursor',
+    );
+  }
+  return raw;
+}
+
+/** Reads and drops what is left of a refused upload (bounded), so the client gets to read the answer. */
+function drain(req: Request, res: Response): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      req.off('end', done);
+      req.off('close', done);
+      req.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      // Still sending: answer anyway and close the connection after the answer.
+      res.setHeader('Connection', 'close');
+      done();
+    }, DRAIN_MS);
+    req.on('end', done);
+    req.on('close', done);
+    req.on('error', done);
+    req.resume();
+  });
+}
+
+/** The upload body as a stream of bytes: as sent, or gunzipped. */
+function bodyStream(req: Request): Readable {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return req;
+  if (encoding === 'gzip' || encoding === 'x-gzip') return req.pipe(createGunzip());
+  throw new ApiError(
+    'unsupported_media_type',
+    `the Content-Encoding ${encoding} is not supported for an NDJSON upload: send it uncompressed or gzip`,
+  );
+}
+
+function lineJson(line: NdjsonLine): unknown {
+  if (line.text === null) {
+    throw new ApiError(
+      'invalid_json',
+      line.problem === 'too_long'
+        ? 'the line is too long: one recipient per line, each line a small JSON object'
+        : 'the line is not valid UTF-8: encode the upload as UTF-8',
+    );
+  }
+  try {
+    return JSON.parse(line.text);
+  } catch {
+    throw new ApiError('invalid_json', 'the line is not valid JSON: write one JSON object per line');
+  }
+}
+
+export function batchesRouter(deps: BatchesDeps): Router {
+  const { config, batches, keyring, metrics, logger } = deps;
+  const router = Router();
+  const auth = bearerAuth(keyring);
+  const jsonParser = jsonBody(Math.max(BATCH_JSON_LIMIT_BYTES, config.http.bodyLimitBytes));
+  const maxLineBytes = Math.max(64 * 1024, config.maxContentBytes * 6 + 1024);
+
+  /** JSON bodies are parsed whole; NDJSON bodies are left to the handler, which streams them. */
+  const batchBody: RequestHandler = (req, res, next) => {
+    const type = uploadType(req.headers['content-type']);
+    if (type === 'ndjson') return next();
+    if (type === 'json') return jsonParser(req, res, next);
+    throw new ApiError(
+      'unsupported_media_type',
+      'a batch is sent as JSON ("Content-Type: application/json") or, for many recipients, as NDJSON ("Content-Type: application/x-ndjson")',
+    );
+  };
+
+  function checkSender(app: AppIdentity, header: BatchHeader): void {
+    if (!maySendAs(app, header.from)) {
+      throw new ApiError(
+        'forbidden_sender',
+        `from is ${header.from}, a user this app key may not send as: use a sender id listed for the key '${app.name}'`,
+        'from',
+      );
+    }
+  }
+
+  /** Adds one recipient, or under skip_invalid records it as rejected; an invalid one otherwise fails the upload. */
+  function addRecipient(
+    upload: BatchUploadHandle,
+    header: BatchHeader,
+    at: Position,
+    skipInvalid: boolean,
+    parse: () => unknown,
+    input: () => string,
+    prefix: string,
+  ): Promise<void> | undefined {
+    let recipient;
+    try {
+      recipient = parseBatchRecipient(parse(), header, config.maxContentBytes, prefix);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      if (!skipInvalid) throw invalidRecipient(err, at);
+      return upload.reject(rejectedInput(err, at, input()));
+    }
+    return upload.add(recipient);
+  }
+
+  function accepted(res: Response, app: AppIdentity, view: BatchView, duplicate: boolean): void {
+    if (duplicate) res.set('Idempotent-Replayed', 'true');
+    else metrics.accepted.inc({ app: app.name, priority: view.priority }, view.total - view.rejected);
+    res
+      .status(202)
+      .set('Location', `/v1/batches/${encodeURIComponent(view.id)}`)
+      .json(view);
+  }
+
+  async function finishUpload(upload: BatchUploadHandle): Promise<BatchView> {
+    if (upload.accepted === 0 && upload.rejected === 0) {
+      throw new ApiError(
+        'missing_field',
+        'the upload lists no recipient: give at least one {"user": <id>} or {"group": <id>}',
+        'recipients',
+      );
+    }
+    return upload.finish();
+  }
+
+  async function uploadJson(req: Request, res: Response, app: AppIdentity, skipInvalid: boolean, key?: string) {
+    const body: unknown = req.body;
+    if (!isPlainObject(body)) {
+      throw new ApiError(
+        'invalid_json',
+        'the request body is not a JSON object: send {"from": 1, "content": "...", "recipients": [{"user": 2}]}',
+      );
+    }
+    const header = parseBatchHeader(body, 'json', config.maxContentBytes);
+    const list = body.recipients;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new ApiError(
+        list === undefined ? 'missing_field' : 'invalid_field',
+        'recipients must be a non-empty array such as [{"user": 2}, {"group": 7}]: for very many recipients, stream NDJSON',
+        'recipients',
+      );
+    }
+    checkSender(app, header);
+    const begun = await batches.begin({ app: app.name, header, idempotencyKey: key });
+    if ('duplicate' in begun) return accepted(res, app, begun.duplicate, true);
+    const upload = begun.upload;
+    try {
+      for (let index = 0; index < list.length; index++) {
+        const value: unknown = list[index];
+        const wait = addRecipient(
+          upload,
+          header,
+          { index },
+          skipInvalid,
+          () => value,
+          () => JSON.stringify(value) ?? '',
+          `recipients[${index}]`,
+        );
+        if (wait) await wait;
+      }
+      accepted(res, app, await finishUpload(upload), false);
+    } catch (err) {
+      await upload.abort();
+      logger.debug({ reqId: locals(res).requestId, batch: upload.id, err }, 'batch upload refused; deleted');
+      throw err;
+    }
+  }
+
+  async function uploadNdjson(
+    req: Request,
+    res: Response,
+    app: AppIdentity,
+    skipInvalid: boolean,
+    key?: string,
+  ): Promise<void> {
+    const splitter = new NdjsonLineSplitter(maxLineBytes);
+    let upload: BatchUploadHandle | undefined;
+    let header: BatchHeader | undefined;
+    let duplicate: BatchView | undefined;
+    const source = bodyStream(req);
+    try {
+      const handle = async (lines: NdjsonLine[]) => {
+        for (const line of lines) {
+          if (duplicate) return;
+          if (line.text !== null && line.text.trim() === '') continue;
+          if (header === undefined) {
+            header = headerLine(line);
+            checkSender(app, header);
+            const begun = await batches.begin({ app: app.name, header, idempotencyKey: key });
+            if ('duplicate' in begun) duplicate = begun.duplicate;
+            else upload = begun.upload;
+            continue;
+          }
+          const wait = addRecipient(
+            upload!,
+            header,
+            { line: line.number },
+            skipInvalid,
+            () => lineJson(line),
+            () => line.text ?? '',
+            '',
+          );
+          if (wait) await wait;
+        }
+      };
+      // Not destroyed when left early: the rest of a refused body is drained so the answer can be read.
+      for await (const chunk of source.iterator({ destroyOnReturn: false })) {
+        await handle(splitter.push(chunk as Buffer));
+        if (duplicate) break;
+      }
+      if (!duplicate) await handle(splitter.end());
+      if (duplicate) {
+        await drain(req, res);
+        return accepted(res, app, duplicate, true);
+      }
+      if (header === undefined || upload === undefined) {
+        throw new ApiError(
+          'missing_field',
+          'the upload is empty: its first line must be the header, e.g. {"from": 1, "content": "hello"}, then one recipient per line',
+        );
+      }
+      accepted(res, app, await finishUpload(upload), false);
+    } catch (err) {
+      if (upload) {
+        await upload.abort();
+        logger.debug({ reqId: locals(res).requestId, batch: upload.id, err }, 'batch upload refused; deleted');
+      }
+      if (err instanceof BatchTooLargeError) {
+        await drain(req, res);
+        throw new ApiError('body_too_large', `${err.message}: split the recipients over several batches`);
+      }
+      if (err instanceof ApiError) await drain(req, res);
+      throw err;
+    }
+  }
+
+  function headerLine(line: NdjsonLine): BatchHeader {
+    let value: unknown;
+    try {
+      value = lineJson(line);
+    } catch (err) {
+      throw new ApiError('invalid_json', `line ${line.number} (the header): ${(err as Error).message}`);
+    }
+    if (!isPlainObject(value)) {
+      throw new ApiError(
+        'invalid_json',
+        `line ${line.number} (the header) is not a JSON object: start the upload with e.g. {"from": 1, "content": "hello"}`,
+      );
+    }
+    return parseBatchHeader(value, 'ndjson', config.maxContentBytes);
+  }
+
+  router
+    .route('/v1/batches')
+    .post(routeName('/v1/batches'), auth, batchBody, async (req, res) => {
+      const app = locals(res).app!;
+      const skipInvalid = parseSkipInvalid(req.query.skip_invalid);
+      const key = parseIdempotencyKey(req.headers['idempotency-key']);
+      if (uploadType(req.headers['content-type']) === 'ndjson') {
+        await uploadNdjson(req, res, app, skipInvalid, key);
+      } else {
+        await uploadJson(req, res, app, skipInvalid, key);
+      }
+    })
+    .all(routeName('/v1/batches'), methodNotAllowed(['POST']));
+
+  router
+    .route('/v1/batches/:id')
+    .get(routeName('/v1/batches/:id'), auth, async (req, res) => {
+      const id = req.params.id;
+      const view = BATCH_ID_SHAPE.test(id) ? await batches.get(id) : null;
+      if (view === null) throw notFound(id);
+      res.status(200).json(view);
+    })
+    .delete(routeName('/v1/batches/:id'), auth, async (req, res) => {
+      const id = req.params.id;
+      const r = await batches.cancel(id);
+      if (r.ok) return void res.status(200).json(r.view);
+      if (r.reason === 'not_found') throw notFound(id);
+      throw new ApiError(
+        'not_cancellable',
+        r.view.status === 'uploading'
+          ? `batch ${id} is still uploading: wait for its upload to end, then cancel it`
+          : `batch ${id} is ${r.view.status}: everything in it was already sent or settled`,
+        null,
+        {},
+        { batch: r.view },
+      );
+    })
+    .all(routeName('/v1/batches/:id'), methodNotAllowed(['GET', 'DELETE']));
+
+  for (const action of ['pause', 'resume'] as const) {
+    const path: `/v1/batches/:id/${typeof action}` = `/v1/batches/:id/${action}`;
+    router
+      .route(path)
+      .post(routeName(path), auth, async (req, res) => {
+        const id = req.params.id;
+        const r = action === 'pause' ? await batches.pause(id) : await batches.resume(id);
+        if (r.ok) return void res.status(200).json(r.view);
+        if (r.reason === 'not_found') throw notFound(id);
+        throw new ApiError(
+          action === 'pause' ? 'not_pausable' : 'not_resumable',
+          `batch ${id} is ${r.view.status}: only a queued, running or paused batch can be ${action}d`,
+          null,
+          {},
+          { batch: r.view },
+        );
+      })
+      .all(routeName(path), methodNotAllowed(['POST']));
+  }
+
+  router
+    .route('/v1/batches/:id/results')
+    .get(routeName('/v1/batches/:id/results'), auth, async (req, res) => {
+      const id = req.params.id;
+      const state = parseState(req.query.state);
+      const ndjson =
+        req.query.format === 'ndjson' ||
+        (req.query.format === undefined && (req.headers.accept ?? '').includes('application/x-ndjson'));
+      if (req.query.format !== undefined && req.query.format !== 'ndjson' && req.query.format !== 'json') {
+        throw new ApiError('invalid_field', 'format must be json or ndjson: e.g. ?format=ndjson', 'format');
+      }
+      if (ndjson) {
+        const rows = BATCH_ID_SHAPE.test(id) ? await batches.exportResults(id, state) : null;
+        if (rows === null) throw notFound(id);
+        res.status(200).type('application/x-ndjson; charset=utf-8');
+        let buffered = '';
+        for await (const row of rows) {
+          if (res.destroyed) return;
+          buffered += JSON.stringify(row) + '\n';
+          if (buffered.length >= EXPORT_WRITE_BYTES) {
+            const ok = res.write(buffered);
+            buffered = '';
+            if (!ok) await new Promise((r) => res.once('drain', r).once('close', r));
+          }
+        }
+        res.end(buffered);
+        return;
+      }
+      const limit = parseLimit(req.query.limit);
+      const cursor = parseCursorParam(req.query.cursor);
+      let page;
+      try {
+        page = BATCH_ID_SHAPE.test(id) ? await batches.results(id, { state, cursor, limit }) : null;
+      } catch (err) {
+        if (err instanceof BatchCursorError) {
+          throw new ApiError('invalid_field', `${err.message}: pass the next_cursor of the previous page`, 'cursor');
+        }
+        throw err;
+      }
+      if (page === null) throw notFound(id);
+      res.status(200).json(page);
+    })
+    .all(routeName('/v1/batches/:id/results'), methodNotAllowed(['GET']));
+
+  return router;
+}
