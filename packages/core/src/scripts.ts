@@ -50,14 +50,15 @@ return {1}
 `;
 
 /**
- * Marks the lane head as being sent, under the conversation lock.
+ * Marks the lane head as being sent (a first attempt, or a new one after a request that never left or was
+ * read back as not stored), under the conversation lock.
  * KEYS: record, lock. ARGV: token, now, create_time, floor.
  * Returns 'ok', 'lost' (lock not ours), or the current status when it is not queued.
  */
 const MARK_SENDING = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'lost' end
 local s = redis.call('HGET', KEYS[1], 's')
-if s ~= 'queued' then return s or 'missing' end
+if s ~= 'queued' and s ~= 'sending' then return s or 'missing' end
 redis.call('HSET', KEYS[1], 's', 'sending', 'ua', ARGV[2], 'ct', ARGV[3], 'fl', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'a', 1)
 return 'ok'
