@@ -24,6 +24,13 @@ import { Reconciler } from './reconciler.ts';
 import { WorkerStats } from './stats.ts';
 import { CHUNK_DEFAULTS, ChunkProcessor } from './chunk-processor.ts';
 
+/** Waits for `p`, at most `ms`; the timer does not keep the process alive. */
+function withDeadline(p: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise((r) => (timer = setTimeout(r, ms)));
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
 export interface RunningWorker {
   id: string;
   teamtalk: TeamTalk;
@@ -139,7 +146,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       lanes.stopping = true;
       chunks.stopping = true;
       const steps: [string, () => Promise<unknown>][] = [
-        ['bullmq worker', () => Promise.race([worker.close(), new Promise((r) => setTimeout(r, deadlineMs))])],
+        ['bullmq worker', () => withDeadline(worker.close(), deadlineMs)],
         ['reconciler', () => reconciler.stop()],
         ['heartbeat', async () => {
           clearInterval(heartbeat);

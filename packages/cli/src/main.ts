@@ -36,4 +36,6 @@ if (!command) {
 }
 const mod = await command.load();
 const code = await mod.run(argv);
+// Long-running roles have closed everything they own by now; exit rather than wait on a library's stray handle.
 process.exitCode = code;
+if (['start', 'api', 'worker', 'sandbox'].includes(name)) setImmediate(() => process.exit(code));
