@@ -18,7 +18,6 @@ export class NdjsonLineSplitter {
   private partBytes = 0;
   private overlong = false;
   private lineNo = 0;
-  private sawBytes = false;
 
   constructor(readonly maxLineBytes: number) {}
 
@@ -30,10 +29,6 @@ export class NdjsonLineSplitter {
   push(chunk: Buffer): NdjsonLine[] {
     const out: NdjsonLine[] = [];
     let start = 0;
-    if (!this.sawBytes && chunk.length > 0) {
-      this.sawBytes = true;
-      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3;
-    }
     for (;;) {
       const nl = chunk.indexOf(NL, start);
       if (nl === -1) {
@@ -75,6 +70,7 @@ export class NdjsonLineSplitter {
     const len = buf.length > 0 && buf[buf.length - 1] === CR ? buf.length - 1 : buf.length;
     const bytes = buf.subarray(0, len);
     if (!isUtf8(bytes)) return { number, text: null, problem: 'invalid_utf8' };
-    return { number, text: bytes.toString('utf8') };
+    const text = bytes.toString('utf8');
+    return { number, text: number === 1 && text.startsWith('\ufeff') ? text.slice(1) : text };
   }
 }
