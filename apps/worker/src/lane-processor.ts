@@ -55,8 +55,20 @@ export class LaneProcessor {
   async process(conv: string): Promise<LaneResult> {
     const k = this.keys;
     const token = randomBytes(12).toString('base64');
-    const got = await this.redis.set(k.lock(conv), token, 'PX', this.opts.lockMs, 'NX');
-    if (got !== 'OK') return 'busy';
+    const claim = () =>
+      this.redis.ttClaim(
+        k.lock(conv),
+        k.lane(conv),
+        k.lanes,
+        k.conv(conv),
+        token,
+        this.opts.lockMs,
+        PEEK,
+        k.message(''),
+        conv,
+      );
+    let batch = await claim();
+    if (batch === null) return 'busy';
     const extender = setInterval(
       () => {
         this.redis.ttExtend(k.lock(conv), token, this.opts.lockMs).catch(() => undefined);
@@ -64,36 +76,32 @@ export class LaneProcessor {
       Math.max(200, Math.floor(this.opts.lockMs / 3)),
     );
     try {
-      const c = await this.redis.hmget(k.conv(conv), 'lmid', 'lct', 'lh');
+      if (batch[0] === 0) return 'drained';
       const state: ConvState = {
-        lastMsgId: Number(c[0] ?? 0),
-        lastCreateTime: Number(c[1] ?? 0),
-        lastHash: c[2] ?? '',
+        lastMsgId: Number(batch[1]),
+        lastCreateTime: Number(batch[2]),
+        lastHash: String(batch[3]),
       };
       for (;;) {
-        if (this.stopping) {
-          await this.redis.ttRelease(k.lock(conv), token);
-          return 'stopped';
-        }
-        const ids = await this.redis.lrange(k.lane(conv), 0, PEEK - 1);
-        if (ids.length === 0) {
-          const r = await this.redis.ttReleaseIfEmpty(k.lock(conv), k.lane(conv), k.lanes, token, conv);
-          if (r === 1) return 'drained';
-          if (r === -1) return 'lost';
-          continue;
-        }
-        const pipe = this.redis.pipeline();
-        for (const id of ids) pipe.hgetall(k.message(id));
-        const rows = (await pipe.exec()) ?? [];
-        for (let i = 0; i < ids.length; i++) {
-          const id = ids[i]!;
-          const rec = parseRecord(id, (rows[i]?.[1] as Record<string, string>) ?? {});
-          const r = await this.sendOne(id, rec, conv, token, state);
-          if (r === 'lost' || r === 'stopped') {
-            if (r === 'stopped') await this.redis.ttRelease(k.lock(conv), token);
+        if (batch === null) return 'lost';
+        if (batch[0] === 0) return 'drained';
+        for (let i = 4; i < batch.length; i += 2) {
+          const id = batch[i] as string;
+          const fields = batch[i + 1] as string[];
+          const h: Record<string, string> = {};
+          for (let f = 0; f < fields.length; f += 2) h[fields[f]!] = fields[f + 1]!;
+          if (this.stopping) {
+            await this.redis.ttRelease(k.lock(conv), token);
+            return 'stopped';
+          }
+          const r = await this.sendOne(id, parseRecord(id, h), conv, token, state);
+          if (r === 'lost' || r === 'drained') return r;
+          if (r === 'stopped') {
+            await this.redis.ttRelease(k.lock(conv), token);
             return r;
           }
         }
+        batch = await claim();
       }
     } finally {
       clearInterval(extender);
@@ -106,7 +114,7 @@ export class LaneProcessor {
     conv: string,
     token: string,
     state: ConvState,
-  ): Promise<'done' | 'lost' | 'stopped'> {
+  ): Promise<'done' | 'drained' | 'lost' | 'stopped'> {
     const k = this.keys;
     if (!rec || (rec.status !== 'queued' && rec.status !== 'sending')) {
       await this.redis.ttDropHead(k.lane(conv), id);
@@ -133,7 +141,7 @@ export class LaneProcessor {
           found = await this.tt.readBack(rec.from, rec.to, createTime, floor, msgData);
         } catch (err) {
           if (this.stopping) return 'stopped';
-          if (Date.now() > deadline) return this.fail(rec, conv, 'teamtalk_unavailable', state, log);
+          if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', state, log);
           log.debug({ err: (err as Error).message }, 'read-back failed; retrying');
           await wait();
           continue;
@@ -143,6 +151,7 @@ export class LaneProcessor {
           return this.succeed(
             rec,
             conv,
+            token,
             {
               fromUserId: rec.from,
               toSessionId: 'group' in rec.to ? rec.to.group : rec.to.user,
@@ -159,7 +168,7 @@ export class LaneProcessor {
         uncertain = false;
       }
       if (this.stopping) return 'stopped';
-      if (Date.now() > deadline) return this.fail(rec, conv, 'teamtalk_unavailable', state, log);
+      if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', state, log);
 
       // A new attempt. Two of our texts alike in one second of one conversation would be indistinguishable on
       // read-back, so the later one takes the next second.
@@ -189,6 +198,7 @@ export class LaneProcessor {
                 return this.succeed(
                   rec,
                   conv,
+                  token,
                   {
                     fromUserId: rec.from,
                     toSessionId: 'group' in rec.to ? rec.to.group : rec.to.user,
@@ -202,10 +212,11 @@ export class LaneProcessor {
                   log,
                 );
               }
-              return this.fail(rec, conv, 'teamtalk_no_reply', state, log);
+              return this.fail(rec, conv, token, 'teamtalk_no_reply', state, log);
             } catch {
               if (this.stopping) return 'stopped';
-              if (tries >= 3 && Date.now() > deadline) return this.fail(rec, conv, 'teamtalk_no_reply', state, log);
+              if (tries >= 3 && Date.now() > deadline)
+                return this.fail(rec, conv, token, 'teamtalk_no_reply', state, log);
               await wait();
             }
           }
@@ -218,27 +229,28 @@ export class LaneProcessor {
         }
         continue;
       }
-      if (reply.msgId === 0) return this.fail(rec, conv, 'teamtalk_rejected', state, log);
-      return this.succeed(rec, conv, reply, hash, state, log);
+      if (reply.msgId === 0) return this.fail(rec, conv, token, 'teamtalk_rejected', state, log);
+      return this.succeed(rec, conv, token, reply, hash, state, log);
     }
   }
 
   private async succeed(
     rec: MessageRecord,
     conv: string,
+    token: string,
     stored: StoredMessage,
     hash: string,
     state: ConvState,
     log: Logger,
-  ): Promise<'done'> {
+  ): Promise<'done' | 'drained'> {
     if (!this.tt.forward(stored)) {
       this.stats.routeUnavailable++;
       log.warn({ msgId: stored.msgId }, 'stored, but no route_server to push it: recipients get it on their next sync');
     }
     const k = this.keys;
-    await this.redis.ttComplete(
-      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel,
-      rec.id, 'sent', Date.now(), stored.msgId, '', '', stored.createTime, hash,
+    const left = await this.redis.ttComplete(
+      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel, k.lock(conv), k.lanes,
+      rec.id, 'sent', Date.now(), stored.msgId, '', '', stored.createTime, hash, token, conv,
     ); // prettier-ignore
     if (stored.msgId > state.lastMsgId) {
       state.lastMsgId = stored.msgId;
@@ -247,23 +259,24 @@ export class LaneProcessor {
     }
     this.stats.sent(Date.now() - (rec.sendAt ?? rec.createdAt));
     log.debug({ msgId: stored.msgId }, 'sent');
-    return 'done';
+    return left === 0 ? 'drained' : 'done';
   }
 
   private async fail(
     rec: MessageRecord,
     conv: string,
+    token: string,
     code: FailureCode,
     _state: ConvState,
     log: Logger,
-  ): Promise<'done'> {
+  ): Promise<'done' | 'drained'> {
     const k = this.keys;
-    await this.redis.ttComplete(
-      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel,
-      rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '',
+    const left = await this.redis.ttComplete(
+      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel, k.lock(conv), k.lanes,
+      rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '', token, conv,
     ); // prettier-ignore
     this.stats.failed(code);
     log.debug({ code }, 'failed');
-    return 'done';
+    return left === 0 ? 'drained' : 'done';
   }
 }

@@ -81,13 +81,16 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     async (anyJob, token) => {
       if (anyJob.name === CHUNK_JOB) return chunks.process(anyJob as Job<ChunkJobData>, token);
       const job = anyJob as Job<LaneJobData>;
-      const result = await lanes.process(job.data.conv);
-      if (result === 'stopped') {
-        // Hand the rest of the lane to another worker at once rather than after the lock expires.
-        const head = await redis.lindex(keys.lane(job.data.conv), 0);
-        if (head) await redis.zadd(keys.lanes, 0, job.data.conv);
-      }
-      return result;
+      const convs = job.data.convs ?? (job.data.conv ? [job.data.conv] : []);
+      const results = await Promise.all(
+        convs.map(async (conv) => {
+          const result = await lanes.process(conv);
+          // Hand the rest of a lane to another worker at once rather than after the lock expires.
+          if (result === 'stopped' && (await redis.lindex(keys.lane(conv), 0))) await redis.zadd(keys.lanes, 0, conv);
+          return result;
+        }),
+      );
+      return results.join(',');
     },
     {
       connection: bullConnection,
@@ -106,7 +109,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       log.warn({ batch: data.batch, chunk: data.chunk, err: err.message }, 'chunk job failed; BullMQ retries it');
     } else {
       log.warn(
-        { conv: (job?.data as LaneJobData | undefined)?.conv, err: err.message },
+        {
+          convs: (job?.data as LaneJobData | undefined)?.convs ?? (job?.data as LaneJobData | undefined)?.conv,
+          err: err.message,
+        },
         'lane job failed; the reconciler retries it',
       );
     }

@@ -66,8 +66,10 @@ export class Keys {
 /** BullMQ queue of conversation activations ("send what lane X holds"). Never rename: deployed workers read it. */
 export const LANE_QUEUE = 'lanes';
 export const LANE_JOB = 'lane';
+/** One lane (`conv`, from the reconciler) or several activated in the same tick by one api (`convs`). */
 export interface LaneJobData {
-  conv: string;
+  conv?: string;
+  convs?: string[];
 }
 
 /** BullMQ priorities (lower runs first). */

@@ -3,17 +3,11 @@
  * cancels, and waits for completions (published by workers on P:done for messages marked notify).
  */
 import { Queue } from 'bullmq';
+
+/** Lanes one activation job carries at most: a worker sends them concurrently. */
+const LANES_PER_JOB = 64;
 import type { Redis } from 'ioredis';
-import {
-  Keys,
-  conversationOf,
-  LANE_QUEUE,
-  LANE_JOB,
-  JOB_PRIORITY,
-  laneJobId,
-  MESSAGE_ID,
-  type LaneJobData,
-} from './keys.ts';
+import { Keys, conversationOf, LANE_QUEUE, LANE_JOB, JOB_PRIORITY, MESSAGE_ID, type LaneJobData } from './keys.ts';
 import { defineScripts, type ScriptedRedis } from './scripts.ts';
 import { parseRecord, toView, type MessageRecord } from './record.ts';
 import { newMessageId } from './ids.ts';
@@ -49,6 +43,8 @@ export class RedisMessageService implements MessageService {
   readonly queue: Queue<LaneJobData>;
   private readonly waiters = new Map<string, Set<() => void>>();
   private subscribed: Promise<unknown> | undefined;
+  private pendingAdds: { conv: string; priority: keyof typeof JOB_PRIORITY }[] = [];
+  private adding: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: RedisMessageServiceOptions) {
     this.redis = defineScripts(opts.redis);
@@ -99,7 +95,7 @@ export class RedisMessageService implements MessageService {
       // The first message's record expired before its idempotency key: treat as new is wrong; report it as gone.
       throw new ServiceUnavailableError('the message of this Idempotency-Key is no longer available');
     }
-    if (laneLength === 1) await this.activate(conv, id, req.priority);
+    if (laneLength === 1) this.activate(conv, req.priority);
     const record: MessageRecord = {
       id, from: req.from, to: req.to, text: req.text, priority: req.priority,
       status: scheduled ? 'scheduled' : 'queued', attempts: 0, createdAt: now, updatedAt: now,
@@ -109,22 +105,38 @@ export class RedisMessageService implements MessageService {
     return { view: toView(record), duplicate: false };
   }
 
-  /** Adds the job that makes a worker send a conversation's lane. */
-  async activate(conv: string, headId: string, priority: keyof typeof JOB_PRIORITY): Promise<void> {
-    try {
-      await this.queue.add(
-        LANE_JOB,
-        { conv },
-        {
-          jobId: laneJobId(conv, headId),
-          priority: JOB_PRIORITY[priority],
-          removeOnComplete: true,
-          removeOnFail: 1000,
-        },
-      );
-    } catch {
-      // The message is safely in its lane: the workers' reconciler activates lanes left without a job.
-    }
+  /**
+   * Adds the job that makes a worker send a conversation's lane. Adds are gathered per tick and sent with one
+   * addBulk; the caller does not wait: the message is already safe in its lane, and the workers' reconciler
+   * activates a lane whose job was never added.
+   */
+  activate(conv: string, priority: keyof typeof JOB_PRIORITY): void {
+    this.pendingAdds.push({ conv, priority });
+    if (this.pendingAdds.length === 1) setImmediate(() => this.flushAdds());
+  }
+
+  /** One job per priority for the lanes activated in this tick: BullMQ's cost is paid per job, not per message. */
+  private flushAdds(): void {
+    const pending = this.pendingAdds;
+    this.pendingAdds = [];
+    if (pending.length === 0) return;
+    const byPriority = new Map<keyof typeof JOB_PRIORITY, string[]>();
+    for (const p of pending) byPriority.set(p.priority, [...(byPriority.get(p.priority) ?? []), p.conv]);
+    const jobs = [...byPriority].flatMap(([priority, convs]) => {
+      const out = [];
+      for (let i = 0; i < convs.length; i += LANES_PER_JOB) {
+        out.push({
+          name: LANE_JOB,
+          data: { convs: convs.slice(i, i + LANES_PER_JOB) },
+          opts: { priority: JOB_PRIORITY[priority], removeOnComplete: true, removeOnFail: true },
+        });
+      }
+      return out;
+    });
+    this.adding = this.queue.addBulk(jobs).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   async get(id: string): Promise<MessageView | null> {
@@ -239,6 +251,8 @@ export class RedisMessageService implements MessageService {
 
   async close(): Promise<void> {
     for (const set of this.waiters.values()) for (const w of [...set]) w();
+    this.flushAdds();
+    await this.adding;
     await this.queue.close().catch(() => undefined);
   }
 }

@@ -12,6 +12,8 @@ export function producerRedis(url: string, extra: RedisOptions = {}): Redis {
     connectTimeout: 3000,
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
     lazyConnect: false,
+    // Commands issued in the same tick by concurrent requests go out as one write.
+    enableAutoPipelining: true,
     ...extra,
   });
 }

@@ -65,45 +65,69 @@ return 'ok'
 `;
 
 /**
- * Records a terminal outcome and takes the message off its lane.
- * KEYS: record, lane, conv, depth, done. ARGV: id, status, now, msg_id, code, message, create_time, text hash.
+ * Records a terminal outcome and takes the message off its lane; when that empties the lane, releases the
+ * conversation lock too (atomically: a message pushed afterwards is activated by its own job).
+ * KEYS: record, lane, conv, depth, done, lock, lanes.
+ * ARGV: id, status, now, msg_id, code, message, create_time, text hash, token, conv.
+ * Returns the lane's remaining length (0: drained and released).
  */
 const COMPLETE = `
 local s = redis.call('HGET', KEYS[1], 's')
-if s == 'sent' or s == 'failed' or s == 'cancelled' then
-  if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then redis.call('LPOP', KEYS[2]) end
-  return 0
-end
-if ARGV[2] == 'sent' then
-  redis.call('HSET', KEYS[1], 's', 'sent', 'ua', ARGV[3], 'st', ARGV[3], 'mid', ARGV[4])
-  local last = tonumber(redis.call('HGET', KEYS[3], 'lmid') or '0')
-  if tonumber(ARGV[4]) > last then
-    redis.call('HSET', KEYS[3], 'lmid', ARGV[4], 'lct', ARGV[7], 'lh', ARGV[8])
+local terminal = s == 'sent' or s == 'failed' or s == 'cancelled'
+if not terminal then
+  if ARGV[2] == 'sent' then
+    redis.call('HSET', KEYS[1], 's', 'sent', 'ua', ARGV[3], 'st', ARGV[3], 'mid', ARGV[4])
+    local last = tonumber(redis.call('HGET', KEYS[3], 'lmid') or '0')
+    if tonumber(ARGV[4]) > last then
+      redis.call('HSET', KEYS[3], 'lmid', ARGV[4], 'lct', ARGV[7], 'lh', ARGV[8])
+    end
+    redis.call('PEXPIRE', KEYS[3], 2592000000)
+  else
+    redis.call('HSET', KEYS[1], 's', 'failed', 'ua', ARGV[3], 'ec', ARGV[5], 'em', ARGV[6])
   end
-  redis.call('PEXPIRE', KEYS[3], 2592000000)
-else
-  redis.call('HSET', KEYS[1], 's', 'failed', 'ua', ARGV[3], 'ec', ARGV[5], 'em', ARGV[6])
+  redis.call('DECR', KEYS[4])
+  redis.call('PEXPIRE', KEYS[1], 604800000)
+  if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', KEYS[5], ARGV[1]) end
 end
 if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then redis.call('LPOP', KEYS[2]) end
-redis.call('DECR', KEYS[4])
-redis.call('PEXPIRE', KEYS[1], 604800000)
-if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', KEYS[5], ARGV[1]) end
-return 1
+local left = redis.call('LLEN', KEYS[2])
+if left == 0 and redis.call('GET', KEYS[6]) == ARGV[9] then
+  redis.call('DEL', KEYS[6])
+  redis.call('ZREM', KEYS[7], ARGV[10])
+end
+return left
+`;
+
+/**
+ * Takes (or keeps) a conversation's lock and returns what to send next, in one round trip.
+ * KEYS: lock, lane, lanes, conv. ARGV: token, lock ms, peek count, message key prefix ('P:m:'), conv name.
+ * Returns false when another worker holds the lock; {0} when the lane is empty (the lock is released and the
+ * lane leaves P:lanes, atomically, so a message pushed after this is activated by its own job); otherwise
+ * {1, lmid, lct, lh, id1, fields1, id2, fields2, ...} for the first `peek` ids of the lane.
+ */
+const CLAIM = `
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return false end
+if redis.call('LLEN', KEYS[2]) == 0 then
+  if cur then redis.call('DEL', KEYS[1]) end
+  redis.call('ZREM', KEYS[3], ARGV[5])
+  return {0}
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local c = redis.call('HMGET', KEYS[4], 'lmid', 'lct', 'lh')
+local out = {1, c[1] or '0', c[2] or '0', c[3] or ''}
+local ids = redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+for _, id in ipairs(ids) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGETALL', ARGV[4] .. id)
+end
+return out
 `;
 
 /** Drops a head that no longer needs sending (cancelled, missing). KEYS: lane. ARGV: id. */
 const DROP_HEAD = `
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) return 1 end
 return 0
-`;
-
-/** Releases the lock only when the lane is empty. KEYS: lock, lane, lanes. ARGV: token, conv. Returns 1 released, 0 work left, -1 lost. */
-const RELEASE_IF_EMPTY = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('LLEN', KEYS[2]) > 0 then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[2])
-return 1
 `;
 
 /** Releases the lock whatever the lane holds (shutdown). KEYS: lock. ARGV: token. */
@@ -124,8 +148,8 @@ export interface TtpushCommands {
   ttCancel(...args: (string | number)[]): Promise<[number, string?]>;
   ttMarkSending(...args: (string | number)[]): Promise<string>;
   ttComplete(...args: (string | number)[]): Promise<number>;
+  ttClaim(...args: (string | number)[]): Promise<null | [0] | [1, string, string, string, ...(string | string[])[]]>;
   ttDropHead(...args: (string | number)[]): Promise<number>;
-  ttReleaseIfEmpty(...args: (string | number)[]): Promise<number>;
   ttRelease(...args: (string | number)[]): Promise<number>;
   ttExtend(...args: (string | number)[]): Promise<number>;
 }
@@ -138,9 +162,9 @@ export function defineScripts(redis: Redis): ScriptedRedis {
     ['ttPromote', 4, PROMOTE],
     ['ttCancel', 5, CANCEL],
     ['ttMarkSending', 2, MARK_SENDING],
-    ['ttComplete', 5, COMPLETE],
+    ['ttComplete', 7, COMPLETE],
+    ['ttClaim', 4, CLAIM],
     ['ttDropHead', 1, DROP_HEAD],
-    ['ttReleaseIfEmpty', 3, RELEASE_IF_EMPTY],
     ['ttRelease', 1, RELEASE],
     ['ttExtend', 1, EXTEND],
   ];
