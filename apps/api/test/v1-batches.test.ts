@@ -206,6 +206,9 @@ test('an NDJSON upload may be gzipped, use CRLF and blank lines; other encodings
   assert.equal(r.status, 202, JSON.stringify(r.body));
   assert.equal(r.body.total, 2);
   assertError(await postNdjson(text, '', { 'content-encoding': 'br' }), 415, 'unsupported_media_type');
+  const corrupt = gzipSync(text);
+  corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 6) ^ 0xff, corrupt.length - 6);
+  assertError(await postNdjson(corrupt, '', { 'content-encoding': 'gzip' }), 400, 'invalid_json');
 });
 
 test('a large NDJSON upload fills several chunks; results page through them and on into the rejected inputs', async () => {
@@ -347,6 +350,29 @@ test('a refused streamed upload is answered even while the client is still sendi
   assert.equal(answer.status, 400);
   assert.equal(answer.body.error.code, 'invalid_recipient');
   assert.equal(answer.body.line, 2);
+});
+
+test('an upload the client cuts off midway is deleted: nothing is queued', async () => {
+  const before = (await batchKeys()).length;
+  const req = request(`${url}/v1/batches`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${KEYS.dev}` },
+  });
+  req.on('error', () => undefined);
+  req.write('{"from": 1, "content": "cut"}\n');
+  for (let i = 0; i < 3500; i++) req.write(`${JSON.stringify({ user: 500_000 + i })}\n`);
+  // Let the API read and write the first chunks, then drop the connection.
+  const end = Date.now() + 10_000;
+  while ((await batchKeys()).length < before + 3) {
+    assert.ok(Date.now() < end, 'the upload never started writing chunks');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  req.destroy();
+  for (;;) {
+    if ((await batchKeys()).length === before) break;
+    assert.ok(Date.now() < end, `the cut upload left ${(await batchKeys()).length - before} keys`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 });
 
 test('Redis down: an upload is answered 503 at once, and works again when Redis is back', async () => {

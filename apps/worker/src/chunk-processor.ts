@@ -112,15 +112,16 @@ export class ChunkProcessor {
     if (wait) await wait;
     try {
       // Shutting down: hand the chunk back at once rather than start it.
-      if (this.stopping) return await this.later(job, token, 0);
+      if (this.stopping) return await this.later(job, token, Date.now());
       return await this.run(job, token, id, n);
     } finally {
       this.slots.release();
     }
   }
 
-  private async later(job: Job<ChunkJobData>, token: string | undefined, ms: number): Promise<never> {
-    await job.moveToDelayed(Date.now() + ms, token);
+  /** Puts the job back in BullMQ's delayed set until `at` (unix ms); BullMQ counts no attempt for it. */
+  private async later(job: Job<ChunkJobData>, token: string | undefined, at: number): Promise<never> {
+    await job.moveToDelayed(at, token);
     throw new DelayedError();
   }
 
@@ -142,7 +143,7 @@ export class ChunkProcessor {
     const deadline = optionalNumber(meta[3]);
     const dueAt = sendAt ?? Number(meta[4]);
     const now = Date.now();
-    if (sendAt !== undefined && sendAt > now) return this.later(job, token, sendAt - now);
+    if (sendAt !== undefined && sendAt > now) return this.later(job, token, sendAt);
 
     let chunk: DecodedChunk;
     try {
@@ -160,7 +161,7 @@ export class ChunkProcessor {
       now, Math.floor(now / 1000), size, UPLOAD_STALE_MS,
     ); // prettier-ignore
     if (status === 'done' || status === 'missing') return status;
-    if (status === 'paused' || status === 'uploading') return this.later(job, token, this.opts.pausedRecheckMs);
+    if (status === 'paused' || status === 'uploading') return this.later(job, token, now + this.opts.pausedRecheckMs);
 
     const results = partial ? ChunkResults.decode(partial, size) : new ChunkResults(size);
     const shared = content !== undefined ? this.tt.ciphertext(content) : undefined;
@@ -242,7 +243,7 @@ export class ChunkProcessor {
       } else if (why === 'paused' || why === 'stopping') {
         // What is still in doubt makes the record unclean: the next attempt reads those back first.
         await this.savePartial(t, a, uncertain.length === 0 && noReply.length === 0);
-        return this.later(job, token, why === 'paused' ? this.opts.pausedRecheckMs : 0);
+        return this.later(job, token, Date.now() + (why === 'paused' ? this.opts.pausedRecheckMs : 0));
       }
       if (Date.now() > a.ageLimit) {
         for (const i of fresh) this.fail(t, i, 'teamtalk_unavailable');

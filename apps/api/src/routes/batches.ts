@@ -161,6 +161,21 @@ function bodyStream(req: Request): Readable {
   );
 }
 
+/** The ApiError for a body stream that failed (cut off by the client, or corrupt gzip), or null for other errors. */
+function bodyError(err: unknown, req: Request): ApiError | null {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return new ApiError(
+      'invalid_json',
+      'the gzip-encoded body is corrupt: send it again, gzipped correctly or uncompressed',
+    );
+  }
+  if (req.readableAborted || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return new ApiError('invalid_json', 'the upload was cut off before its end: nothing was queued, send it again');
+  }
+  return null;
+}
+
 function lineJson(line: NdjsonLine): unknown {
   if (line.text === null) {
     throw new ApiError(
@@ -353,7 +368,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
         throw new ApiError('body_too_large', `${err.message}: split the recipients over several batches`);
       }
       if (err instanceof ApiError) await drain(req, res);
-      throw err;
+      throw bodyError(err, req) ?? err;
     }
   }
 
