@@ -20,11 +20,13 @@ test('kill -9 a worker in the middle of 5,000 messages: each stored exactly once
   const h = await Harness.start({ workers: 1, sandbox: { reorderDelayMs: 2 }, env: { TTPUSH_WORKER_LOCK_MS: '2000' } });
   try {
     const p = plan(5000, 100, 'kill');
-    const ids = await sendAll(h, p, 32);
+    // Kill while messages are still arriving and being sent.
+    const sending = sendAll(h, p, 32);
     await waitStored(h, 1000);
     await h.killWorker(h.workers[0]!);
+    const ids = await sending;
     const stored = h.sandbox.store.count();
-    assert.ok(stored < 5000, 'the worker was killed mid-run');
+    assert.ok(stored < 5000, `the worker was killed mid-run (${stored} stored)`);
     h.startWorker();
     const views = await h.waitTerminal(ids, 120_000);
     for (const v of views.values()) assert.equal(v.status, 'sent', JSON.stringify(v));
@@ -38,11 +40,14 @@ test('the connection to db_proxy cut mid-flight: each stored exactly once', asyn
   const h = await Harness.start({ workers: 1, sandbox: { reorderDelayMs: 5 } });
   try {
     const p = plan(3000, 60, 'cut');
-    const ids = await sendAll(h, p, 32);
+    const sending = sendAll(h, p, 32);
     await waitStored(h, 500);
+    const inFlight = h.sandbox.dbProxy.inFlight;
     h.sandbox.dbProxy.closeAllConnections();
     await waitStored(h, 1500);
     h.sandbox.dbProxy.closeAllConnections();
+    const ids = await sending;
+    assert.ok(h.sandbox.store.count() < 3000 || inFlight > 0, 'connections were cut while messages were being sent');
     const views = await h.waitTerminal(ids, 120_000);
     for (const v of views.values()) assert.equal(v.status, 'sent', JSON.stringify(v));
     assertExactlyOnce(h, p);
