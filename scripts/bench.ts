@@ -12,6 +12,7 @@ import autocannon from 'autocannon';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BENCH_KEY, peakRssMb, spawnNode, startStack, stop, waitFor } from './bench/stack.ts';
+import { closeLoad } from './bench/close-load.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
@@ -115,7 +116,13 @@ async function main(): Promise<void> {
         session_id: 100_000 + (i % 50_000),
         msg: `legacy ${i}`,
       });
-    const legacy = await load(`${stack.url}/query/SendSingleMessage`, legacyBody);
+    const legacy = await closeLoad(
+      Number(new URL(stack.url).port),
+      '/query/SendSingleMessage',
+      legacyBody,
+      CONNECTIONS,
+      SECONDS,
+    );
     row(
       '/query/SendSingleMessage (synchronous)',
       `${Math.round(legacy.rps)} req/s`,

@@ -79,19 +79,22 @@ export class TeamTalk {
     ) as Promise<StoredMessage>;
   }
 
-  /** Forwards a stored message to route_server, our attach_data cleared (notes §8). */
+  /**
+   * Forwards a stored message to route_server, our attach_data cleared (notes §8). Returns false only when no
+   * route_server is ready (the message stays stored; recipients get it on their next sync); a full write
+   * buffer still queues the message in order.
+   */
   forward(m: StoredMessage): boolean {
     try {
-      return (
-        this.route.forward(CommandId.MSG_DATA, {
-          fromUserId: m.fromUserId,
-          toSessionId: m.toSessionId,
-          msgId: m.msgId,
-          createTime: m.createTime,
-          msgType: m.msgType,
-          msgData: m.msgData,
-        }) !== false
-      );
+      this.route.forward(CommandId.MSG_DATA, {
+        fromUserId: m.fromUserId,
+        toSessionId: m.toSessionId,
+        msgId: m.msgId,
+        createTime: m.createTime,
+        msgType: m.msgType,
+        msgData: m.msgData,
+      });
+      return true;
     } catch {
       return false;
     }
