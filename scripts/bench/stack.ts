@@ -64,6 +64,7 @@ export interface Stack {
   api: Proc;
   workers: Proc[];
   url: string;
+  ports: { db: number; route: number; msg: number; http: number };
   close(): Promise<void>;
 }
 
@@ -103,6 +104,7 @@ export async function startStack(workers = 1, extraEnv: Record<string, string> =
     api,
     workers: ws,
     url,
+    ports: { db, route, msg, http },
     async close() {
       await Promise.all([api, ...ws].map(stop));
       await stop(sandbox);
