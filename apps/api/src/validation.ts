@@ -3,7 +3,7 @@
  * ApiError naming the field and the fix; the legacy routes answer every such error with error 1.
  */
 import { z } from 'zod';
-import { PRIORITIES, type Priority, type Recipient } from '@ttpush/core';
+import { PRIORITIES, type Priority, type Recipient, type SubmitRequest } from '@ttpush/core';
 import { ApiError } from './errors.ts';
 
 /** TeamTalk ids are uint32 and 0 means "none" on the wire. */
@@ -23,16 +23,8 @@ const waitSchema = z
   .transform(Number)
   .pipe(z.number().gt(0).max(MAX_WAIT_SECONDS));
 
-export interface SendInput {
-  from: number;
-  to: Recipient;
-  /** The text to send: a string content as is, an object content as its JSON text. */
-  text: string;
-  priority: Priority;
-  /** Unix ms. */
-  sendAt?: number;
-  metadata?: Record<string, unknown>;
-}
+/** What the API hands to the queue: a submit request before the app, idempotency and notify are added. */
+export type SendInput = Pick<SubmitRequest, 'from' | 'to' | 'text' | 'priority' | 'sendAt' | 'metadata'>;
 
 const SEND_FIELDS: ReadonlySet<string> = new Set(['from', 'to', 'content', 'priority', 'send_at', 'metadata']);
 const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group']);

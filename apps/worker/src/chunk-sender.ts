@@ -6,7 +6,7 @@
  * Hot path: one store() promise per message and no Redis at all; the stop check is a synchronous look at
  * cached state, made every `checkEvery` messages.
  */
-import { CommandId, ConnectionError, im } from '@ttpush/pdu';
+import { ConnectionError, im } from '@ttpush/pdu';
 import type { ChunkResults, Recipient } from '@ttpush/core';
 import type { StoredMessage, TeamTalk } from './teamtalk.ts';
 import { classify, type RequestFailure } from './outcome.ts';
@@ -137,29 +137,9 @@ export class ChunkSender {
     }
     t.results.sent(i, reply.msgId);
     this.stats.sent(Date.now() - t.dueAt);
-    if (!this.forward(reply)) {
+    if (!this.tt.forward(reply)) {
       if (round) round.unrouted++;
       else this.stats.routeUnavailable++;
-    }
-  }
-
-  /**
-   * Forwards a stored message to the master route_server, our attach_data cleared (notes §8). False only
-   * when there is no master: a full write buffer (forward() answering false) still queues the PDU.
-   */
-  private forward(m: StoredMessage): boolean {
-    try {
-      this.tt.route.forward(CommandId.MSG_DATA, {
-        fromUserId: m.fromUserId,
-        toSessionId: m.toSessionId,
-        msgId: m.msgId,
-        createTime: m.createTime,
-        msgType: m.msgType,
-        msgData: m.msgData,
-      });
-      return true;
-    } catch {
-      return false;
     }
   }
 }

@@ -18,6 +18,7 @@ import {
   type ScriptedRedis,
 } from '@ttpush/core';
 import type { TeamTalk, StoredMessage } from './teamtalk.ts';
+import { im } from '@ttpush/pdu';
 import { classify } from './outcome.ts';
 import type { WorkerStats } from './stats.ts';
 
@@ -147,23 +148,7 @@ export class LaneProcessor {
           continue;
         }
         if (found > 0) {
-          this.stats.readBackFound++;
-          return this.succeed(
-            rec,
-            conv,
-            token,
-            {
-              fromUserId: rec.from,
-              toSessionId: 'group' in rec.to ? rec.to.group : rec.to.user,
-              msgId: found,
-              createTime,
-              msgType: 'group' in rec.to ? 17 : 1,
-              msgData,
-            },
-            hash,
-            state,
-            log,
-          );
+          return this.succeed(rec, conv, token, this.readBackFound(rec, found, createTime, msgData), hash, state, log);
         }
         uncertain = false;
       }
@@ -194,19 +179,11 @@ export class LaneProcessor {
             try {
               const found = await this.tt.readBack(rec.from, rec.to, createTime, floor, msgData);
               if (found > 0) {
-                this.stats.readBackFound++;
                 return this.succeed(
                   rec,
                   conv,
                   token,
-                  {
-                    fromUserId: rec.from,
-                    toSessionId: 'group' in rec.to ? rec.to.group : rec.to.user,
-                    msgId: found,
-                    createTime,
-                    msgType: 'group' in rec.to ? 17 : 1,
-                    msgData,
-                  },
+                  this.readBackFound(rec, found, createTime, msgData),
                   hash,
                   state,
                   log,
@@ -232,6 +209,20 @@ export class LaneProcessor {
       if (reply.msgId === 0) return this.fail(rec, conv, token, 'teamtalk_rejected', state, log);
       return this.succeed(rec, conv, token, reply, hash, state, log);
     }
+  }
+
+  /** A message read back as stored: the stored copy, to forward and record. */
+  private readBackFound(rec: MessageRecord, msgId: number, createTime: number, msgData: Buffer): StoredMessage {
+    this.stats.readBackFound++;
+    const group = 'group' in rec.to;
+    return {
+      fromUserId: rec.from,
+      toSessionId: 'group' in rec.to ? rec.to.group : rec.to.user,
+      msgId,
+      createTime,
+      msgType: group ? im.MsgType.MSG_TYPE_GROUP_TEXT : im.MsgType.MSG_TYPE_SINGLE_TEXT,
+      msgData,
+    };
   }
 
   private async succeed(

@@ -5,8 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { connect } from 'node:net';
-import { freePort } from './free-port.ts';
+import { freePort, redisAnswers as ping } from '@ttpush/core';
 
 export interface EmbeddedRedis {
   url: string;
@@ -71,18 +70,4 @@ export async function startEmbeddedRedis(baseDir: string): Promise<EmbeddedRedis
       }
     },
   };
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.once('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
 }

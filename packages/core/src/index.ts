@@ -14,3 +14,4 @@ export * from './batch-scripts.ts';
 export * from './batch-view.ts';
 export * from './batch-upload.ts';
 export * from './batch-service.ts';
+export * from './net.ts';
