@@ -90,6 +90,7 @@ export function legacyRouter(deps: LegacyDeps): Router {
     if (!maySendAs(app, from)) return { code: 'app_key_user_mismatch' };
 
     const { view } = await service.submit({ app: app.name, from, to, text, priority: 'high', notify: true });
+    logger.debug({ reqId: l.requestId, message: view.id, status: view.status }, 'legacy message accepted');
     metrics.accepted.inc({ app: app.name, priority: 'high' });
     const done = replyForView(await service.waitForTerminal(view.id, config.legacyWaitMs));
     if (done !== null) return done;

@@ -69,6 +69,10 @@ export function messagesRouter(deps: MessagesDeps): Router {
           ...(wait !== undefined && { notify: true }),
         });
         if (!result.duplicate) metrics.accepted.inc({ app: app.name, priority: input.priority });
+        logger.debug(
+          { reqId: l.requestId, message: result.view.id, status: result.view.status, duplicate: result.duplicate },
+          'message accepted',
+        );
         let view: MessageView = result.view;
         if (wait !== undefined && !TERMINAL_STATUSES.has(view.status)) {
           try {
