@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Config } from '@ttpush/config';
+import type { Priority } from '@ttpush/core';
 import { ApiError } from './errors.ts';
 import { locals } from './locals.ts';
 
@@ -13,6 +14,8 @@ export interface AppIdentity {
   /** The key's name from configuration ("dev" for TTPUSH_DEV_APP_KEY): safe to log. */
   name: string;
   senders: ReadonlySet<number> | '*';
+  /** The priority of this app's messages and batches when a request names none (app keys file `priority`). */
+  priority: Priority;
 }
 
 export interface Keyring {
@@ -30,10 +33,10 @@ function digest(key: string): Buffer {
 export function createKeyring(config: Pick<Config, 'appKeys' | 'devAppKey'>): Keyring {
   const entries: { digest: Buffer; app: AppIdentity }[] = config.appKeys.map((k) => ({
     digest: digest(k.key),
-    app: { name: k.name, senders: k.senders === '*' ? '*' : new Set(k.senders) },
+    app: { name: k.name, senders: k.senders === '*' ? '*' : new Set(k.senders), priority: k.priority ?? 'normal' },
   }));
   if (config.devAppKey !== undefined) {
-    entries.push({ digest: digest(config.devAppKey), app: { name: DEV_APP_NAME, senders: '*' } });
+    entries.push({ digest: digest(config.devAppKey), app: { name: DEV_APP_NAME, senders: '*', priority: 'normal' } });
   }
   return {
     lookup(presented) {

@@ -4,13 +4,13 @@
  * recipient's error into `invalid_recipient` naming the line (NDJSON) or index (JSON), or records it as
  * rejected under ?skip_invalid=true.
  */
-import { z } from 'zod';
-import type { BatchHeader, BatchRecipient, Recipient, RejectedInput } from '@ttpush/core';
+import type { BatchHeader, BatchRecipient, Priority, Recipient, RejectedInput } from '@ttpush/core';
 import { ApiError } from './errors.ts';
 import {
   assertNotSelf,
   describe,
   isPlainObject,
+  optionalDeadline,
   optionalPriority,
   optionalSendAt,
   requireContent,
@@ -20,37 +20,17 @@ import {
 const HEADER_FIELDS: ReadonlySet<string> = new Set(['from', 'content', 'priority', 'send_at', 'deadline']);
 const JSON_FIELDS: ReadonlySet<string> = new Set([...HEADER_FIELDS, 'recipients']);
 const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group', 'content']);
-const rfc3339Schema = z.iso.datetime({ offset: true });
 /** Characters of a refused input kept in the results. */
 const INPUT_KEPT = 300;
 
 export type UploadFormat = 'json' | 'ndjson';
-
-function optionalDeadline(value: unknown, sendAt: number | undefined, now: number): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !rfc3339Schema.safeParse(value).success) {
-    throw new ApiError(
-      'invalid_field',
-      `deadline is ${typeof value === 'string' ? JSON.stringify(value) : describe(value)}, not an RFC 3339 time: write it like "2025-01-31T18:00:00Z"`,
-      'deadline',
-    );
-  }
-  const deadline = Date.parse(value);
-  if (deadline <= Math.max(now, sendAt ?? 0)) {
-    throw new ApiError(
-      'invalid_field',
-      `deadline ${value} is not after ${sendAt !== undefined ? 'send_at' : 'now'}: nothing could be sent; give a later deadline or leave it out`,
-      'deadline',
-    );
-  }
-  return deadline;
-}
 
 /** The batch-wide fields: from, content (optional when every recipient has its own), priority, send_at, deadline. */
 export function parseBatchHeader(
   body: Record<string, unknown>,
   format: UploadFormat,
   maxContentBytes: number,
+  defaultPriority: Priority = 'normal',
 ): BatchHeader {
   const allowed = format === 'json' ? JSON_FIELDS : HEADER_FIELDS;
   for (const key of Object.keys(body)) {
@@ -66,7 +46,7 @@ export function parseBatchHeader(
   }
   const from = requireId(body.from, 'from');
   const text = body.content === undefined ? undefined : requireContent(body.content, 'content', maxContentBytes);
-  const priority = optionalPriority(body.priority);
+  const priority = optionalPriority(body.priority, defaultPriority);
   const sendAt = optionalSendAt(body.send_at);
   const deadline = optionalDeadline(body.deadline, sendAt, Date.now());
   return { from, text, priority, sendAt, deadline };

@@ -24,9 +24,17 @@ const waitSchema = z
   .pipe(z.number().gt(0).max(MAX_WAIT_SECONDS));
 
 /** What the API hands to the queue: a submit request before the app, idempotency and notify are added. */
-export type SendInput = Pick<SubmitRequest, 'from' | 'to' | 'text' | 'priority' | 'sendAt' | 'metadata'>;
+export type SendInput = Pick<SubmitRequest, 'from' | 'to' | 'text' | 'priority' | 'sendAt' | 'deadline' | 'metadata'>;
 
-const SEND_FIELDS: ReadonlySet<string> = new Set(['from', 'to', 'content', 'priority', 'send_at', 'metadata']);
+const SEND_FIELDS: ReadonlySet<string> = new Set([
+  'from',
+  'to',
+  'content',
+  'priority',
+  'send_at',
+  'deadline',
+  'metadata',
+]);
 const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group']);
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -122,13 +130,14 @@ function requireRecipient(value: unknown): Recipient {
   throw new ApiError('missing_field', `to holds neither user nor group: ${hint}`, 'to');
 }
 
-export function optionalPriority(value: unknown): Priority {
-  if (value === undefined || value === null) return 'normal';
+/** `fallback` is the app key's default priority (config `priority`), "normal" when the key has none. */
+export function optionalPriority(value: unknown, fallback: Priority = 'normal'): Priority {
+  if (value === undefined || value === null) return fallback;
   const found = PRIORITIES.find((p) => p === value);
   if (found === undefined) {
     throw new ApiError(
       'invalid_field',
-      `priority is ${describe(value)}: give one of "high", "normal" or "low" (or leave it out for "normal")`,
+      `priority is ${describe(value)}: give one of "high", "normal" or "low" (or leave it out for the app key's default, "${fallback}")`,
       'priority',
     );
   }
@@ -145,6 +154,27 @@ export function optionalSendAt(value: unknown): number | undefined {
     );
   }
   return Date.parse(value);
+}
+
+/** "Drop if not sent by": an RFC 3339 time after now and after send_at when both are given. */
+export function optionalDeadline(value: unknown, sendAt: number | undefined, now: number): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !rfc3339Schema.safeParse(value).success) {
+    throw new ApiError(
+      'invalid_field',
+      `deadline is ${typeof value === 'string' ? JSON.stringify(value) : describe(value)}, not an RFC 3339 time: write it like "2025-01-31T18:00:00Z"`,
+      'deadline',
+    );
+  }
+  const deadline = Date.parse(value);
+  if (deadline <= Math.max(now, sendAt ?? 0)) {
+    throw new ApiError(
+      'invalid_field',
+      `deadline ${value} is not after ${sendAt !== undefined && sendAt >= now ? 'send_at' : 'now'}: nothing could be sent; give a later deadline or leave it out`,
+      'deadline',
+    );
+  }
+  return deadline;
 }
 
 function optionalMetadata(value: unknown): Record<string, unknown> | undefined {
@@ -168,7 +198,7 @@ function optionalMetadata(value: unknown): Record<string, unknown> | undefined {
 }
 
 /** The body of POST /v1/messages. Unknown top-level fields are refused; null optional fields count as absent. */
-export function parseSendBody(body: unknown, maxContentBytes: number): SendInput {
+export function parseSendBody(body: unknown, maxContentBytes: number, defaultPriority: Priority = 'normal'): SendInput {
   if (!isPlainObject(body)) {
     throw new ApiError(
       'invalid_json',
@@ -179,7 +209,7 @@ export function parseSendBody(body: unknown, maxContentBytes: number): SendInput
     if (!SEND_FIELDS.has(key)) {
       throw new ApiError(
         'unknown_field',
-        `${key} is not a known field: remove it (the fields are from, to, content, priority, send_at, metadata)`,
+        `${key} is not a known field: remove it (the fields are from, to, content, priority, send_at, deadline, metadata)`,
         key,
       );
     }
@@ -187,12 +217,14 @@ export function parseSendBody(body: unknown, maxContentBytes: number): SendInput
   const from = requireId(body.from, 'from');
   const to = requireRecipient(body.to);
   const text = requireContent(body.content, 'content', maxContentBytes);
-  const priority = optionalPriority(body.priority);
+  const priority = optionalPriority(body.priority, defaultPriority);
   const sendAt = optionalSendAt(body.send_at);
+  const deadline = optionalDeadline(body.deadline, sendAt, Date.now());
   const metadata = optionalMetadata(body.metadata);
   if ('user' in to) assertNotSelf(from, to.user, 'to.user', 'from');
   const input: SendInput = { from, to, text, priority };
   if (sendAt !== undefined) input.sendAt = sendAt;
+  if (deadline !== undefined) input.deadline = deadline;
   if (metadata !== undefined) input.metadata = metadata;
   return input;
 }

@@ -153,6 +153,9 @@ export class LaneProcessor {
         uncertain = false;
       }
       if (this.stopping) return 'stopped';
+      // The caller's "drop if not sent by": checked only here, before a new attempt, where nothing of ours can be
+      // stored (a message that may be stored was read back above first).
+      if (rec.deadline !== null && Date.now() > rec.deadline) return this.fail(rec, conv, token, 'expired', state, log);
       if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', state, log);
 
       // A new attempt. Two of our texts alike in one second of one conversation would be indistinguishable on

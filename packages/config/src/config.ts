@@ -23,6 +23,8 @@ export interface AppKey {
   key: string;
   /** Sender user ids this key may send as, or '*' for any. */
   senders: number[] | '*';
+  /** The lane of this key's messages and batches when a request names no `priority`; absent: normal. */
+  priority?: 'high' | 'normal' | 'low';
 }
 
 export interface Config {
@@ -118,6 +120,7 @@ const appKeySchema = z.object({
   name: z.string().min(1).max(100),
   key: z.string().min(16, 'a key must be at least 16 characters').max(200),
   senders: z.union([z.literal('*'), z.array(z.number().int().min(1).max(4294967295))]),
+  priority: z.enum(['high', 'normal', 'low'], { message: 'priority must be "high", "normal" or "low"' }).optional(),
 });
 const appKeysSchema = z.union([
   z.array(appKeySchema),

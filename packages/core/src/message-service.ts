@@ -75,6 +75,7 @@ export class RedisMessageService implements MessageService {
       'c', conv,
     ]; // prettier-ignore
     if (req.sendAt !== undefined) fields.push('sa', req.sendAt);
+    if (req.deadline !== undefined) fields.push('dl', req.deadline);
     if (req.metadata) fields.push('md', JSON.stringify(req.metadata));
     if (req.notify) fields.push('n', '1');
     const k = this.keys;
@@ -99,7 +100,7 @@ export class RedisMessageService implements MessageService {
     const record: MessageRecord = {
       id, from: req.from, to: req.to, text: req.text, priority: req.priority,
       status: scheduled ? 'scheduled' : 'queued', attempts: 0, createdAt: now, updatedAt: now,
-      sendAt: req.sendAt ?? null, sentAt: null, msgId: null, errorCode: null, errorMessage: null,
+      sendAt: req.sendAt ?? null, deadline: req.deadline ?? null, sentAt: null, msgId: null, errorCode: null, errorMessage: null,
       metadata: req.metadata ?? null, app: req.app, notify: !!req.notify, conv, createTime: null, floor: null,
     }; // prettier-ignore
     return { view: toView(record), duplicate: false };

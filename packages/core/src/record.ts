@@ -1,7 +1,7 @@
 /**
  * A message as stored in its Redis hash, and its public view. Short field names keep the hash small.
  *   f from · tt 'u'|'g' · to recipient id · x text · p priority · s status · a attempts
- *   ca created (ms) · ua updated (ms) · sa send_at (ms) · st sent (ms) · mid TeamTalk msg_id
+ *   ca created (ms) · ua updated (ms) · sa send_at (ms) · dl deadline (ms) · st sent (ms) · mid TeamTalk msg_id
  *   ec/em error code/message · md metadata JSON · app app name · n notify flag · c conversation
  *   ct TeamTalk create_time used (s) · fl floor: the conversation's last msg_id known before the send
  */
@@ -20,6 +20,7 @@ export interface MessageRecord {
   createdAt: number;
   updatedAt: number;
   sendAt: number | null;
+  deadline: number | null;
   sentAt: number | null;
   msgId: number | null;
   errorCode: string | null;
@@ -50,6 +51,7 @@ export function parseRecord(id: string, h: RecordHash): MessageRecord | null {
     createdAt: Number(h.ca),
     updatedAt: Number(h.ua ?? h.ca),
     sendAt: num(h.sa),
+    deadline: num(h.dl),
     sentAt: num(h.st),
     msgId: num(h.mid),
     errorCode: h.ec || null,
@@ -77,6 +79,7 @@ export function toView(r: MessageRecord): MessageView {
     created_at: iso(r.createdAt)!,
     updated_at: iso(r.updatedAt)!,
     send_at: iso(r.sendAt),
+    deadline: iso(r.deadline),
     sent_at: iso(r.sentAt),
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null,
     metadata: r.metadata,

@@ -34,6 +34,8 @@ export interface SubmitRequest {
   priority: Priority;
   /** Unix ms; absent: now. */
   sendAt?: number;
+  /** Unix ms: "drop if not sent by"; a worker reaching the message later fails it with `expired`. */
+  deadline?: number;
   metadata?: Record<string, unknown>;
   idempotencyKey?: string;
   /** Set when the caller waits for the result (?wait=, legacy /query): the worker publishes its completion. */
@@ -52,6 +54,8 @@ export interface MessageView {
   created_at: string;
   updated_at: string;
   send_at: string | null;
+  /** "Drop if not sent by", when given. */
+  deadline: string | null;
   sent_at: string | null;
   error: { code: string; message: string } | null;
   metadata: Record<string, unknown> | null;

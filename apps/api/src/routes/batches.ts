@@ -269,7 +269,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
         'the request body is not a JSON object: send {"from": 1, "content": "...", "recipients": [{"user": 2}]}',
       );
     }
-    const header = parseBatchHeader(body, 'json', config.maxContentBytes);
+    const header = parseBatchHeader(body, 'json', config.maxContentBytes, app.priority);
     const list = body.recipients;
     if (!Array.isArray(list) || list.length === 0) {
       throw new ApiError(
@@ -322,7 +322,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
           if (duplicate) return;
           if (line.text !== null && line.text.trim() === '') continue;
           if (header === undefined) {
-            header = headerLine(line);
+            header = headerLine(line, app);
             checkSender(app, header);
             const begun = await batches.begin({ app: app.name, header, idempotencyKey: key });
             if ('duplicate' in begun) duplicate = begun.duplicate;
@@ -372,7 +372,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     }
   }
 
-  function headerLine(line: NdjsonLine): BatchHeader {
+  function headerLine(line: NdjsonLine, app: AppIdentity): BatchHeader {
     let value: unknown;
     try {
       value = lineJson(line);
@@ -385,7 +385,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
         `line ${line.number} (the header) is not a JSON object: start the upload with e.g. {"from": 1, "content": "hello"}`,
       );
     }
-    return parseBatchHeader(value, 'ndjson', config.maxContentBytes);
+    return parseBatchHeader(value, 'ndjson', config.maxContentBytes, app.priority);
   }
 
   router

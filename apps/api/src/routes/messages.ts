@@ -49,7 +49,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
         const app = l.app!;
         const wait = parseWait(req.query.wait);
         const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
-        const input = parseSendBody(req.body, config.maxContentBytes);
+        const input = parseSendBody(req.body, config.maxContentBytes, app.priority);
         if (!maySendAs(app, input.from)) {
           throw new ApiError(
             'forbidden_sender',
@@ -64,6 +64,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
           text: input.text,
           priority: input.priority,
           ...(input.sendAt !== undefined && { sendAt: input.sendAt }),
+          ...(input.deadline !== undefined && { deadline: input.deadline }),
           ...(input.metadata !== undefined && { metadata: input.metadata }),
           ...(idempotencyKey !== undefined && { idempotencyKey }),
           ...(wait !== undefined && { notify: true }),

@@ -92,6 +92,7 @@ export class MemoryService implements MessageService {
       created_at: now,
       updated_at: now,
       send_at: req.sendAt === undefined ? null : new Date(req.sendAt).toISOString(),
+      deadline: req.deadline === undefined ? null : new Date(req.deadline).toISOString(),
       sent_at: null,
       error: null,
       metadata: req.metadata ?? null,
