@@ -119,6 +119,17 @@ export class Harness {
     }
   }
 
+  /** Stops the api and every worker with SIGTERM and waits for them to exit; Redis and the sandbox keep running. */
+  async stopProcesses(): Promise<void> {
+    const procs = [...this.workers, ...(this.api ? [this.api] : [])];
+    await Promise.all(
+      procs.map(async (p) => {
+        if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+        await p.exited;
+      }),
+    );
+  }
+
   async killWorker(w: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     w.child.kill(signal);
     await w.exited;
