@@ -17,6 +17,7 @@ import { legacyRouter } from './routes/legacy.ts';
 import { messagesRouter } from './routes/messages.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { notFound } from './routing.ts';
+import type { RateLimiter } from './rate-limiter.ts';
 
 export interface AppDeps {
   config: Config;
@@ -28,6 +29,8 @@ export interface AppDeps {
   metrics?: ApiMetrics;
   /** Prometheus text appended to /metrics (the workers' counters, read from Redis). */
   extraMetrics?: () => Promise<string>;
+  /** Per-app rate limits (app keys file rate_limit); none: no limit. */
+  rateLimiter?: RateLimiter;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -43,9 +46,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.use(requestContext(logger, metrics));
   app.use(healthRouter({ service, metrics, logger, extraMetrics: deps.extraMetrics }));
-  app.use(messagesRouter({ config, service, keyring, metrics, logger }));
+  const { rateLimiter } = deps;
+  app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter }));
   if (deps.batches) app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger }));
-  app.use(legacyRouter({ config, service, keyring, metrics, logger }));
+  app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   not_resumable: 409,
   body_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   internal_error: 500,
   redis_unavailable: 503,
 } as const satisfies Record<string, number>;

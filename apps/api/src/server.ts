@@ -16,6 +16,7 @@ import {
 import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.ts';
 import { onClientError } from './client-error.ts';
+import { RedisRateLimiter } from './rate-limiter.ts';
 
 export interface RunningApi {
   server: Server;
@@ -37,7 +38,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const batches = new RedisBatchService({ redis, queueConnection, prefix: config.redisPrefix });
   collectDefaultMetrics();
   const extraMetrics = async () => renderWorkerMetrics(await service.stats(), await service.health());
-  const app = createApp({ config, service, batches, logger, extraMetrics });
+  const rateLimiter = new RedisRateLimiter(redis, config);
+  const app = createApp({ config, service, batches, logger, extraMetrics, rateLimiter });
   const server = createServer(app);
   server.on('clientError', onClientError);
   server.keepAliveTimeout = 65_000;

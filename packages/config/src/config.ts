@@ -23,6 +23,8 @@ export interface AppKey {
   key: string;
   /** Sender user ids this key may send as, or '*' for any. */
   senders: number[] | '*';
+  /** Messages per second this app may send (a token bucket, burst = the limit); absent: unlimited. */
+  rateLimit?: number;
   /** The lane of this key's messages and batches when a request names no `priority`; absent: normal. */
   priority?: 'high' | 'normal' | 'low';
 }
@@ -40,6 +42,8 @@ export interface Config {
   aesKeyIsStockDefault: boolean;
   appKeys: AppKey[];
   devAppKey: string | undefined;
+  /** Messages per second of the development key; unset: unlimited. */
+  devRateLimit: number | undefined;
   maxContentBytes: number;
   legacyWaitMs: number;
   teamtalk: {
@@ -47,6 +51,10 @@ export interface Config {
     dbProxyConnections: number;
     maxInFlight: number;
     connectTimeoutMs: number;
+    /** Messages per second towards db_proxy_server over all workers; 0: unlimited. */
+    maxRate: number;
+    /** Requests in flight towards db_proxy_server over all workers; 0: only the per-connection window. */
+    maxInFlightTotal: number;
   };
   worker: { concurrency: number; maxMessageAgeMs: number; lockMs: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -69,12 +77,18 @@ export const VARIABLES = {
   TTPUSH_AES_KEY: ['the public stock key', "the TeamTalk servers' 32-character aesKey"],
   TTPUSH_APP_KEYS_FILE: ['unset', 'JSON file of app keys and the sender ids each may use'],
   TTPUSH_DEV_APP_KEY: ['unset (random when embedded)', 'a development key that may do everything'],
+  TTPUSH_DEV_RATE_LIMIT: ['unset: unlimited', 'messages per second the development key may send'],
   TTPUSH_MAX_CONTENT_BYTES: ['3068', 'largest message text in UTF-8 bytes (TeamTalk column varchar(4096))'],
   TTPUSH_LEGACY_WAIT_MS: ['10000', 'how long /query/Send* waits for the msg_id before error 10'],
   TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS: ['5000', 'a db_proxy request with no reply after this is read back, then failed'],
   TTPUSH_DB_PROXY_CONNECTIONS: ['2', 'connections per db_proxy_server per worker'],
   TTPUSH_TEAMTALK_MAX_IN_FLIGHT: ['4096', 'requests in flight per db_proxy connection'],
   TTPUSH_TEAMTALK_CONNECT_TIMEOUT_MS: ['5000', 'TCP connect timeout towards TeamTalk'],
+  TTPUSH_TEAMTALK_MAX_RATE: ['0', 'messages per second towards db_proxy_server over all workers (0: unlimited)'],
+  TTPUSH_TEAMTALK_MAX_IN_FLIGHT_TOTAL: [
+    '0',
+    'requests in flight towards db_proxy_server over all workers, shared evenly (0: only the per-connection window)',
+  ],
   TTPUSH_WORKER_CONCURRENCY: ['256', 'conversations a worker sends in parallel'],
   TTPUSH_MAX_MESSAGE_AGE_MS: [
     '3600000',
@@ -120,6 +134,7 @@ const appKeySchema = z.object({
   name: z.string().min(1).max(100),
   key: z.string().min(16, 'a key must be at least 16 characters').max(200),
   senders: z.union([z.literal('*'), z.array(z.number().int().min(1).max(4294967295))]),
+  rate_limit: z.number().int('rate_limit must be a whole number').min(1).max(10_000_000).optional(),
   priority: z.enum(['high', 'normal', 'low'], { message: 'priority must be "high", "normal" or "low"' }).optional(),
 });
 const appKeysSchema = z.union([
@@ -164,7 +179,7 @@ export function loadAppKeysFile(path: string): AppKey[] {
       fail('TTPUSH_APP_KEYS_FILE', `lists the key of '${k.name}' twice`, 'give every app key a distinct secret');
     seen.add(k.key);
   }
-  return keys;
+  return keys.map(({ rate_limit, ...k }) => (rate_limit === undefined ? k : { ...k, rateLimit: rate_limit }));
 }
 
 /** Reads the configuration from `env` (default process.env) and the optional TTPUSH_CONFIG_FILE. */
@@ -247,6 +262,7 @@ export function loadConfig(env: Source = process.env): Config {
     aesKeyIsStockDefault: aesKey === STOCK_AES_KEY,
     appKeys,
     devAppKey,
+    devRateLimit: src.TTPUSH_DEV_RATE_LIMIT ? int(src, 'TTPUSH_DEV_RATE_LIMIT', 0, 1, 10_000_000) : undefined,
     maxContentBytes: int(src, 'TTPUSH_MAX_CONTENT_BYTES', 3068, 1, 1024 * 1024),
     legacyWaitMs: int(src, 'TTPUSH_LEGACY_WAIT_MS', 10_000, 100, 120_000),
     teamtalk: {
@@ -254,6 +270,8 @@ export function loadConfig(env: Source = process.env): Config {
       dbProxyConnections: int(src, 'TTPUSH_DB_PROXY_CONNECTIONS', 2, 1, 64),
       maxInFlight: int(src, 'TTPUSH_TEAMTALK_MAX_IN_FLIGHT', 4096, 1, 1_000_000),
       connectTimeoutMs: int(src, 'TTPUSH_TEAMTALK_CONNECT_TIMEOUT_MS', 5000, 50, 600_000),
+      maxRate: int(src, 'TTPUSH_TEAMTALK_MAX_RATE', 0, 0, 10_000_000),
+      maxInFlightTotal: int(src, 'TTPUSH_TEAMTALK_MAX_IN_FLIGHT_TOTAL', 0, 0, 10_000_000),
     },
     worker: {
       concurrency: int(src, 'TTPUSH_WORKER_CONCURRENCY', 256, 1, 100_000),

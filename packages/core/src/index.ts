@@ -15,3 +15,4 @@ export * from './batch-view.ts';
 export * from './batch-upload.ts';
 export * from './batch-service.ts';
 export * from './net.ts';
+export * from './rate-limit.ts';

@@ -13,6 +13,7 @@ import { ApiError } from '../errors.ts';
 import { sendLegacyReply, type LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
 import type { ApiMetrics } from '../metrics.ts';
+import type { RateLimiter } from '../rate-limiter.ts';
 import { routeName } from '../request-context.ts';
 import { methodNotAllowed } from '../routing.ts';
 import { assertNotSelf, isPlainObject, requireContent, requireId } from '../validation.ts';
@@ -23,6 +24,7 @@ export interface LegacyDeps {
   keyring: Keyring;
   metrics: ApiMetrics;
   logger: Logger;
+  rateLimiter?: RateLimiter | undefined;
 }
 
 type Kind = 'single' | 'group';
@@ -88,6 +90,11 @@ export function legacyRouter(deps: LegacyDeps): Router {
       throw err;
     }
     if (!maySendAs(app, from)) return { code: 'app_key_user_mismatch' };
+    // Over the app's rate_limit: the old server's "busy" answer, error 10.
+    if (deps.rateLimiter && !(await deps.rateLimiter.admit(app.name)).ok) {
+      logger.debug({ reqId: l.requestId, app: app.name }, 'legacy request over the app rate limit');
+      return { code: 'server_error' };
+    }
 
     const { view } = await service.submit({ app: app.name, from, to, text, priority: 'high', notify: true });
     logger.debug({ reqId: l.requestId, message: view.id, status: view.status }, 'legacy message accepted');

@@ -11,6 +11,7 @@ import { locals } from '../locals.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { routeName } from '../request-context.ts';
 import { methodNotAllowed } from '../routing.ts';
+import { rateLimit, type RateLimiter } from '../rate-limiter.ts';
 import { parseIdempotencyKey, parseSendBody, parseWait } from '../validation.ts';
 
 export interface MessagesDeps {
@@ -19,6 +20,7 @@ export interface MessagesDeps {
   keyring: Keyring;
   metrics: ApiMetrics;
   logger: Logger;
+  rateLimiter?: RateLimiter | undefined;
 }
 
 // Ids are the service's own; anything else cannot name a message.
@@ -42,6 +44,8 @@ export function messagesRouter(deps: MessagesDeps): Router {
     .post(
       routeName('/v1/messages'),
       auth,
+      // Before the body is read: a refused request costs no parsing. Each admitted request takes one token.
+      rateLimit(deps.rateLimiter),
       requireJsonType(),
       jsonBody(config.http.bodyLimitBytes),
       async (req, res) => {
