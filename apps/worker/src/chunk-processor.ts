@@ -35,6 +35,7 @@ import type { WorkerStats } from './stats.ts';
 import { BatchStatusCache } from './batch-status-cache.ts';
 import { ChunkSender, type ChunkTarget } from './chunk-sender.ts';
 import { Slots } from './slots.ts';
+import type { RateThrottles } from './rate-throttles.ts';
 
 export interface ChunkOptions {
   /** A message TeamTalk could not take for this long (from acceptance or send_at) fails as teamtalk_unavailable. */
@@ -95,10 +96,11 @@ export class ChunkProcessor {
     private readonly stats: WorkerStats,
     private readonly log: Logger,
     private readonly opts: ChunkOptions,
+    throttles?: RateThrottles,
   ) {
     this.slots = new Slots(opts.concurrency);
     this.statuses = new BatchStatusCache(redis, keys, opts.statusTtlMs);
-    this.sender = new ChunkSender(tt, stats, opts.window, opts.checkEvery);
+    this.sender = new ChunkSender(tt, stats, opts.window, opts.checkEvery, throttles);
   }
 
   async process(job: Job<ChunkJobData>, token: string | undefined): Promise<string> {
@@ -130,7 +132,7 @@ export class ChunkProcessor {
     const rows =
       (await this.redis
         .pipeline()
-        .hmget(k.batch(id), 'from', 'content', 'send_at', 'deadline', 'created', 'valid')
+        .hmget(k.batch(id), 'from', 'content', 'send_at', 'deadline', 'created', 'valid', 'app')
         .get(k.chunk(id, n))
         .exec()) ?? [];
     for (const [err] of rows) if (err) throw err;
@@ -172,7 +174,8 @@ export class ChunkProcessor {
       if (data === undefined) throw new UnrecoverableError(`recipient ${i} of chunk ${n} of batch ${id} has no text`);
       msgData[i] = data;
     }
-    const target: ChunkTarget = { from, to: chunk.to, msgData, createTime: Number(ct), results, dueAt };
+    const app = meta[6] ?? undefined;
+    const target: ChunkTarget = { from, to: chunk.to, msgData, createTime: Number(ct), results, dueAt, app };
     const a: Attempt = {
       id,
       n,

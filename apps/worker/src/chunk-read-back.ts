@@ -5,6 +5,9 @@
  * (notes §6): once a page reaches an older create_time, ours cannot come later, so the walk stops there.
  */
 import { CommandId, im, type DbProxyPool } from '@ttpush/pdu';
+
+/** Whatever sends db_proxy requests: the pool, or TeamTalk (which holds the in-flight gate around them). */
+export type DbRequester = Pick<DbProxyPool, 'request'>;
 import type { Recipient } from '@ttpush/core';
 
 const PAGE = 50;
@@ -12,7 +15,7 @@ const MAX_PAGES = 40;
 
 /** Our message's msg_id, or 0 when it is not stored. Rejects when db_proxy cannot be asked. */
 export async function readBackSince(
-  db: DbProxyPool,
+  db: DbRequester,
   from: number,
   to: Recipient,
   createTime: number,

@@ -12,6 +12,7 @@ import type { StoredMessage, TeamTalk } from './teamtalk.ts';
 import { classify, type RequestFailure } from './outcome.ts';
 import { readBackSince } from './chunk-read-back.ts';
 import type { WorkerStats } from './stats.ts';
+import type { RateThrottles } from './rate-throttles.ts';
 
 /** What one chunk sends: every array is indexed like the chunk's recipients. */
 export interface ChunkTarget {
@@ -23,6 +24,8 @@ export interface ChunkTarget {
   results: ChunkResults;
   /** Unix ms the messages became due (accepted, or send_at): the latency metric's start. */
   dueAt: number;
+  /** The app that sent the batch: its rate_limit paces the chunk. */
+  app?: string | undefined;
 }
 
 export interface SendRound {
@@ -57,16 +60,28 @@ export class ChunkSender {
     private readonly stats: WorkerStats,
     private readonly window: number,
     private readonly checkEvery: number,
+    private readonly throttles?: RateThrottles,
   ) {}
 
   /** Sends `indices` of the chunk; stops issuing when `stop()` says so (checked every checkEvery messages). */
   async send(t: ChunkTarget, indices: readonly number[], stop: () => boolean): Promise<SendRound> {
     const round: SendRound = { unissued: [], uncertain: [], noReply: [], notSent: [], unrouted: 0 };
     const flow = new InFlight();
+    // Rate limits: a token of each bucket before each message (answered locally while a block lasts).
+    const global = this.throttles?.global;
+    const app = this.throttles?.app(t.app);
     let j = 0;
     for (; j < indices.length; j++) {
       if (j % this.checkEvery === 0 && stop()) break;
       if (flow.count >= this.window) await flow.below((this.window * 3) >> 2);
+      const appWait = app?.take();
+      const globalWait = global?.take();
+      if (appWait !== undefined || globalWait !== undefined) {
+        await appWait;
+        await globalWait;
+        // A paced chunk may wait long between messages: look at cancel and pause after each wait.
+        if (stop()) break;
+      }
       const i = indices[j]!;
       flow.count++;
       this.tt.store(t.from, t.to[i]!, t.createTime, t.msgData[i]!).then(
@@ -95,7 +110,7 @@ export class ChunkSender {
     for (const i of indices) {
       if (flow.count >= this.window) await flow.below((this.window * 3) >> 2);
       flow.count++;
-      readBackSince(this.tt.db, t.from, t.to[i]!, t.createTime, t.msgData[i]!).then(
+      readBackSince(this.tt, t.from, t.to[i]!, t.createTime, t.msgData[i]!).then(
         (msgId) => {
           if (msgId > 0) {
             this.stats.readBackFound++;

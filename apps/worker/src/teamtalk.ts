@@ -2,10 +2,22 @@
  * The worker's view of TeamTalk: stores a message through db_proxy_server, reads a conversation back,
  * and forwards a stored message to the master route_server.
  */
-import { CommandId, DbProxyPool, RoutePool, TeamTalkCipher, im } from '@ttpush/pdu';
+import {
+  CommandId,
+  DbProxyPool,
+  RoutePool,
+  TeamTalkCipher,
+  im,
+  type BodyInput,
+  type BodyOf,
+  type CorrelatedCommand,
+  type KnownCommand,
+  type RequestOptions,
+} from '@ttpush/pdu';
 import type { Config } from '@ttpush/config';
 import type { Recipient } from '@ttpush/core';
 import type { Logger } from 'pino';
+import type { InFlightGate } from './in-flight-gate.ts';
 
 export interface StoredMessage {
   fromUserId: number;
@@ -26,6 +38,8 @@ export class TeamTalk {
   private readonly cipher: TeamTalkCipher;
   /** Ciphertext per distinct text: a batch or a repeated alert encrypts once. */
   private readonly cipherCache = new Map<string, Buffer>();
+  /** This worker's share of TTPUSH_TEAMTALK_MAX_IN_FLIGHT_TOTAL; unset: only the per-connection window. */
+  gate: InFlightGate | undefined;
 
   constructor(config: Config, logger: Logger) {
     this.cipher = new TeamTalkCipher(config.aesKey);
@@ -62,10 +76,21 @@ export class TeamTalk {
     return c;
   }
 
+  /** A db_proxy request, holding a place of the in-flight gate while it is out. Every request goes through here. */
+  request<C extends CorrelatedCommand, R extends KnownCommand>(
+    commandId: C,
+    body: BodyInput<C>,
+    options: RequestOptions<R>,
+  ): Promise<BodyOf<R>> {
+    const gate = this.gate;
+    if (gate === undefined) return this.db.request(commandId, body, options);
+    return gate.run(() => this.db.request(commandId, body, options));
+  }
+
   /** Sends IMMsgData; resolves with db_proxy's reply (msg_id 0 means refused). */
   store(from: number, to: Recipient, createTime: number, msgData: Buffer): Promise<StoredMessage> {
     const group = 'group' in to;
-    return this.db.request(
+    return this.request(
       CommandId.MSG_DATA,
       {
         fromUserId: from,
@@ -108,7 +133,7 @@ export class TeamTalk {
     const group = 'group' in to;
     const sessionType = group ? im.SessionType.SESSION_TYPE_GROUP : im.SessionType.SESSION_TYPE_SINGLE;
     const sessionId = group ? to.group : to.user;
-    const latest = (await this.db.request(
+    const latest = (await this.request(
       CommandId.MSG_GET_LATEST_MSG_ID_REQ,
       { userId: from, sessionType, sessionId },
       { responseCommand: CommandId.MSG_GET_LATEST_MSG_ID_RSP },
@@ -116,7 +141,7 @@ export class TeamTalk {
     if (latest.latestMsgId <= floor) return 0;
     let begin = 0;
     for (let page = 0; page < READ_BACK_MAX_PAGES; page++) {
-      const rsp = (await this.db.request(
+      const rsp = (await this.request(
         CommandId.MSG_LIST_REQUEST,
         { userId: from, sessionType, sessionId, msgIdBegin: begin, msgCnt: READ_BACK_PAGE },
         { responseCommand: CommandId.MSG_LIST_RESPONSE },

@@ -23,6 +23,8 @@ import { LaneProcessor } from './lane-processor.ts';
 import { Reconciler } from './reconciler.ts';
 import { WorkerStats } from './stats.ts';
 import { CHUNK_DEFAULTS, ChunkProcessor } from './chunk-processor.ts';
+import { RateThrottles } from './rate-throttles.ts';
+import { InFlightGate, InFlightShare } from './in-flight-gate.ts';
 
 /** Waits for `p`, at most `ms`; the timer does not keep the process alive. */
 function withDeadline(p: Promise<unknown>, ms: number): Promise<unknown> {
@@ -56,12 +58,29 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       log.warn({ err: (err as Error).message }, 'TeamTalk not reachable yet; retrying in the background'),
     );
 
+  // Throttles towards db_proxy_server, shared with the other workers through Redis (rate-throttles.ts,
+  // in-flight-gate.ts). The in-flight share starts at 0: it opens once the other workers have seen this one.
+  const throttles = new RateThrottles(redis, config);
+  const share =
+    config.teamtalk.maxInFlightTotal > 0
+      ? new InFlightShare(redis, keys.workers, id, config.teamtalk.maxInFlightTotal, new InFlightGate(0), log)
+      : undefined;
+  teamtalk.gate = share?.gate;
+
   const stats = new WorkerStats();
-  const lanes = new LaneProcessor(redis, keys, teamtalk, stats, log, {
-    lockMs: config.worker.lockMs,
-    maxMessageAgeMs: config.worker.maxMessageAgeMs,
-    uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
-  });
+  const lanes = new LaneProcessor(
+    redis,
+    keys,
+    teamtalk,
+    stats,
+    log,
+    {
+      lockMs: config.worker.lockMs,
+      maxMessageAgeMs: config.worker.maxMessageAgeMs,
+      uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
+    },
+    throttles,
+  );
   const chunks = new ChunkProcessor(
     defineBatchScripts(redis),
     new BatchKeys(config.redisPrefix),
@@ -73,6 +92,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       maxMessageAgeMs: config.worker.maxMessageAgeMs,
       uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
     },
+    throttles,
   );
   const queue = new Queue<LaneJobData>(LANE_QUEUE, { connection: queueConnection, prefix: config.redisPrefix });
   queue.on('error', (err) => log.debug({ err: err.message }, 'queue error'));
@@ -143,6 +163,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   };
   const heartbeat = setInterval(() => beat().catch(() => undefined), 1000);
   beat().catch(() => undefined);
+  share?.start();
   log.info({ concurrency: config.worker.concurrency }, 'worker started');
 
   let closing: Promise<void> | undefined;
@@ -156,6 +177,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         ['reconciler', () => reconciler.stop()],
         ['heartbeat', async () => {
           clearInterval(heartbeat);
+          share?.stop();
           await stats.flush(redis, keys.stats);
           await redis.multi().del(keys.worker(id)).zrem(keys.workers, id).exec();
         }],
