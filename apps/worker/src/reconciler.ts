@@ -1,26 +1,33 @@
 /**
- * Safety nets that run in every worker: moves due scheduled messages into their lanes, and activates
+ * Safety nets that run in every worker: moves due scheduled messages into their lanes, activates
  * lanes that hold work but have neither a lock nor a job (an api that died between accepting a message
- * and adding its job, a worker that died holding a lane).
+ * and adding its job, a worker that died holding a lane), and adds again the lost chunk jobs of batches
+ * that stopped moving (batch-reviver.ts).
  */
 import type { Logger } from 'pino';
 import type { Queue } from 'bullmq';
 import {
+  BatchKeys,
   JOB_PRIORITY,
   Keys,
   LANE_JOB,
   laneJobId,
   type LaneJobData,
+  type ChunkJobData,
   type Priority,
   type ScriptedRedis,
 } from '@ttpush/core';
+import { BatchReviver } from './batch-reviver.ts';
 
 const STALE_LANE_MS = 3000;
 const BATCH = 500;
+/** A batch with no progress for this long has its chunk jobs checked. */
+export const BATCH_STALL_MS = 30_000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  readonly batches: BatchReviver;
 
   constructor(
     private readonly redis: ScriptedRedis,
@@ -28,7 +35,12 @@ export class Reconciler {
     private readonly queue: Queue<LaneJobData>,
     private readonly log: Logger,
     private readonly intervalMs = 250,
-  ) {}
+    batchStallMs = BATCH_STALL_MS,
+  ) {
+    // One queue carries lane jobs and chunk jobs: priorities order alerts and chunks together.
+    const chunkQueue = queue as unknown as Queue<ChunkJobData>;
+    this.batches = new BatchReviver(redis, new BatchKeys(keys.prefix), chunkQueue, log, batchStallMs);
+  }
 
   start(): void {
     this.timer = setInterval(() => {
@@ -46,6 +58,7 @@ export class Reconciler {
   async tick(now = Date.now()): Promise<void> {
     await this.promoteDue(now);
     await this.activateStale(now);
+    await this.batches.tick(now);
   }
 
   private async activate(conv: string, headId: string, priority: Priority): Promise<void> {

@@ -9,6 +9,8 @@
  *                             clean ('1': no recipient without a result was ever sent), pr (partial results)
  *   P:b:{<id>}:rej    list    inputs refused under ?skip_invalid=true (JSON each)
  *   P:bidem:<app>:<key>       batch id of an Idempotency-Key (24 h)
+ *   P:bactive         zset    batches not known to be finished (score: ms since when a lack of progress counts):
+ *                             the workers' reconciler re-adds the lost chunk jobs of a batch that stopped moving
  */
 import { randomBytes } from 'node:crypto';
 
@@ -62,6 +64,10 @@ export class BatchKeys {
   }
   idempotency(app: string, key: string): string {
     return `${this.prefix}:bidem:${app}:${key}`;
+  }
+  /** Batches not known to be finished: the reconciler's view (a key of its own slot, never in a batch's script). */
+  get active(): string {
+    return `${this.prefix}:bactive`;
   }
   /** A key no script writes, passed where an optional key is absent. */
   get none(): string {

@@ -3,7 +3,7 @@
  * fills (a few writes in flight at once; the caller waits when more are pending, so a fast client cannot
  * outrun Redis), and only when the whole upload was read marks the batch queued and adds its chunk jobs.
  */
-import type { Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import {
   BatchKeys,
   CHUNK_JOB,
@@ -25,7 +25,7 @@ import {
   type RejectedInput,
 } from './batch-types.ts';
 import { JOB_PRIORITY } from './keys.ts';
-import { ServiceUnavailableError } from './types.ts';
+import { ServiceUnavailableError, type Priority } from './types.ts';
 import { execPipeline, unavailable } from './batch-redis.ts';
 
 /** Redis writes of one upload in flight at once before add() asks the caller to wait. */
@@ -36,6 +36,19 @@ const REJECTED_PER_WRITE = 500;
 const JOBS_PER_ADD = 1000;
 /** A chunk job whose processor throws (Redis down, a bug) is retried this often, a second apart. */
 const CHUNK_JOB_ATTEMPTS = 10_000;
+
+/** The options of chunk n's job: the upload and the workers' reconciler add it alike, under one job id. */
+export function chunkJobOptions(id: string, n: number, priority: Priority, delayMs: number): JobsOptions {
+  return {
+    jobId: chunkJobId(id, n),
+    priority: JOB_PRIORITY[priority] ?? JOB_PRIORITY.normal,
+    removeOnComplete: true,
+    removeOnFail: 1000,
+    attempts: CHUNK_JOB_ATTEMPTS,
+    backoff: { type: 'fixed', delay: 1000 },
+    ...(delayMs > 0 && { delay: delayMs }),
+  };
+}
 
 export interface BatchUploadDeps {
   redis: BatchScriptedRedis;
@@ -106,6 +119,8 @@ export class BatchUpload implements BatchUploadHandle {
     const now = Date.now();
     let state: number;
     try {
+      // Listed before it is queued: should the job adds below fail with Redis, the reconciler finds it.
+      if (chunks > 0) await redis.zadd(keys.active, Math.max(now, this.header.sendAt ?? 0), id);
       state = await redis.ttBatchFinishUpload(
         keys.batch(id), keys.rejected(id),
         now, this.valid, chunks, this.rejectedCount, this.duplicates, FINISHED_BATCH_TTL_MS,
@@ -115,20 +130,17 @@ export class BatchUpload implements BatchUploadHandle {
     }
     if (state === -1) throw new ServiceUnavailableError('the upload was lost (its keys expired): send it again');
     if (state === 0 && chunks > 0) {
+      const priority = this.header.priority;
       const delay = this.header.sendAt !== undefined && this.header.sendAt > now ? this.header.sendAt - now : 0;
-      const opts = {
-        priority: JOB_PRIORITY[this.header.priority],
-        removeOnComplete: true,
-        removeOnFail: 1000,
-        attempts: CHUNK_JOB_ATTEMPTS,
-        backoff: { type: 'fixed', delay: 1000 },
-        ...(delay > 0 && { delay }),
-      };
       try {
         for (let first = 0; first < chunks; first += JOBS_PER_ADD) {
           const jobs = [];
           for (let n = first; n < Math.min(chunks, first + JOBS_PER_ADD); n++) {
-            jobs.push({ name: CHUNK_JOB, data: { batch: id, chunk: n }, opts: { ...opts, jobId: chunkJobId(id, n) } });
+            jobs.push({
+              name: CHUNK_JOB,
+              data: { batch: id, chunk: n },
+              opts: chunkJobOptions(id, n, priority, delay),
+            });
           }
           await queue.addBulk(jobs);
         }
