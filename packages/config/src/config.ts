@@ -135,7 +135,12 @@ const appKeySchema = z.object({
   key: z.string().min(16, 'a key must be at least 16 characters').max(200),
   senders: z.union([z.literal('*'), z.array(z.number().int().min(1).max(4294967295))]),
   rate_limit: z.number().int('rate_limit must be a whole number').min(1).max(10_000_000).optional(),
-  priority: z.enum(['high', 'normal', 'low'], { message: 'priority must be "high", "normal" or "low"' }).optional(),
+  // A refinement, not z.enum: a wrong value must not abort the parse, or the union below names no field.
+  priority: z
+    .string()
+    .refine((v) => ['high', 'normal', 'low'].includes(v), 'priority must be "high", "normal" or "low"')
+    .transform((v) => v as 'high' | 'normal' | 'low')
+    .optional(),
 });
 const appKeysSchema = z.union([
   z.array(appKeySchema),

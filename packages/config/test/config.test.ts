@@ -76,6 +76,26 @@ test('app keys file: valid keys load; mistakes are named', () => {
   assert.throws(() => loadConfig({ TTPUSH_APP_KEYS_FILE: bad }), /is not valid JSON/);
 });
 
+test("app keys file: a key's optional default priority loads; another value is named", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ttpush-config-'));
+  const f = join(dir, 'keys.json');
+  writeFileSync(
+    f,
+    JSON.stringify([
+      { name: 'alerts', key: 'a-long-secret-value-1', senders: '*', priority: 'high' },
+      { name: 'crm', key: 'a-long-secret-value-2', senders: [1] },
+    ]),
+  );
+  const keys = loadConfig({ TTPUSH_APP_KEYS_FILE: f }).appKeys;
+  assert.equal(keys[0]!.priority, 'high');
+  assert.equal(keys[1]!.priority, undefined);
+  writeFileSync(f, JSON.stringify([{ name: 'crm', key: 'a-long-secret-value-2', senders: [1], priority: 'urgent' }]));
+  assert.throws(
+    () => loadConfig({ TTPUSH_APP_KEYS_FILE: f }),
+    /invalid at 0\.priority: priority must be "high", "normal" or "low"/,
+  );
+});
+
 test('a config file supplies values; the environment wins; unknown settings are refused', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ttpush-config-'));
   const f = join(dir, 'c.json');
