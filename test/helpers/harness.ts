@@ -26,6 +26,8 @@ interface Proc {
 
 export class Harness {
   readonly workers: Proc[] = [];
+  /** More api processes against the same Redis (startExtraApi), each on its own port. */
+  readonly extraApis: Proc[] = [];
   api: Proc | undefined;
   apiPort = 0;
 
@@ -92,6 +94,26 @@ export class Harness {
         // not listening yet
       }
       if (Date.now() > deadline) throw new Error(`api did not start: ${this.api.output.join('')}`);
+      await sleep(100);
+    }
+  }
+
+  /** Starts another api process on a free port against the same Redis; resolves with its base URL. */
+  async startExtraApi(): Promise<string> {
+    const port = await freePort();
+    const api = this.spawnRole('api', { TTPUSH_HTTP_PORT: String(port) });
+    this.extraApis.push(api);
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (api.child.exitCode !== null) throw new Error(`api exited: ${api.output.join('')}`);
+      try {
+        const r = await fetch(`${url}/healthz`);
+        if (r.ok) return url;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`api did not start: ${api.output.join('')}`);
       await sleep(100);
     }
   }
@@ -185,7 +207,7 @@ export class Harness {
   }
 
   async stop(): Promise<void> {
-    const procs = [...this.workers, ...(this.api ? [this.api] : [])];
+    const procs = [...this.workers, ...(this.api ? [this.api] : []), ...this.extraApis];
     await Promise.all(
       procs.map(async (p) => {
         if (p.child.exitCode === null && p.child.signalCode === null) {

@@ -63,22 +63,35 @@ export class ChunkSender {
     private readonly throttles?: RateThrottles,
   ) {}
 
+  /**
+   * Requests of one chunk issued at once. Under the global caps, requests wait in TeamTalk for a place of the
+   * in-flight gate or a rate token: a smaller window keeps that wait short, so cancel, pause and alerts queued
+   * behind a batch are not held up by seconds of issued requests.
+   */
+  private windowNow(): number {
+    let w = this.window;
+    const gate = this.tt.gate;
+    if (gate !== undefined) w = Math.min(w, Math.max(8, 2 * gate.size));
+    const rate = this.tt.rate;
+    if (rate !== undefined) w = Math.min(w, Math.max(8, Math.floor(rate.rate / 20)));
+    return w;
+  }
+
   /** Sends `indices` of the chunk; stops issuing when `stop()` says so (checked every checkEvery messages). */
   async send(t: ChunkTarget, indices: readonly number[], stop: () => boolean): Promise<SendRound> {
     const round: SendRound = { unissued: [], uncertain: [], noReply: [], notSent: [], unrouted: 0 };
     const flow = new InFlight();
-    // Rate limits: a token of each bucket before each message (answered locally while a block lasts).
-    const global = this.throttles?.global;
+    const window = this.windowNow();
+    // The app's rate_limit: a token before each message is issued (answered locally while a block lasts).
+    // TTPUSH_TEAMTALK_MAX_RATE is taken by TeamTalk.store itself, right before the wire.
     const app = this.throttles?.app(t.app);
     let j = 0;
     for (; j < indices.length; j++) {
       if (j % this.checkEvery === 0 && stop()) break;
-      if (flow.count >= this.window) await flow.below((this.window * 3) >> 2);
+      if (flow.count >= window) await flow.below((window * 3) >> 2);
       const appWait = app?.take();
-      const globalWait = global?.take();
-      if (appWait !== undefined || globalWait !== undefined) {
+      if (appWait !== undefined) {
         await appWait;
-        await globalWait;
         // A paced chunk may wait long between messages: look at cancel and pause after each wait.
         if (stop()) break;
       }
@@ -107,8 +120,9 @@ export class ChunkSender {
   async readBack(t: ChunkTarget, indices: readonly number[]): Promise<ReadBackRound> {
     const round: ReadBackRound = { missing: [], unknown: [] };
     const flow = new InFlight();
+    const window = this.windowNow();
     for (const i of indices) {
-      if (flow.count >= this.window) await flow.below((this.window * 3) >> 2);
+      if (flow.count >= window) await flow.below((window * 3) >> 2);
       flow.count++;
       readBackSince(this.tt, t.from, t.to[i]!, t.createTime, t.msgData[i]!).then(
         (msgId) => {

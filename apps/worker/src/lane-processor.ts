@@ -21,7 +21,6 @@ import type { TeamTalk, StoredMessage } from './teamtalk.ts';
 import { im } from '@ttpush/pdu';
 import { classify } from './outcome.ts';
 import type { WorkerStats } from './stats.ts';
-import type { RateThrottles } from './rate-throttles.ts';
 
 export interface LaneOptions {
   lockMs: number;
@@ -52,7 +51,6 @@ export class LaneProcessor {
     private readonly stats: WorkerStats,
     private readonly log: Logger,
     private readonly opts: LaneOptions,
-    private readonly throttles?: RateThrottles,
   ) {}
 
   async process(conv: string): Promise<LaneResult> {
@@ -159,13 +157,6 @@ export class LaneProcessor {
       // stored (a message that may be stored was read back above first).
       if (rec.deadline !== null && Date.now() > rec.deadline) return this.fail(rec, conv, token, 'expired', state, log);
       if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', state, log);
-
-      // TTPUSH_TEAMTALK_MAX_RATE: a token before each IMMsgData (answered locally while a block lasts).
-      const rateWait = this.throttles?.global?.take();
-      if (rateWait !== undefined) {
-        await rateWait;
-        if (this.stopping) return 'stopped';
-      }
 
       // A new attempt. Two of our texts alike in one second of one conversation would be indistinguishable on
       // read-back, so the later one takes the next second.

@@ -1,7 +1,8 @@
 /**
  * The worker's rate limits, spent in blocks of tokens from Redis buckets shared by every worker: the global
- * rate towards db_proxy_server (TTPUSH_TEAMTALK_MAX_RATE, taken before every IMMsgData) and each app's
- * rate_limit (taken before every batch message; single messages were counted by the API when accepted).
+ * rate towards db_proxy_server (TTPUSH_TEAMTALK_MAX_RATE, taken by TeamTalk.store before every IMMsgData) and
+ * each app's rate_limit (taken by the chunk sender before every batch message; single messages were counted by
+ * the API when accepted).
  * With no limit configured nothing here touches Redis.
  */
 import type { Redis } from 'ioredis';

@@ -17,6 +17,7 @@ import {
 import type { Config } from '@ttpush/config';
 import type { Recipient } from '@ttpush/core';
 import type { Logger } from 'pino';
+import type { LocalTokens } from '@ttpush/core';
 import type { InFlightGate } from './in-flight-gate.ts';
 
 export interface StoredMessage {
@@ -31,6 +32,7 @@ export interface StoredMessage {
 /** Read-back pages: enough to walk past other traffic in a busy conversation, bounded. */
 const READ_BACK_PAGE = 100;
 const READ_BACK_MAX_PAGES = 20;
+const STORE_OPTIONS = { responseCommand: CommandId.MSG_DATA } as const;
 
 export class TeamTalk {
   readonly db: DbProxyPool;
@@ -40,6 +42,11 @@ export class TeamTalk {
   private readonly cipherCache = new Map<string, Buffer>();
   /** This worker's share of TTPUSH_TEAMTALK_MAX_IN_FLIGHT_TOTAL; unset: only the per-connection window. */
   gate: InFlightGate | undefined;
+  /**
+   * TTPUSH_TEAMTALK_MAX_RATE's tokens; unset: unlimited. Taken by store() once it holds its place of the gate,
+   * right before the request is written, so no queue between token and wire can bunch requests into a burst.
+   */
+  rate: LocalTokens | undefined;
 
   constructor(config: Config, logger: Logger) {
     this.cipher = new TeamTalkCipher(config.aesKey);
@@ -90,18 +97,23 @@ export class TeamTalk {
   /** Sends IMMsgData; resolves with db_proxy's reply (msg_id 0 means refused). */
   store(from: number, to: Recipient, createTime: number, msgData: Buffer): Promise<StoredMessage> {
     const group = 'group' in to;
-    return this.request(
-      CommandId.MSG_DATA,
-      {
-        fromUserId: from,
-        toSessionId: group ? to.group : to.user,
-        msgId: 0,
-        createTime,
-        msgType: group ? im.MsgType.MSG_TYPE_GROUP_TEXT : im.MsgType.MSG_TYPE_SINGLE_TEXT,
-        msgData,
-      },
-      { responseCommand: CommandId.MSG_DATA },
-    ) as Promise<StoredMessage>;
+    const body = {
+      fromUserId: from,
+      toSessionId: group ? to.group : to.user,
+      msgId: 0,
+      createTime,
+      msgType: group ? im.MsgType.MSG_TYPE_GROUP_TEXT : im.MsgType.MSG_TYPE_SINGLE_TEXT,
+      msgData,
+    };
+    const rate = this.rate;
+    if (rate === undefined) return this.request(CommandId.MSG_DATA, body, STORE_OPTIONS) as Promise<StoredMessage>;
+    // Place in the gate first, then the token, then the wire.
+    const send = () => {
+      const wait = rate.take();
+      const out = () => this.db.request(CommandId.MSG_DATA, body, STORE_OPTIONS) as Promise<StoredMessage>;
+      return wait === undefined ? out() : wait.then(out);
+    };
+    return this.gate === undefined ? send() : this.gate.run(send);
   }
 
   /**

@@ -59,28 +59,22 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     );
 
   // Throttles towards db_proxy_server, shared with the other workers through Redis (rate-throttles.ts,
-  // in-flight-gate.ts). The in-flight share starts at 0: it opens once the other workers have seen this one.
+  // in-flight-gate.ts), applied by TeamTalk to every request; batch chunks also take their app's tokens.
+  // The in-flight share starts at 0: it opens once the other workers have seen this one.
   const throttles = new RateThrottles(redis, config);
   const share =
     config.teamtalk.maxInFlightTotal > 0
       ? new InFlightShare(redis, keys.workers, id, config.teamtalk.maxInFlightTotal, new InFlightGate(0), log)
       : undefined;
   teamtalk.gate = share?.gate;
+  teamtalk.rate = throttles.global;
 
   const stats = new WorkerStats();
-  const lanes = new LaneProcessor(
-    redis,
-    keys,
-    teamtalk,
-    stats,
-    log,
-    {
-      lockMs: config.worker.lockMs,
-      maxMessageAgeMs: config.worker.maxMessageAgeMs,
-      uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
-    },
-    throttles,
-  );
+  const lanes = new LaneProcessor(redis, keys, teamtalk, stats, log, {
+    lockMs: config.worker.lockMs,
+    maxMessageAgeMs: config.worker.maxMessageAgeMs,
+    uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
+  });
   const chunks = new ChunkProcessor(
     defineBatchScripts(redis),
     new BatchKeys(config.redisPrefix),

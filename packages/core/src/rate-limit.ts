@@ -118,6 +118,11 @@ export class LocalTokens {
     this.block = Math.max(1, Math.min(block, bucket.burst));
   }
 
+  /** The bucket's refill rate, tokens/s. */
+  get rate(): number {
+    return this.bucket.rate;
+  }
+
   take(): Promise<void> | undefined {
     if (this.left > 0) {
       this.left--;
