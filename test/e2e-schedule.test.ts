@@ -8,7 +8,8 @@ import { decrypt, exportResults, finished, users, waitBatch } from './helpers/ba
 
 let h: Harness;
 before(async () => {
-  h = await Harness.start();
+  // A short reply timeout, so the read-back test below reaches its read-back quickly.
+  h = await Harness.start({ env: { TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS: '600' } });
 });
 after(async () => {
   await h?.stop();
@@ -42,6 +43,10 @@ test('a scheduled message and batch are sent at their time after every process r
   assert.equal(h.sandbox.store.count(), 0, 'nothing is sent while no process runs');
 
   await h.startApi();
+  // /healthz answers before the api's Redis connection is ready (it answers 503 until then): wait for that.
+  for (let end = Date.now() + 10_000; (await h.get('/v1/messages/msg_0000000000000')).status === 503; await sleep(50)) {
+    assert.ok(Date.now() < end, 'the restarted api never reached Redis');
+  }
   // Accepted while no worker runs; its deadline passes before one starts.
   const deadline = Date.now() + 800;
   const doomed = await h.post('/v1/messages', {
@@ -87,4 +92,33 @@ test('a scheduled message and batch are sent at their time after every process r
     assert.equal(decrypt(rows[0]!.msgData), 'scheduled batch across a restart');
     assert.ok(rows[0]!.createTime >= Math.floor(sendAt / 1000));
   }
+});
+
+test('a deadline that passes while a send may have stored the message does not fail it: it is read back first', async () => {
+  // db_proxy answers after 900 ms: the request times out at 600 ms, the deadline passes, then it is stored.
+  h.sandbox.dbProxy.setFault({ delayMs: 900 });
+  const before = h.sandbox.store.count();
+  let id: string;
+  try {
+    const r = await h.post('/v1/messages', {
+      from: 5,
+      to: { user: 6 },
+      content: 'stored after its deadline',
+      deadline: new Date(Date.now() + 500).toISOString(),
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    id = r.body.id;
+    const end = Date.now() + 10_000;
+    while (h.sandbox.store.count() === before) {
+      assert.ok(Date.now() < end, 'the delayed request was never stored');
+      await sleep(10);
+    }
+  } finally {
+    h.sandbox.dbProxy.setFault({});
+  }
+  const view = (await h.waitTerminal([id], 20_000)).get(id);
+  assert.equal(view.status, 'sent', JSON.stringify(view));
+  const stored = h.sandbox.store.singleMessages(5, 6);
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0]!.msgId, view.msg_id);
 });
