@@ -134,7 +134,12 @@ const appKeySchema = z.object({
   name: z.string().min(1).max(100),
   key: z.string().min(16, 'a key must be at least 16 characters').max(200),
   senders: z.union([z.literal('*'), z.array(z.number().int().min(1).max(4294967295))]),
-  rate_limit: z.number().int('rate_limit must be a whole number').min(1).max(10_000_000).optional(),
+  rate_limit: z
+    .number({ message: 'rate_limit must be a number of messages per second' })
+    .int('rate_limit must be a whole number of messages per second')
+    .min(1, 'rate_limit must be at least 1 message per second')
+    .max(10_000_000, 'rate_limit must be at most 10000000 messages per second')
+    .optional(),
   // A refinement, not z.enum: a wrong value must not abort the parse, or the union below names no field.
   priority: z
     .string()
@@ -170,7 +175,12 @@ export function loadAppKeysFile(path: string): AppKey[] {
   }
   const parsed = appKeysSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    let issue = parsed.error.issues[0]!;
+    // A list or {"keys": [...]}: when neither form parses, name the deepest problem rather than "the top level".
+    if (issue.code === 'invalid_union') {
+      const deepest = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
+      if (deepest) issue = { ...deepest, path: [...issue.path, ...deepest.path] } as typeof issue;
+    }
     fail(
       'TTPUSH_APP_KEYS_FILE',
       `('${path}') is invalid at ${issue.path.join('.') || 'the top level'}: ${issue.message}`,

@@ -111,3 +111,35 @@ test('the README documents every variable', () => {
   const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
   for (const name of Object.keys(VARIABLES)) assert.match(readme, new RegExp('\\| `' + name + '` \\|'), name);
 });
+
+test('throttles: an app key may carry rate_limit (a whole number ≥ 1); the dev key and the TeamTalk caps are variables', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ttpush-cfg-rl-'));
+  const f = join(dir, 'keys.json');
+  writeFileSync(
+    f,
+    JSON.stringify([
+      { name: 'crm', key: 'k'.repeat(16), senders: '*', rate_limit: 5 },
+      { name: 'ops', key: 'o'.repeat(16), senders: [1] },
+    ]),
+  );
+  const c = loadConfig({ TTPUSH_APP_KEYS_FILE: f });
+  assert.equal(c.appKeys[0]!.rateLimit, 5);
+  assert.equal(c.appKeys[1]!.rateLimit, undefined);
+  assert.equal('rate_limit' in c.appKeys[0]!, false);
+  assert.equal(c.devRateLimit, undefined);
+  assert.equal(c.teamtalk.maxRate, 0);
+  assert.equal(c.teamtalk.maxInFlightTotal, 0);
+  for (const bad of [0, 2.5, '5']) {
+    writeFileSync(f, JSON.stringify([{ name: 'crm', key: 'k'.repeat(16), senders: '*', rate_limit: bad }]));
+    assert.throws(() => loadConfig({ TTPUSH_APP_KEYS_FILE: f }), /TTPUSH_APP_KEYS_FILE .* invalid at 0\.rate_limit/);
+  }
+  const t = loadConfig({
+    TTPUSH_DEV_RATE_LIMIT: '50',
+    TTPUSH_TEAMTALK_MAX_RATE: '500',
+    TTPUSH_TEAMTALK_MAX_IN_FLIGHT_TOTAL: '8',
+  });
+  assert.equal(t.devRateLimit, 50);
+  assert.deepEqual([t.teamtalk.maxRate, t.teamtalk.maxInFlightTotal], [500, 8]);
+  assert.throws(() => loadConfig({ TTPUSH_DEV_RATE_LIMIT: '0' }), /TTPUSH_DEV_RATE_LIMIT is 0, out of range/);
+  assert.throws(() => loadConfig({ TTPUSH_TEAMTALK_MAX_RATE: 'fast' }), /TTPUSH_TEAMTALK_MAX_RATE is 'fast'/);
+});
