@@ -122,3 +122,26 @@ test('a deadline that passes while a send may have stored the message does not f
   assert.equal(stored.length, 1);
   assert.equal(stored[0]!.msgId, view.msg_id);
 });
+
+test('a deadline that passes while db_proxy_server cannot be reached fails the message as expired, unsent', async () => {
+  h.sandbox.dbProxy.refuseConnections(true);
+  h.sandbox.dbProxy.closeAllConnections();
+  try {
+    const r = await h.post('/v1/messages', {
+      from: 7,
+      to: { user: 8 },
+      content: 'TeamTalk is away',
+      deadline: new Date(Date.now() + 1500).toISOString(),
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const view = (await h.waitTerminal([r.body.id], 20_000)).get(r.body.id);
+    assert.equal(view.status, 'failed', JSON.stringify(view));
+    assert.equal(view.error.code, 'expired');
+    assert.equal(h.sandbox.store.singleMessages(7, 8).length, 0);
+  } finally {
+    h.sandbox.dbProxy.refuseConnections(false);
+  }
+  // TeamTalk back: the worker reconnects and sends again.
+  const again = await h.post('/v1/messages?wait=20', { from: 7, to: { user: 8 }, content: 'TeamTalk is back' });
+  assert.equal(again.body.status, 'sent', JSON.stringify(again.body));
+});
