@@ -1,0 +1,221 @@
+/**
+ * TtpushClient: the /v1 API as typed methods. Every call sends the app key as a bearer token, maps a
+ * refusal to a {@link TtpushError} and retries what is safe to retry (see retry-policy.ts). POSTs that
+ * create something always carry an Idempotency-Key (the caller's, or a fresh UUID shared by every attempt).
+ */
+import { randomUUID } from 'node:crypto';
+import { ndjsonBody } from './ndjson-body.ts';
+import { isRetryable, parseRetryAfter, retryDelay } from './retry-policy.ts';
+import { TtpushError, errorFromResponse } from './ttpush-error.ts';
+import type {
+  BatchRecipient,
+  BatchResultRow,
+  BatchResultsPage,
+  BatchResultsQuery,
+  BatchView,
+  CreateBatchRequest,
+  MessageView,
+  RecipientSource,
+  SendMessageRequest,
+} from './types.ts';
+
+export interface TtpushClientOptions {
+  /** ttpush's base URL, e.g. http://127.0.0.1:8400. */
+  url: string;
+  /** The app key (sent as `Authorization: Bearer`). */
+  apiKey: string;
+  /** Per attempt, until the whole answer is read; a send's `wait` is added to it. Default 30 s. */
+  timeoutMs?: number;
+  /** Further attempts after a retryable failure. Default 3. */
+  retries?: number;
+}
+
+export interface SendOptions {
+  idempotencyKey?: string;
+  /** Seconds (0 < wait ≤ 30) the api waits for the message to be sent or fail before it answers. */
+  wait?: number;
+}
+
+export interface CreateBatchOptions {
+  idempotencyKey?: string;
+  /** Record invalid recipients as `rejected` results instead of refusing the whole upload. */
+  skipInvalid?: boolean;
+}
+
+interface Call {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: Record<string, string | undefined>;
+  json?: unknown;
+  /** A streamed body; called once per attempt. Undefined result: the source cannot be replayed, so no retry. */
+  stream?: () => ReadableStream<Uint8Array>;
+  replayable?: boolean;
+  idempotencyKey?: string;
+  extraTimeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_RETRIES = 3;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class TtpushClient {
+  readonly url: string;
+  private readonly apiKey: string;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+
+  constructor(options: TtpushClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.apiKey = options.apiKey;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retries = options.retries ?? DEFAULT_RETRIES;
+  }
+
+  /** POST /v1/messages (?wait= when `wait` is given). */
+  sendMessage(req: SendMessageRequest, options: SendOptions = {}): Promise<MessageView> {
+    return this.call<MessageView>({
+      method: 'POST',
+      path: '/v1/messages',
+      query: { wait: options.wait === undefined ? undefined : String(options.wait) },
+      json: req,
+      idempotencyKey: options.idempotencyKey ?? randomUUID(),
+      extraTimeoutMs: (options.wait ?? 0) * 1000,
+    });
+  }
+
+  getMessage(id: string): Promise<MessageView> {
+    return this.call<MessageView>({ method: 'GET', path: `/v1/messages/${encodeURIComponent(id)}` });
+  }
+
+  /** DELETE /v1/messages/:id: only a queued or scheduled message can be cancelled (else 409 not_cancellable). */
+  cancelMessage(id: string): Promise<MessageView> {
+    return this.call<MessageView>({ method: 'DELETE', path: `/v1/messages/${encodeURIComponent(id)}` });
+  }
+
+  /**
+   * POST /v1/batches: `recipients` go as one JSON body; `stream` is uploaded as NDJSON with a streamed
+   * body. A streamed upload is retried only when `stream` is a function (it starts the source afresh);
+   * an iterable is consumed by the first attempt, so its failure is thrown as is.
+   */
+  createBatch(req: CreateBatchRequest, options: CreateBatchOptions = {}): Promise<BatchView> {
+    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    const query = { skip_invalid: options.skipInvalid ? 'true' : undefined };
+    const { recipients, stream, ...header } = req;
+    if (stream === undefined) {
+      return this.call<BatchView>({ method: 'POST', path: '/v1/batches', query, json: req, idempotencyKey });
+    }
+    void recipients;
+    const source: RecipientSource = stream;
+    const open = (): AsyncIterable<BatchRecipient> => (typeof source === 'function' ? source() : source);
+    return this.call<BatchView>({
+      method: 'POST',
+      path: '/v1/batches',
+      query,
+      stream: () => ndjsonBody(header, open()),
+      replayable: typeof source === 'function',
+      idempotencyKey,
+    });
+  }
+
+  getBatch(id: string): Promise<BatchView> {
+    return this.call<BatchView>({ method: 'GET', path: `/v1/batches/${encodeURIComponent(id)}` });
+  }
+
+  /** One page of GET /v1/batches/:id/results. */
+  batchResults(id: string, query: BatchResultsQuery = {}): Promise<BatchResultsPage> {
+    return this.call<BatchResultsPage>({
+      method: 'GET',
+      path: `/v1/batches/${encodeURIComponent(id)}/results`,
+      query: {
+        state: query.state,
+        cursor: query.cursor,
+        limit: query.limit === undefined ? undefined : String(query.limit),
+      },
+    });
+  }
+
+  /** Every result row of a batch, page after page, until the api says there is no next page. */
+  async *eachBatchResult(id: string, query: Omit<BatchResultsQuery, 'cursor'> = {}): AsyncGenerator<BatchResultRow> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.batchResults(id, { ...query, ...(cursor !== undefined && { cursor }) });
+      yield* page.results;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  cancelBatch(id: string): Promise<BatchView> {
+    return this.call<BatchView>({ method: 'DELETE', path: `/v1/batches/${encodeURIComponent(id)}` });
+  }
+
+  pauseBatch(id: string): Promise<BatchView> {
+    return this.call<BatchView>({ method: 'POST', path: `/v1/batches/${encodeURIComponent(id)}/pause` });
+  }
+
+  resumeBatch(id: string): Promise<BatchView> {
+    return this.call<BatchView>({ method: 'POST', path: `/v1/batches/${encodeURIComponent(id)}/resume` });
+  }
+
+  private async call<T>(call: Call): Promise<T> {
+    const maxAttempts = call.stream && !call.replayable ? 1 : this.retries + 1;
+    for (let attempt = 0; ; attempt++) {
+      const { result, retryAfterMs } = await this.attempt(call);
+      if (!(result instanceof TtpushError)) return result as T;
+      if (attempt + 1 >= maxAttempts || !isRetryable(result)) throw result;
+      await sleep(retryDelay(attempt, retryAfterMs));
+    }
+  }
+
+  private async attempt(call: Call): Promise<{ result: unknown; retryAfterMs?: number | undefined }> {
+    const url = new URL(this.url + call.path);
+    for (const [name, value] of Object.entries(call.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, value);
+    }
+    const headers: Record<string, string> = { authorization: `Bearer ${this.apiKey}`, accept: 'application/json' };
+    if (call.idempotencyKey !== undefined) headers['idempotency-key'] = call.idempotencyKey;
+    const init: RequestInit & { duplex?: 'half' } = { method: call.method, headers };
+    if (call.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(call.json);
+    } else if (call.stream) {
+      headers['content-type'] = 'application/x-ndjson';
+      init.body = call.stream();
+      // fetch sends a ReadableStream body only in half-duplex mode.
+      init.duplex = 'half';
+    }
+    // A streamed upload lasts as long as its source: no overall timeout.
+    if (!call.stream) init.signal = AbortSignal.timeout(this.timeoutMs + (call.extraTimeoutMs ?? 0));
+    let status: number;
+    let text: string;
+    let retryAfter: string | null;
+    try {
+      const response = await fetch(url, init);
+      status = response.status;
+      retryAfter = response.headers.get('retry-after');
+      text = await response.text();
+    } catch (err) {
+      return { result: this.noAnswer(err) };
+    }
+    if (status >= 200 && status < 300) {
+      try {
+        return { result: JSON.parse(text) as unknown };
+      } catch {
+        return { result: new TtpushError(status, 'bad_response', `HTTP ${status} with a body that is not JSON`) };
+      }
+    }
+    return { result: errorFromResponse(status, text), retryAfterMs: parseRetryAfter(retryAfter) };
+  }
+
+  private noAnswer(err: unknown): TtpushError {
+    const name = (err as { name?: unknown }).name;
+    if (name === 'TimeoutError') {
+      return new TtpushError(0, 'timeout', `ttpush at ${this.url} did not answer within the timeout`);
+    }
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const reason = typeof cause?.code === 'string' ? cause.code : (err as Error).message;
+    return new TtpushError(0, 'unreachable', `cannot reach ttpush at ${this.url}: ${reason}`);
+  }
+}

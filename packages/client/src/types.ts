@@ -1,0 +1,113 @@
+/**
+ * The /v1 API's request and response shapes, as the api answers them (apps/api/src/routes). Kept here
+ * rather than imported from @ttpush/core so the client depends on nothing but Node's fetch.
+ */
+
+export type Priority = 'high' | 'normal' | 'low';
+export type Recipient = { user: number } | { group: number };
+export type MessageStatus = 'queued' | 'scheduled' | 'sending' | 'sent' | 'failed' | 'cancelled';
+export type BatchStatus = 'uploading' | 'queued' | 'running' | 'paused' | 'completed' | 'cancelled';
+export type BatchResultState = 'sent' | 'failed' | 'cancelled' | 'rejected';
+
+/** Content is a string, or an object the api sends as its JSON text. */
+export type Content = string | Record<string, unknown>;
+
+export interface SendMessageRequest {
+  from: number;
+  to: Recipient;
+  content: Content;
+  priority?: Priority;
+  /** RFC 3339: send no earlier. */
+  send_at?: string;
+  /** RFC 3339: what is not sent by then fails as `expired`. */
+  deadline?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface MessageView {
+  id: string;
+  status: MessageStatus;
+  from: number;
+  to: Recipient;
+  priority: Priority;
+  msg_id: number | null;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+  send_at: string | null;
+  deadline: string | null;
+  sent_at: string | null;
+  error: { code: string; message: string } | null;
+  metadata: Record<string, unknown> | null;
+}
+
+/** One recipient of a batch, optionally with its own content. */
+export type BatchRecipient = Recipient & { content?: Content };
+
+export interface BatchHeader {
+  from: number;
+  /** Optional when every recipient carries its own content. */
+  content?: Content;
+  priority?: Priority;
+  send_at?: string;
+  deadline?: string;
+}
+
+/** A source of recipients for a streamed upload: an async iterable, or a function that starts a fresh one. */
+export type RecipientSource = AsyncIterable<BatchRecipient> | (() => AsyncIterable<BatchRecipient>);
+
+export type CreateBatchRequest = BatchHeader &
+  ({ recipients: BatchRecipient[]; stream?: never } | { stream: RecipientSource; recipients?: never });
+
+export interface BatchCounts {
+  queued: number;
+  sending: number;
+  sent: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface BatchView {
+  id: string;
+  status: BatchStatus;
+  from: number;
+  priority: Priority;
+  total: number;
+  counts: BatchCounts;
+  rejected: number;
+  duplicates: number;
+  rate: number;
+  eta_seconds: number | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  send_at: string | null;
+  deadline: string | null;
+}
+
+export type BatchResultRow =
+  | { recipient: Recipient; state: 'sent'; msg_id: number }
+  | { recipient: Recipient; state: 'failed'; error: { code: string; message: string } }
+  | { recipient: Recipient; state: 'cancelled' | 'queued' | 'sending' }
+  | {
+      recipient: null;
+      state: 'rejected';
+      line?: number;
+      index?: number;
+      input: string;
+      error: { code: string; message: string };
+    };
+
+export interface BatchResultsPage {
+  results: BatchResultRow[];
+  /** Pass as `cursor` for the next page; null at the end. A page may be short (or empty) before the end. */
+  next_cursor: string | null;
+}
+
+export interface BatchResultsQuery {
+  state?: BatchResultState;
+  cursor?: string;
+  /** 1 to 1000; the api's default is 100. */
+  limit?: number;
+}
