@@ -1,5 +1,5 @@
 /**
- * The Express application of ttpush's API: /v1 (JSON, Bearer app keys), the legacy /query drop-in,
+ * The Express application of ttpush's API: /v1 (JSON, Bearer app keys), the legacy /query drop-in, group administration,
  * /healthz, /readyz and /metrics. The process wiring (Redis, listen, shutdown) lives in server.ts.
  */
 import express from 'express';
@@ -16,6 +16,9 @@ import { healthRouter } from './routes/health.ts';
 import { legacyRouter } from './routes/legacy.ts';
 import { messagesRouter } from './routes/messages.ts';
 import { batchesRouter } from './routes/batches.ts';
+import { groupsRouter } from './routes/groups.ts';
+import { legacyGroupsRouter } from './routes/legacy-groups.ts';
+import type { GroupAdmin } from './groups.ts';
 import { notFound } from './routing.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
@@ -31,6 +34,8 @@ export interface AppDeps {
   extraMetrics?: () => Promise<string>;
   /** Per-app rate limits (app keys file rate_limit); none: no limit. */
   rateLimiter?: RateLimiter;
+  /** Group administration over TeamTalk; absent: the group endpoints answer 503 / error 10. */
+  groups?: GroupAdmin;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -49,7 +54,9 @@ export function createApp(deps: AppDeps): express.Express {
   const { rateLimiter } = deps;
   app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter }));
   if (deps.batches) app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger }));
+  app.use(groupsRouter({ config, groups: deps.groups, keyring, logger }));
   app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter }));
+  app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

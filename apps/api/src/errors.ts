@@ -14,16 +14,20 @@ export const ERROR_STATUS = {
   invalid_recipient: 400,
   unauthorized: 401,
   forbidden_sender: 403,
+  group_change_forbidden: 403,
+  group_not_found: 404,
   not_found: 404,
   method_not_allowed: 405,
   not_cancellable: 409,
   not_pausable: 409,
   not_resumable: 409,
+  group_create_failed: 422,
   body_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal_error: 500,
   redis_unavailable: 503,
+  teamtalk_unavailable: 503,
 } as const satisfies Record<string, number>;
 
 export type ApiErrorCode = keyof typeof ERROR_STATUS;

@@ -1,7 +1,7 @@
 /**
  * The old http_msg_server's reply, byte for byte (protocol notes §9): HTTP 200 with header lines
  * written without a space after the colon, then jsoncpp's styled JSON (keys error_code, error_msg,
- * then msg_id; three-space indent; `" : "`; raw UTF-8; trailing newline). Node's HTTP writer always
+ * then msg_id or group_id; three-space indent; `" : "`; raw UTF-8; trailing newline). Node's HTTP writer always
  * puts ": " between a header's name and value, so the reply is written on the socket itself, and the
  * connection is closed after it, as the old server did.
  */
@@ -16,11 +16,18 @@ export const LEGACY_CODES = {
   app_key_user_mismatch: [3, 'appKey与用户不匹配'],
   unknown_error: [8, '未知错误'],
   server_error: [10, '服务器异常'],
+  create_group_failed: [11, '创建群失败'],
+  change_members_failed: [12, '更改群成员失败'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type LegacyCode = keyof typeof LEGACY_CODES;
 
-export type LegacyReply = { code: 'ok'; msgId: number } | { code: Exclude<LegacyCode, 'ok'> };
+/** A success carries the msg_id (Send*), the group_id (CreateGroup) or nothing more (ChangeMembers). */
+export type LegacyReply =
+  | { code: 'ok'; msgId: number }
+  | { code: 'ok'; groupId: number }
+  | { code: 'ok' }
+  | { code: Exclude<LegacyCode, 'ok'> };
 
 /** How long a connection whose reply was written may stay half-open before it is destroyed. */
 const LINGER_MS = 5000;
@@ -55,7 +62,8 @@ export function legacyBody(reply: LegacyReply): string {
     ['error_code', code],
     ['error_msg', text],
   ];
-  if (reply.code === 'ok') entries.push(['msg_id', reply.msgId]);
+  if ('msgId' in reply) entries.push(['msg_id', reply.msgId]);
+  if ('groupId' in reply) entries.push(['group_id', reply.groupId]);
   return styledJson(entries);
 }
 

@@ -17,6 +17,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.ts';
 import { onClientError } from './client-error.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
+import { TeamTalkGroups } from './groups.ts';
 
 export interface RunningApi {
   server: Server;
@@ -39,7 +40,12 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   collectDefaultMetrics();
   const extraMetrics = async () => renderWorkerMetrics(await service.stats(), await service.health());
   const rateLimiter = new RedisRateLimiter(redis, config);
-  const app = createApp({ config, service, batches, logger, extraMetrics, rateLimiter });
+  // Group administration's own TeamTalk pools, connected on first use; none when TeamTalk is not configured.
+  const groups =
+    config.dbProxyAddrs.length > 0 && config.routeAddrs.length > 0
+      ? new TeamTalkGroups(config, logger.child({ component: 'groups' }))
+      : undefined;
+  const app = createApp({ config, service, batches, logger, extraMetrics, rateLimiter, ...(groups && { groups }) });
   const server = createServer(app);
   server.on('clientError', onClientError);
   server.keepAliveTimeout = 65_000;
@@ -66,6 +72,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       });
       await service.close().catch(() => undefined);
       await batches.close().catch(() => undefined);
+      await groups?.close().catch(() => undefined);
       for (const r of [redis, queueConnection, subscriber]) r.disconnect();
     })());
   return { server, port, service, batches, close };

@@ -180,7 +180,7 @@ describe('legacy /query', () => {
     assert.equal(get.status, 405);
     assert.equal(get.headers.get('allow'), 'POST');
     assert.equal(((await get.json()) as { error: { code: string } }).error.code, 'method_not_allowed');
-    const unknown = await fetch(`${t.url}/query/ChangeMembers`, { method: 'POST', body: '{}' });
+    const unknown = await fetch(`${t.url}/query/NoSuchEndpoint`, { method: 'POST', body: '{}' });
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'not_found');
   });

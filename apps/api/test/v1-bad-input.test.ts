@@ -358,7 +358,7 @@ const cases: Case[] = [
   },
   {
     name: 'an unknown /query path',
-    path: '/query/CreateGroup',
+    path: '/query/NoSuchEndpoint',
     body: '{}',
     status: 404,
     code: 'not_found',

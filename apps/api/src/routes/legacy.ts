@@ -34,7 +34,7 @@ const UNAVAILABLE_FAILURES: ReadonlySet<string> = new Set(['teamtalk_unavailable
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function parseJson(body: unknown): unknown {
+export function parseJson(body: unknown): unknown {
   if (!Buffer.isBuffer(body)) return undefined;
   try {
     return JSON.parse(utf8.decode(body));

@@ -1,0 +1,119 @@
+/**
+ * The old http_msg_server's group endpoints (protocol notes §9): POST /query/CreateGroup answers
+ * {error_code, error_msg, group_id}, POST /query/ChangeMembers {error_code, error_msg}, in jsoncpp's
+ * layout. Error 1 bad parameters, 2 unknown app key, 3 a user the key may not act as, 10 TeamTalk
+ * unreachable, 11 / 12 TeamTalk refused or dropped the create / the change. Unlike the old server,
+ * a request TeamTalk drops is answered (after the reply timeout), not left hanging.
+ */
+import express, { Router, type Request, type Response } from 'express';
+import type { Config } from '@ttpush/config';
+import type { Logger } from 'pino';
+import type { AppIdentity, Keyring } from '../auth.ts';
+import { ApiError } from '../errors.ts';
+import { GroupError, type GroupAdmin, type GroupType } from '../groups.ts';
+import { assertMayActAs, requireActingUser, requireGroupText, requireMembers } from '../group-validation.ts';
+import { sendLegacyReply, type LegacyReply } from '../legacy-reply.ts';
+import { locals } from '../locals.ts';
+import { routeName } from '../request-context.ts';
+import { methodNotAllowed } from '../routing.ts';
+import { isPlainObject, requireId } from '../validation.ts';
+import { parseJson } from './legacy.ts';
+
+export interface LegacyGroupsDeps {
+  config: Config;
+  groups: GroupAdmin | undefined;
+  keyring: Keyring;
+  logger: Logger;
+}
+
+/** GroupType on the wire: 1 normal, 2 tmp; absent: tmp, TeamTalk's default. */
+function legacyGroupType(value: unknown): GroupType {
+  if (value === undefined || value === 2) return 'tmp';
+  if (value === 1) return 'normal';
+  throw new ApiError('invalid_field', 'group_type must be 1 (normal) or 2 (tmp)', 'group_type');
+}
+
+export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
+  const { config, keyring, logger } = deps;
+  const router = Router();
+  const rawBody = express.raw({ limit: config.http.bodyLimitBytes, type: () => true });
+
+  /** Parses, authenticates and checks the body, then runs `act` with TeamTalk; maps every refusal to its code. */
+  async function handle(
+    req: Request,
+    res: Response,
+    failed: 'create_group_failed' | 'change_members_failed',
+    act: (body: Record<string, unknown>, groups: GroupAdmin, app: AppIdentity) => Promise<LegacyReply>,
+  ): Promise<LegacyReply> {
+    const l = locals(res);
+    const body = parseJson(req.body);
+    if (!isPlainObject(body)) return { code: 'bad_params' };
+    const app = typeof body.app_key === 'string' ? keyring.lookup(body.app_key) : null;
+    if (app === null) return { code: 'unknown_app_key' };
+    l.app = app;
+    try {
+      if (!deps.groups) return { code: 'server_error' };
+      return await act(body, deps.groups, app);
+    } catch (err) {
+      if (err instanceof ApiError) {
+        logger.debug({ reqId: l.requestId, reason: err.message }, 'legacy group request refused');
+        return { code: err.code === 'forbidden_sender' ? 'app_key_user_mismatch' : 'bad_params' };
+      }
+      if (err instanceof GroupError) {
+        logger.debug({ reqId: l.requestId, reason: err.message }, 'legacy group request failed in TeamTalk');
+        return { code: err.code === 'unavailable' ? 'server_error' : failed };
+      }
+      throw err;
+    }
+  }
+
+  const routes = [
+    [
+      '/query/CreateGroup',
+      (req: Request, res: Response) =>
+        handle(req, res, 'create_group_failed', async (body, groups, app) => {
+          const creator = requireId(body.req_user_id, 'req_user_id');
+          const name = requireGroupText(body.group_name, 'group_name');
+          const type = legacyGroupType(body.group_type);
+          const avatar = requireGroupText(body.group_avatar, 'group_avatar', '');
+          const members = requireMembers(body.user_id_list, 'user_id_list');
+          assertMayActAs(app, creator, 'req_user_id');
+          const g = await groups.create({ creator, name, type, avatar, members });
+          return { code: 'ok', groupId: g.groupId };
+        }),
+    ],
+    [
+      '/query/ChangeMembers',
+      (req: Request, res: Response) =>
+        handle(req, res, 'change_members_failed', async (body, groups, app) => {
+          const user = requireActingUser(body.req_user_id, 'req_user_id');
+          const groupId = requireId(body.group_id, 'group_id');
+          if (body.modify_type !== 1 && body.modify_type !== 2) {
+            throw new ApiError('invalid_field', 'modify_type must be 1 (add) or 2 (del)', 'modify_type');
+          }
+          const members = requireMembers(body.user_id_list, 'user_id_list');
+          assertMayActAs(app, user, 'req_user_id');
+          await groups.changeMembers({ user, groupId, change: body.modify_type === 1 ? 'add' : 'del', members });
+          return { code: 'ok' };
+        }),
+    ],
+  ] as const;
+
+  for (const [path, run] of routes) {
+    router
+      .route(path)
+      .post(
+        routeName(path),
+        (_req, res, next) => {
+          locals(res).legacy = true;
+          next();
+        },
+        rawBody,
+        async (req, res) => {
+          sendLegacyReply(res, await run(req, res));
+        },
+      )
+      .all(routeName(path), methodNotAllowed(['POST']));
+  }
+  return router;
+}
