@@ -71,6 +71,13 @@ export interface GroupAdmin {
   close(): Promise<void>;
 }
 
+/** The GroupAdmin of an api with no TeamTalk configured: every call fails `unavailable`. */
+export const noTeamTalkGroups: GroupAdmin = {
+  create: () => Promise.reject(new GroupError('unavailable', 'no db_proxy_server is configured')),
+  changeMembers: () => Promise.reject(new GroupError('unavailable', 'no db_proxy_server is configured')),
+  close: () => Promise.resolve(),
+};
+
 /** The ConnectionError codes that mean "no reply came": db_proxy_server dropped the request. */
 function toGroupError(err: unknown): GroupError {
   if (err instanceof GroupError) return err;

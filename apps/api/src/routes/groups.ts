@@ -4,7 +4,7 @@ import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
 import { bearerAuth, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { GroupError, type ChangeType, type GroupAdmin } from '../groups.ts';
+import { GroupError, noTeamTalkGroups, type ChangeType, type GroupAdmin } from '../groups.ts';
 import {
   assertMayActAs,
   parseChangeMembersBody,
@@ -37,10 +37,7 @@ export function groupsRouter(deps: GroupsDeps): Router {
   const auth = bearerAuth(keyring);
   const body = [requireJsonType(), jsonBody(config.http.bodyLimitBytes)];
 
-  function admin(): GroupAdmin {
-    if (!deps.groups) throw unavailable();
-    return deps.groups;
-  }
+  const admin = (): GroupAdmin => deps.groups ?? noTeamTalkGroups;
 
   router
     .route('/v1/groups')

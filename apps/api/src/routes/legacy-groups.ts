@@ -10,7 +10,7 @@ import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
 import type { AppIdentity, Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { GroupError, type GroupAdmin, type GroupType } from '../groups.ts';
+import { GroupError, noTeamTalkGroups, type GroupAdmin, type GroupType } from '../groups.ts';
 import { assertMayActAs, requireActingUser, requireGroupText, requireMembers } from '../group-validation.ts';
 import { sendLegacyReply, type LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
@@ -52,8 +52,7 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
     if (app === null) return { code: 'unknown_app_key' };
     l.app = app;
     try {
-      if (!deps.groups) return { code: 'server_error' };
-      return await act(body, deps.groups, app);
+      return await act(body, deps.groups ?? noTeamTalkGroups, app);
     } catch (err) {
       if (err instanceof ApiError) {
         logger.debug({ reqId: l.requestId, reason: err.message }, 'legacy group request refused');
