@@ -17,6 +17,14 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
     summary: 'log a user into a msg_server and print the messages it receives',
     load: () => import('./commands/listen.ts'),
   },
+  send: {
+    summary: 'send one message through a running ttpush (key from TTPUSH_API_KEY)',
+    load: () => import('./commands/send.ts'),
+  },
+  batch: {
+    summary: 'send a text to a file (or stdin) of recipients as one batch, with progress',
+    load: () => import('./commands/batch.ts'),
+  },
 };
 
 function usage(): string {

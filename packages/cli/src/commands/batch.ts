@@ -1,0 +1,155 @@
+/**
+ * `ttpush batch`: streams recipients from a file or stdin to a running ttpush as one batch (an NDJSON
+ * upload), then follows it (GET /v1/batches/:id) with a progress line on stderr until it ends.
+ * Exit codes: see ../remote/exit-codes.ts.
+ */
+import { existsSync, statSync } from 'node:fs';
+import type { BatchRecipient, BatchView, Priority, TtpushClient } from '@ttpush/client';
+import { parseFlags, parseInteger, required, UsageError, usageErrorText } from '../args.ts';
+import { allSent, progressLine, summaryLine } from '../remote/batch-progress.ts';
+import { connect, DEFAULT_URL } from '../remote/connection.ts';
+import { EXIT, reportClientError } from '../remote/exit-codes.ts';
+import { fileRecipients, RecipientLineError, recipientLines } from '../remote/recipient-lines.ts';
+
+export const batchUsage = `usage: ttpush batch --from ID --text TEXT --recipients FILE|- [options]
+
+Sends TEXT to every recipient in FILE (or stdin, with -) through a running ttpush, as the app whose
+key is in TTPUSH_API_KEY, and follows the batch until it ends. FILE holds one recipient a line: a
+user id, or an NDJSON object such as {"user": 2}, {"group": 7} or {"user": 3, "content": "own text"}.
+
+options:
+  --from ID            the sending user (one your app key may send as)
+  --text TEXT          the content every recipient without its own gets
+  --recipients FILE|-  the recipients file, or - for stdin
+  --url URL            ttpush's address (default ${DEFAULT_URL})
+  --priority P         high, normal or low (default: the app key's)
+  --json               print the final batch (with its counts) as one JSON object on stdout
+  --no-progress        no progress line on stderr
+  -h, --help           this text
+
+exit codes: 0 every recipient sent, 1 some or all failed (or the batch was cancelled), 2 usage or
+configuration error, 3 ttpush refused the request, 4 ttpush unreachable or failing (5xx)`;
+
+const OPTIONS = {
+  from: { type: 'string' },
+  text: { type: 'string' },
+  recipients: { type: 'string' },
+  url: { type: 'string' },
+  priority: { type: 'string' },
+  json: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** How often a running batch is read. */
+const POLL_MS = 500;
+
+interface BatchOptions {
+  url: string | undefined;
+  from: number;
+  text: string;
+  recipients: string;
+  priority: Priority | undefined;
+  json: boolean;
+  progress: boolean;
+}
+
+export function parseBatchArgs(argv: string[]): BatchOptions | 'help' {
+  const values = parseFlags(argv, OPTIONS);
+  if (values.help) return 'help';
+  const from = parseInteger(required(values.from, '--from'), '--from', { min: 1, max: 4294967295 });
+  const text = required(values.text, '--text');
+  const recipients = required(values.recipients, '--recipients');
+  if (recipients !== '-' && !(existsSync(recipients) && statSync(recipients).isFile())) {
+    throw new UsageError(`--recipients ${recipients} is not a readable file (use - to read stdin)`);
+  }
+  const priority = values.priority;
+  if (priority !== undefined && priority !== 'high' && priority !== 'normal' && priority !== 'low') {
+    throw new UsageError(`--priority must be high, normal or low, got '${priority}'`);
+  }
+  return {
+    url: values.url,
+    from,
+    text,
+    recipients,
+    priority,
+    json: values.json ?? false,
+    progress: !values['no-progress'],
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function follow(client: TtpushClient, first: BatchView, progress: boolean): Promise<BatchView> {
+  let view = first;
+  let shown = false;
+  try {
+    for (;;) {
+      if (progress) {
+        process.stderr.write(`\r${progressLine(view)}\x1b[K`);
+        shown = true;
+      }
+      if (view.status === 'completed' || view.status === 'cancelled') return view;
+      await sleep(POLL_MS);
+      view = await client.getBatch(view.id);
+    }
+  } finally {
+    if (shown) process.stderr.write('\n');
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let options: BatchOptions | 'help';
+  let client;
+  try {
+    options = parseBatchArgs(argv);
+    if (options === 'help') {
+      process.stdout.write(`${batchUsage}\n`);
+      return EXIT.ok;
+    }
+    client = connect(options.url);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(usageErrorText('batch', err, batchUsage));
+    return EXIT.usage;
+  }
+  const started = Date.now();
+  // A bad line stops the upload from inside fetch's body stream: keep it to report it as what it is.
+  let badLine: RecipientLineError | undefined;
+  const guard = async function* (source: AsyncIterable<BatchRecipient>): AsyncGenerator<BatchRecipient> {
+    try {
+      yield* source;
+    } catch (err) {
+      if (err instanceof RecipientLineError) badLine = err;
+      throw err;
+    }
+  };
+  const path = options.recipients;
+  const stream = path === '-' ? guard(recipientLines(process.stdin)) : () => guard(fileRecipients(path)());
+  let view: BatchView;
+  try {
+    view = await client.createBatch({
+      from: options.from,
+      content: options.text,
+      ...(options.priority !== undefined && { priority: options.priority }),
+      stream,
+    });
+    view = await follow(client, view, options.progress);
+  } catch (err) {
+    if (badLine !== undefined) {
+      process.stderr.write(`ttpush batch: ${path === '-' ? 'stdin' : path}, ${badLine.message}\n`);
+      return EXIT.usage;
+    }
+    return reportClientError('batch', err);
+  }
+  const summary = summaryLine(view, Date.now() - started);
+  if (options.json) {
+    process.stderr.write(`${summary}\n`);
+    process.stdout.write(`${JSON.stringify(view)}\n`);
+  } else {
+    process.stdout.write(`${summary}\n`);
+  }
+  return allSent(view) ? EXIT.ok : EXIT.failed;
+}
