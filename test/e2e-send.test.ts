@@ -138,3 +138,22 @@ test('the same Idempotency-Key sends once', async () => {
   await h.waitTerminal([a.body.id]);
   assert.equal(h.sandbox.store.singleMessages(1, 11).length, 1);
 });
+
+test('a repeat with the same Idempotency-Key that waits is woken by the outcome of the first send', async () => {
+  const body = {
+    from: 1,
+    to: { user: 12 },
+    content: 'scheduled once',
+    send_at: new Date(Date.now() + 2000).toISOString(),
+  };
+  const a = await h.post('/v1/messages', body, { 'idempotency-key': 'k-wait' });
+  assert.equal(a.body.status, 'scheduled');
+  const t0 = Date.now();
+  const b = await h.post('/v1/messages?wait=30', body, { 'idempotency-key': 'k-wait' });
+  assert.equal(b.status, 200, JSON.stringify(b.body));
+  assert.equal(b.body.id, a.body.id);
+  assert.equal(b.body.status, 'sent');
+  // Woken when the message was sent (about 2 s), not at the end of the 30 s wait.
+  assert.ok(Date.now() - t0 < 20_000, `answered after ${Date.now() - t0} ms`);
+  assert.equal(h.sandbox.store.singleMessages(1, 12).length, 1);
+});

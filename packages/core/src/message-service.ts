@@ -91,6 +91,14 @@ export class RedisMessageService implements MessageService {
     }
     const [created, firstId, laneLength] = result;
     if (created === 0) {
+      // A repeat that waits for the outcome needs the worker to announce it, even if the first did not wait.
+      if (req.notify) {
+        try {
+          if (await this.redis.hexists(k.message(firstId), 's')) await this.redis.hset(k.message(firstId), 'n', '1');
+        } catch (err) {
+          unavailable(err);
+        }
+      }
       const view = await this.get(firstId);
       if (view) return { view, duplicate: true };
       // The first message's record expired before its idempotency key: treat as new is wrong; report it as gone.
