@@ -12,10 +12,9 @@ import type { AppIdentity, Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { GroupError, noTeamTalkGroups, type GroupAdmin, type GroupType } from '../groups.ts';
 import { assertMayActAs, requireActingUser, requireGroupText, requireMembers } from '../group-validation.ts';
-import { sendLegacyReply, type LegacyReply } from '../legacy-reply.ts';
+import type { LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
-import { routeName } from '../request-context.ts';
-import { methodNotAllowed } from '../routing.ts';
+import { mountLegacyRoute } from './legacy-route.ts';
 import { isPlainObject, requireId } from '../validation.ts';
 import { parseJson } from './legacy.ts';
 
@@ -98,21 +97,6 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
     ],
   ] as const;
 
-  for (const [path, run] of routes) {
-    router
-      .route(path)
-      .post(
-        routeName(path),
-        (_req, res, next) => {
-          locals(res).legacy = true;
-          next();
-        },
-        rawBody,
-        async (req, res) => {
-          sendLegacyReply(res, await run(req, res));
-        },
-      )
-      .all(routeName(path), methodNotAllowed(['POST']));
-  }
+  for (const [path, run] of routes) mountLegacyRoute(router, path, rawBody, run);
   return router;
 }

@@ -10,12 +10,11 @@ import type { MessageService, MessageView, Recipient } from '@ttpush/core';
 import type { Logger } from 'pino';
 import { maySendAs, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { sendLegacyReply, type LegacyReply } from '../legacy-reply.ts';
+import type { LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
+import { mountLegacyRoute } from './legacy-route.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limiter.ts';
-import { routeName } from '../request-context.ts';
-import { methodNotAllowed } from '../routing.ts';
 import { assertNotSelf, isPlainObject, requireContent, requireId } from '../validation.ts';
 
 export interface LegacyDeps {
@@ -111,24 +110,7 @@ export function legacyRouter(deps: LegacyDeps): Router {
     return { code: 'server_error' };
   }
 
-  for (const [path, kind] of [
-    ['/query/SendSingleMessage', 'single'],
-    ['/query/SendGroupMessage', 'group'],
-  ] as const) {
-    router
-      .route(path)
-      .post(
-        routeName(path),
-        (_req, res, next) => {
-          locals(res).legacy = true;
-          next();
-        },
-        rawBody,
-        async (req, res) => {
-          sendLegacyReply(res, await send(kind, req, res));
-        },
-      )
-      .all(routeName(path), methodNotAllowed(['POST']));
-  }
+  mountLegacyRoute(router, '/query/SendSingleMessage', rawBody, (req, res) => send('single', req, res));
+  mountLegacyRoute(router, '/query/SendGroupMessage', rawBody, (req, res) => send('group', req, res));
   return router;
 }
