@@ -91,11 +91,7 @@ export class LaneProcessor {
           const fields = batch[i + 1] as string[];
           const h: Record<string, string> = {};
           for (let f = 0; f < fields.length; f += 2) h[fields[f]!] = fields[f + 1]!;
-          if (this.stopping) {
-            await this.redis.ttRelease(k.lock(conv), token);
-            return 'stopped';
-          }
-          const r = await this.sendOne(id, parseRecord(id, h), conv, token, state);
+          const r = this.stopping ? 'stopped' : await this.sendOne(id, parseRecord(id, h), conv, token, state);
           if (r === 'lost' || r === 'drained') return r;
           if (r === 'stopped') {
             await this.redis.ttRelease(k.lock(conv), token);
@@ -121,7 +117,8 @@ export class LaneProcessor {
       await this.redis.ttDropHead(k.lane(conv), id);
       return 'done';
     }
-    const log = this.log.child({ message: id, conv });
+    // A child logger per message only when its debug lines will be written: this is the hot path.
+    const log = this.log.isLevelEnabled('debug') ? this.log.child({ message: id, conv }) : this.log;
     const msgData = this.tt.ciphertext(rec.text);
     const hash = textHash(rec.text);
     const deadline = (rec.sendAt ?? rec.createdAt) + this.opts.maxMessageAgeMs;
@@ -142,7 +139,7 @@ export class LaneProcessor {
           found = await this.tt.readBack(rec.from, rec.to, createTime, floor, msgData);
         } catch (err) {
           if (this.stopping) return 'stopped';
-          if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', state, log);
+          if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', log);
           log.debug({ err: (err as Error).message }, 'read-back failed; retrying');
           await wait();
           continue;
@@ -155,8 +152,8 @@ export class LaneProcessor {
       if (this.stopping) return 'stopped';
       // The caller's "drop if not sent by": checked only here, before a new attempt, where nothing of ours can be
       // stored (a message that may be stored was read back above first).
-      if (rec.deadline !== null && Date.now() > rec.deadline) return this.fail(rec, conv, token, 'expired', state, log);
-      if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', state, log);
+      if (rec.deadline !== null && Date.now() > rec.deadline) return this.fail(rec, conv, token, 'expired', log);
+      if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', log);
 
       // A new attempt. Two of our texts alike in one second of one conversation would be indistinguishable on
       // read-back, so the later one takes the next second.
@@ -192,11 +189,10 @@ export class LaneProcessor {
                   log,
                 );
               }
-              return this.fail(rec, conv, token, 'teamtalk_no_reply', state, log);
+              return this.fail(rec, conv, token, 'teamtalk_no_reply', log);
             } catch {
               if (this.stopping) return 'stopped';
-              if (tries >= 3 && Date.now() > deadline)
-                return this.fail(rec, conv, token, 'teamtalk_no_reply', state, log);
+              if (tries >= 3 && Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_no_reply', log);
               await wait();
             }
           }
@@ -209,7 +205,7 @@ export class LaneProcessor {
         }
         continue;
       }
-      if (reply.msgId === 0) return this.fail(rec, conv, token, 'teamtalk_rejected', state, log);
+      if (reply.msgId === 0) return this.fail(rec, conv, token, 'teamtalk_rejected', log);
       return this.succeed(rec, conv, token, reply, hash, state, log);
     }
   }
@@ -239,7 +235,10 @@ export class LaneProcessor {
   ): Promise<'done' | 'drained'> {
     if (!this.tt.forward(stored)) {
       this.stats.routeUnavailable++;
-      log.warn({ msgId: stored.msgId }, 'stored, but no route_server to push it: recipients get it on their next sync');
+      log.warn(
+        { message: rec.id, conv, msgId: stored.msgId },
+        'stored, but no route_server to push it: recipients get it on their next sync',
+      );
     }
     const k = this.keys;
     const left = await this.redis.ttComplete(
@@ -261,7 +260,6 @@ export class LaneProcessor {
     conv: string,
     token: string,
     code: FailureCode,
-    _state: ConvState,
     log: Logger,
   ): Promise<'done' | 'drained'> {
     const k = this.keys;
