@@ -3,9 +3,9 @@
 // then a group message reaching a member who was just added.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { Harness, DEV_KEY } from './helpers/harness.ts';
 import { listen } from './helpers/listen.ts';
+import { rawPost } from './helpers/raw-post.ts';
 
 const GROUP_CHANGE_MEMBER_NOTIFY = 0x040b;
 
@@ -42,18 +42,7 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Pr
 }
 
 /** One legacy request on a raw socket; resolves with the reply's bytes as text. */
-function legacy(path: string, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(h.apiPort, '127.0.0.1');
-    let out = '';
-    sock.on('data', (d) => (out += d.toString('utf8')));
-    sock.on('end', () => resolve(out));
-    sock.on('error', reject);
-    sock.write(
-      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  });
-}
+const legacy = (path: string, body: string) => rawPost(h.apiPort, path, body);
 
 function legacyReply(body: string): string {
   return (

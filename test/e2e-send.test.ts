@@ -1,9 +1,9 @@
 // The send path end to end: HTTP → Redis → worker → sandbox TeamTalk → a logged-in user's connection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { Harness, DEV_KEY } from './helpers/harness.ts';
 import { listen } from './helpers/listen.ts';
+import { rawPost } from './helpers/raw-post.ts';
 
 let h: Harness;
 before(async () => {
@@ -54,18 +54,7 @@ test('a group message (object content) arrives at an online member', async () =>
   }
 });
 
-function legacy(path: string, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(h.apiPort, '127.0.0.1');
-    let out = '';
-    sock.on('data', (d) => (out += d.toString('utf8')));
-    sock.on('end', () => resolve(out));
-    sock.on('error', reject);
-    sock.write(
-      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  });
-}
+const legacy = (path: string, body: string) => rawPost(h.apiPort, path, body);
 
 test('the legacy /query/SendSingleMessage answers the old reply with the msg_id, and the message arrives', async () => {
   const l = await listen(h.sandbox.msgServer.port, 5);

@@ -2,7 +2,7 @@
 // a batch paced by its app's limit) and the global cap towards db_proxy_server (two workers).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { rawPost } from './helpers/raw-post.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,18 +83,7 @@ function busiestSecond(times: number[]): number {
   return most;
 }
 
-function legacy(port: number, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
-    let out = '';
-    sock.on('data', (d) => (out += d.toString('utf8')));
-    sock.on('end', () => resolve(out));
-    sock.on('error', reject);
-    sock.write(
-      `POST ${body.length > 0 ? '/query/SendSingleMessage' : '/'} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  });
-}
+const legacy = (port: number, body: string) => rawPost(port, '/query/SendSingleMessage', body);
 
 test('an app over its rate_limit gets 429 rate_limited with Retry-After, across two api processes', async () => {
   const bases = [h.url, secondApi];
