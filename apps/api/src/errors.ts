@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   invalid_recipient: 400,
   unauthorized: 401,
   forbidden_sender: 403,
+  admin_disabled: 403,
   group_change_forbidden: 403,
   group_not_found: 404,
   not_found: 404,

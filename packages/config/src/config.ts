@@ -42,6 +42,8 @@ export interface Config {
   aesKeyIsStockDefault: boolean;
   appKeys: AppKey[];
   devAppKey: string | undefined;
+  /** The operators' key for /console, the queue dashboard and admin endpoints; unset: those answer 403 admin_disabled. */
+  adminKey: string | undefined;
   /** Messages per second of the development key; unset: unlimited. */
   devRateLimit: number | undefined;
   maxContentBytes: number;
@@ -77,6 +79,10 @@ export const VARIABLES = {
   TTPUSH_AES_KEY: ['the public stock key', "the TeamTalk servers' 32-character aesKey"],
   TTPUSH_APP_KEYS_FILE: ['unset', 'JSON file of app keys and the sender ids each may use'],
   TTPUSH_DEV_APP_KEY: ['unset (random when embedded)', 'a development key that may do everything'],
+  TTPUSH_ADMIN_KEY: [
+    'unset (random when embedded)',
+    'operator key for /console, /admin/queues and admin endpoints (16+ characters); unset: they are off',
+  ],
   TTPUSH_DEV_RATE_LIMIT: ['unset: unlimited', 'messages per second the development key may send'],
   TTPUSH_MAX_CONTENT_BYTES: ['3068', 'largest message text in UTF-8 bytes (TeamTalk column varchar(4096))'],
   TTPUSH_LEGACY_WAIT_MS: ['10000', 'how long /query/Send* waits for the msg_id before error 10'],
@@ -258,6 +264,10 @@ export function loadConfig(env: Source = process.env): Config {
   if (devAppKey !== undefined && devAppKey.length < 8) {
     fail('TTPUSH_DEV_APP_KEY', 'is shorter than 8 characters', 'use a longer development key');
   }
+  const adminKey = src.TTPUSH_ADMIN_KEY?.trim() || undefined;
+  if (adminKey !== undefined && adminKey.length < 16) {
+    fail('TTPUSH_ADMIN_KEY', 'is shorter than 16 characters', 'use a random key of 16 characters or more');
+  }
   const appKeys = src.TTPUSH_APP_KEYS_FILE ? loadAppKeysFile(src.TTPUSH_APP_KEYS_FILE) : [];
   const prefix = src.TTPUSH_REDIS_PREFIX ?? 'ttp';
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(prefix))
@@ -277,6 +287,7 @@ export function loadConfig(env: Source = process.env): Config {
     aesKeyIsStockDefault: aesKey === STOCK_AES_KEY,
     appKeys,
     devAppKey,
+    adminKey,
     devRateLimit: src.TTPUSH_DEV_RATE_LIMIT ? int(src, 'TTPUSH_DEV_RATE_LIMIT', 0, 1, 10_000_000) : undefined,
     maxContentBytes: int(src, 'TTPUSH_MAX_CONTENT_BYTES', 3068, 1, 1024 * 1024),
     legacyWaitMs: int(src, 'TTPUSH_LEGACY_WAIT_MS', 10_000, 100, 120_000),
