@@ -62,13 +62,9 @@ export const BatchNdjsonBody = z.string().meta({
 });
 
 export const BatchUploadQuery = z.object({
-  skip_invalid: z
-    .enum(['true', 'false', '1', '0'])
-    .optional()
-    .meta({
-      description:
-        'true: record invalid recipients as rejected (listed in the results) instead of refusing the upload.',
-    }),
+  skip_invalid: z.enum(['true', 'false', '1', '0']).optional().meta({
+    description: 'true: record invalid recipients as rejected (listed in the results) instead of refusing the upload.',
+  }),
 });
 
 export const BATCH_ID = /^[\x21-\x7e]{1,200}$/;
@@ -136,12 +132,9 @@ export const BatchResultRow = z
 export const BatchResultsPage = z
   .object({
     results: z.array(BatchResultRow),
-    next_cursor: z
-      .string()
-      .nullable()
-      .meta({
-        description: 'Pass as ?cursor= for the next page; null at the end. A page may be short before the end.',
-      }),
+    next_cursor: z.string().nullable().meta({
+      description: 'Pass as ?cursor= for the next page; null at the end. A page may be short before the end.',
+    }),
   })
   .strict()
   .meta({ id: 'BatchResultsPage' });
