@@ -152,11 +152,12 @@ export function packageVersion(): string {
 export function openApiDocument(ops: readonly OperationSpec[]): Json {
   const set = new SchemaSet();
   const paths: Record<string, Json> = {};
-  const tags: string[] = [];
-  for (const op of [...ops].sort((a, b) => a.path.localeCompare(b.path))) {
-    (paths[op.path] ??= {})[op.method] = operation(op, set);
-    if (!tags.includes(op.tag)) tags.push(op.tag);
-  }
+  // Known tags in their reading order, then any other in the order first seen; paths by tag, then path.
+  const tags = [...Object.keys(TAGS), ...ops.map((op) => op.tag)].filter(
+    (tag, i, all) => all.indexOf(tag) === i && ops.some((op) => op.tag === tag),
+  );
+  const sorted = [...ops].sort((a, b) => tags.indexOf(a.tag) - tags.indexOf(b.tag) || a.path.localeCompare(b.path));
+  for (const op of sorted) (paths[op.path] ??= {})[op.method] = operation(op, set);
   const sortedSchemas = Object.fromEntries(Object.entries(set.components).sort(([a], [b]) => a.localeCompare(b)));
   return {
     openapi: '3.1.0',
