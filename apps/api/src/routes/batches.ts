@@ -278,14 +278,8 @@ export function batchesRouter(deps: BatchesDeps): Router {
       );
     }
     const header = parseBatchHeader(body, 'json', config.maxContentBytes, app.priority);
-    const list = body.recipients;
-    if (!Array.isArray(list) || list.length === 0) {
-      throw new ApiError(
-        list === undefined ? 'missing_field' : 'invalid_field',
-        'recipients must be a non-empty array such as [{"user": 2}, {"group": 7}]: for very many recipients, stream NDJSON',
-        'recipients',
-      );
-    }
+    // A non-empty array: parseBatchHeader checked the body with BatchRequest; each element is checked below.
+    const list = body.recipients as unknown[];
     checkSender(app, header);
     const begun = await batches.begin({ app: app.name, header, idempotencyKey: key });
     if ('duplicate' in begun) return accepted(res, app, begun.duplicate, true);
