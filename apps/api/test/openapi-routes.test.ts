@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import express from 'express';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { BatchService } from '@ttpush/core';
@@ -19,9 +20,16 @@ const NOT_OPERATIONS: readonly { prefix: string; reason: string }[] = [
   { prefix: '/admin/queues', reason: "bull-board's queue dashboard, an app of its own with its own pages and JSON" },
 ];
 
+/**
+ * Handlers that answer requests under their mount path without routes the walk can see: an Express app
+ * mounted with app.use (Express wraps it as `mounted_app`) and express.static. Other path-mounted
+ * middleware (an auth check on /v1/admin, say) answers nothing by itself and is not reported.
+ */
+const SERVING_HANDLERS: ReadonlySet<string> = new Set(['mounted_app', 'serveStatic']);
+
 interface Layer {
   route?: { path: string | string[]; methods: Record<string, boolean> };
-  handle: { stack?: Layer[] };
+  handle: { stack?: Layer[]; name?: string };
   rawPath?: unknown;
   slash?: boolean;
 }
@@ -39,7 +47,7 @@ function walk(stack: readonly Layer[], prefix: string, routes: Set<string>, opaq
       }
     } else if (Array.isArray(layer.handle.stack)) {
       walk(layer.handle.stack, prefix + mount, routes, opaque);
-    } else if (mount !== '') {
+    } else if (mount !== '' && SERVING_HANDLERS.has(layer.handle.name ?? '')) {
       opaque.push(prefix + mount);
     }
   }
@@ -83,7 +91,7 @@ test('every route the app serves has an operation in the reference, and every op
   );
 });
 
-test('the walk sees a route added to the app, and reports it as undescribed', () => {
+test('the walk sees routes of sub-routers, mounted apps and static files added to the app', () => {
   const app = createApp({
     config: testConfig(),
     service: new MemoryService(),
@@ -91,8 +99,17 @@ test('the walk sees a route added to the app, and reports it as undescribed', ()
     metrics: createApiMetrics(new Registry()),
   });
   app.get('/v1/undescribed/:id', (_req, res) => void res.end());
+  const sub = express.Router();
+  sub.post('/things/:thing', (_req, res) => void res.end());
+  app.use('/v1/sub', sub);
+  app.use('/console/app', express());
+  app.use('/console/files', express.static('/nonexistent'));
+  app.use('/v1/guarded', (_req, _res, next) => next());
   const routes = new Set<string>();
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '', routes, []);
+  const opaque: string[] = [];
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '', routes, opaque);
   assert.ok(routes.has('GET /v1/undescribed/{id}'));
+  assert.ok(routes.has('POST /v1/sub/things/{thing}'));
+  assert.deepEqual(opaque, ['/console/app', '/console/files']);
   assert.ok(!allOperations().some((op) => op.path === '/v1/undescribed/{id}'));
 });
