@@ -25,8 +25,9 @@ const TAGS: Readonly<Record<string, string>> = {
 class SchemaSet {
   readonly components: Record<string, Json> = {};
 
+  /** Throws for what JSON Schema cannot express (a transform's output, a custom check's type): document it otherwise. */
   convert(schema: z.ZodType, io: 'input' | 'output'): Json {
-    const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Json;
+    const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io }) as Json;
     const { $schema: _dialect, $defs, ...rest } = out;
     for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, Json>)) {
       const named = relink(def);
