@@ -1,6 +1,6 @@
 /**
  * The Express application of ttpush's API: /v1 (JSON, Bearer app keys), the legacy /query drop-in, group administration,
- * /healthz, /readyz and /metrics. The process wiring (Redis, listen, shutdown) lives in server.ts.
+ * /healthz, /readyz, /metrics, and the API reference (/openapi.json, /docs). The process wiring (Redis, listen, shutdown) lives in server.ts.
  */
 import express from 'express';
 import { Registry } from 'prom-client';
@@ -12,6 +12,7 @@ import { errorHandler } from './error-handler.ts';
 import { LOG_REDACT_PATHS } from './log-redact.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { requestContext } from './request-context.ts';
+import { docsRouter } from './routes/docs.ts';
 import { healthRouter } from './routes/health.ts';
 import { legacyRouter } from './routes/legacy.ts';
 import { messagesRouter } from './routes/messages.ts';
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.use(requestContext(logger, metrics));
   app.use(healthRouter({ service, metrics, logger, extraMetrics: deps.extraMetrics }));
+  app.use(docsRouter());
   const { rateLimiter } = deps;
   app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter }));
   if (deps.batches) app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger }));

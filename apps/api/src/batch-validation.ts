@@ -4,8 +4,11 @@
  * recipient's error into `invalid_recipient` naming the line (NDJSON) or index (JSON), or records it as
  * rejected under ?skip_invalid=true.
  */
+import { z } from 'zod';
 import type { BatchHeader, BatchRecipient, Priority, Recipient, RejectedInput } from '@ttpush/core';
 import { ApiError } from './errors.ts';
+import { checkObject, checkWith } from './schema-check.ts';
+import { BatchJsonBody, BatchNdjsonHeader, BatchRecipient as BatchRecipientSchema } from './schemas/batch.ts';
 import {
   assertNotSelf,
   describe,
@@ -17,44 +20,61 @@ import {
   requireId,
 } from './validation.ts';
 
-const HEADER_FIELDS: ReadonlySet<string> = new Set(['from', 'content', 'priority', 'send_at', 'deadline']);
-const JSON_FIELDS: ReadonlySet<string> = new Set([...HEADER_FIELDS, 'recipients']);
+/** The JSON body's top level: its recipients are checked one by one (parseBatchRecipient), each with BatchRecipient. */
+const JSON_HEADER = BatchJsonBody.extend({ recipients: z.array(z.unknown()).min(1) });
 const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group', 'content']);
 /** Characters of a refused input kept in the results. */
 const INPUT_KEPT = 300;
 
 export type UploadFormat = 'json' | 'ndjson';
 
-/** The batch-wide fields: from, content (optional when every recipient has its own), priority, send_at, deadline. */
+/**
+ * The batch-wide fields, checked with BatchJsonBody (JSON) or BatchNdjsonHeader (NDJSON line 1); then the
+ * content's size (a configured limit) and the deadline against now and send_at.
+ */
 export function parseBatchHeader(
   body: Record<string, unknown>,
   format: UploadFormat,
   maxContentBytes: number,
   defaultPriority: Priority = 'normal',
 ): BatchHeader {
-  const allowed = format === 'json' ? JSON_FIELDS : HEADER_FIELDS;
-  for (const key of Object.keys(body)) {
-    if (!allowed.has(key)) {
-      throw new ApiError(
+  const schema = format === 'json' ? JSON_HEADER : BatchNdjsonHeader;
+  const valid = checkObject(schema, body, {
+    fields: {
+      from: (v) => requireId(v, 'from'),
+      content: (v) => requireContent(v, 'content', maxContentBytes),
+      priority: (v) => optionalPriority(v, defaultPriority),
+      send_at: optionalSendAt,
+      deadline: (v) => optionalDeadline(v, undefined, Date.now()),
+      recipients: (v) => {
+        throw new ApiError(
+          v === undefined ? 'missing_field' : 'invalid_field',
+          'recipients must be a non-empty array such as [{"user": 2}, {"group": 7}]: for very many recipients, stream NDJSON',
+          'recipients',
+        );
+      },
+    },
+    unknown: (key) =>
+      new ApiError(
         'unknown_field',
         format === 'json'
-          ? `${key} is not a known field: remove it (the fields are from, content, recipients, priority, send_at, deadline)`
-          : `line 1 has ${key}, not a header field: the first line holds from, content, priority, send_at and deadline; recipients follow, one per line`,
+          ? `${key} is not a known field: remove it (the fields are ${Object.keys(BatchJsonBody.shape).join(', ')})`
+          : `line 1 has ${key}, not a header field: the first line holds ${Object.keys(BatchNdjsonHeader.shape).join(', ')}; recipients follow, one per line`,
         key,
-      );
-    }
-  }
-  const from = requireId(body.from, 'from');
-  const text = body.content === undefined ? undefined : requireContent(body.content, 'content', maxContentBytes);
-  const priority = optionalPriority(body.priority, defaultPriority);
-  const sendAt = optionalSendAt(body.send_at);
-  const deadline = optionalDeadline(body.deadline, sendAt, Date.now());
-  return { from, text, priority, sendAt, deadline };
+      ),
+  });
+  const text = valid.content === undefined ? undefined : requireContent(valid.content, 'content', maxContentBytes);
+  const priority = valid.priority ?? defaultPriority;
+  const sendAt = optionalSendAt(valid.send_at);
+  const deadline = optionalDeadline(valid.deadline, sendAt, Date.now());
+  return { from: valid.from, text, priority, sendAt, deadline };
 }
 
 /**
- * One recipient: {"user": id} or {"group": id}, optionally with its own "content". `prefix` is its path in
- * a JSON body (`recipients[12]`), or '' for an NDJSON line (whose number the caller adds).
+ * One recipient: {"user": id} or {"group": id}, optionally with its own "content", checked with
+ * BatchRecipient; then its content (its own, within the size limit, or the batch's) and the sender.
+ * `prefix` is its path in a JSON body (`recipients[12]`), or '' for an NDJSON line (whose number the
+ * caller adds).
  */
 export function parseBatchRecipient(
   value: unknown,
@@ -62,6 +82,32 @@ export function parseBatchRecipient(
   maxContentBytes: number,
   prefix: string,
 ): BatchRecipient {
+  const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
+  const valid = checkWith(BatchRecipientSchema, value, (v) => explainRecipient(v, maxContentBytes, prefix), prefix);
+  let to: Recipient;
+  if ('user' in valid) {
+    assertNotSelf(header.from, valid.user, field('user'), 'from');
+    to = { user: valid.user };
+  } else {
+    to = { group: valid.group };
+  }
+  let text: string | undefined;
+  if (valid.content !== undefined) {
+    text = requireContent(valid.content, field('content'), maxContentBytes);
+  } else if (header.text === undefined) {
+    throw new ApiError(
+      'missing_field',
+      prefix
+        ? `${field('content')} is missing and the batch has no content: give "content" here, or a top-level "content" for every recipient`
+        : 'content is missing and the header (line 1) has none: give "content" on this line, or in the header for every recipient',
+      field('content'),
+    );
+  }
+  return { to, text };
+}
+
+/** Words the refusal of a recipient BatchRecipient refused. */
+function explainRecipient(value: unknown, maxContentBytes: number, prefix: string): void {
   const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
   const label = prefix || 'the line';
   const hint = 'give {"user": <user id>} or {"group": <group id>}, with an optional "content"';
@@ -82,27 +128,9 @@ export function parseBatchRecipient(
       prefix || null,
     );
   }
-  let to: Recipient;
-  if (hasUser) {
-    const user = requireId(value.user, field('user'));
-    assertNotSelf(header.from, user, field('user'), 'from');
-    to = { user };
-  } else {
-    to = { group: requireId(value.group, field('group')) };
-  }
-  let text: string | undefined;
-  if (value.content !== undefined) {
-    text = requireContent(value.content, field('content'), maxContentBytes);
-  } else if (header.text === undefined) {
-    throw new ApiError(
-      'missing_field',
-      prefix
-        ? `${field('content')} is missing and the batch has no content: give "content" here, or a top-level "content" for every recipient`
-        : 'content is missing and the header (line 1) has none: give "content" on this line, or in the header for every recipient',
-      field('content'),
-    );
-  }
-  return { to, text };
+  if (hasUser) requireId(value.user, field('user'));
+  else requireId(value.group, field('group'));
+  if (value.content !== undefined) requireContent(value.content, field('content'), maxContentBytes);
 }
 
 /** Where a refused recipient was: an NDJSON line number, or an index in the JSON body's recipients. */

@@ -1,17 +1,23 @@
 /**
  * Checks of the group administration bodies (/v1/groups and the legacy /query/CreateGroup and
- * /query/ChangeMembers). Each check throws an ApiError naming the field and the fix.
+ * /query/ChangeMembers). The schemas of schemas/group.ts decide what passes; the checks here word each
+ * refusal as an ApiError naming the field and the fix.
  */
 import type { AppIdentity } from './auth.ts';
 import { maySendAs } from './auth.ts';
 import { ApiError } from './errors.ts';
 import type { GroupType } from './groups.ts';
+import { checkObject, checkValue, type Explainers } from './schema-check.ts';
+import {
+  ChangeMembersBody as ChangeMembersSchema,
+  CreateGroupBody as CreateGroupSchema,
+  GroupIdParams,
+  MAX_GROUP_MEMBERS,
+  MAX_GROUP_TEXT_BYTES,
+} from './schemas/group.ts';
 import { describe, isPlainObject, requireId, utf8Length } from './validation.ts';
 
-/** Most ids one request may add or remove. */
-export const MAX_GROUP_MEMBERS = 1000;
-/** Longest group name and avatar URL, in UTF-8 bytes (TeamTalk's columns are varchar(256)). */
-export const MAX_GROUP_TEXT_BYTES = 256;
+export { MAX_GROUP_MEMBERS, MAX_GROUP_TEXT_BYTES };
 
 /** A non-empty array of ids, at most MAX_GROUP_MEMBERS, deduplicated in their given order. */
 export function requireMembers(value: unknown, field: string): number[] {
@@ -65,16 +71,9 @@ export function assertMayActAs(app: AppIdentity, user: number, field: string): v
   }
 }
 
-function assertKnownFields(body: Record<string, unknown>, fields: readonly string[]): void {
-  for (const key of Object.keys(body)) {
-    if (!fields.includes(key)) {
-      throw new ApiError(
-        'unknown_field',
-        `${key} is not a known field: remove it (the fields are ${fields.join(', ')})`,
-        key,
-      );
-    }
-  }
+function unknownField(fields: readonly string[]): Explainers['unknown'] {
+  return (key) =>
+    new ApiError('unknown_field', `${key} is not a known field: remove it (the fields are ${fields.join(', ')})`, key);
 }
 
 function requireObject(body: unknown, example: string): Record<string, unknown> {
@@ -95,24 +94,28 @@ export interface CreateGroupBody {
   members: number[];
 }
 
-const CREATE_FIELDS = ['creator', 'name', 'type', 'avatar', 'members'] as const;
-
-/** POST /v1/groups. An empty name passes: TeamTalk refuses it, and that refusal is answered as such. */
+/** POST /v1/groups, checked with CreateGroupRequest. An empty name passes: TeamTalk refuses it, and that refusal is answered as such. */
 export function parseCreateGroupBody(raw: unknown): CreateGroupBody {
   const body = requireObject(raw, '{"creator": 1, "name": "ops", "members": [1, 2]}');
-  assertKnownFields(body, CREATE_FIELDS);
-  const creator = requireId(body.creator, 'creator');
-  const name = requireGroupText(body.name, 'name');
-  let type: GroupType = 'tmp';
-  if (body.type !== undefined) {
-    if (body.type !== 'normal' && body.type !== 'tmp') {
-      throw new ApiError('invalid_field', `type is ${describe(body.type)}: give "normal" or "tmp"`, 'type');
-    }
-    type = body.type;
-  }
-  const avatar = requireGroupText(body.avatar, 'avatar', '');
-  const members = requireMembers(body.members, 'members');
-  return { creator, name, type, avatar, members };
+  const valid = checkObject(CreateGroupSchema, body, {
+    fields: {
+      creator: (v) => requireId(v, 'creator'),
+      name: (v) => requireGroupText(v, 'name'),
+      type: (v) => {
+        throw new ApiError('invalid_field', `type is ${describe(v)}: give "normal" or "tmp"`, 'type');
+      },
+      avatar: (v) => requireGroupText(v, 'avatar', ''),
+      members: (v) => requireMembers(v, 'members'),
+    },
+    unknown: unknownField(Object.keys(CreateGroupSchema.shape)),
+  });
+  return {
+    creator: valid.creator,
+    name: valid.name,
+    type: valid.type ?? 'tmp',
+    avatar: valid.avatar ?? '',
+    members: [...new Set(valid.members)],
+  };
 }
 
 export interface ChangeMembersBody {
@@ -120,18 +123,27 @@ export interface ChangeMembersBody {
   members: number[];
 }
 
-/** POST and DELETE /v1/groups/:id/members. */
+/** POST and DELETE /v1/groups/:id/members, checked with ChangeMembersRequest. */
 export function parseChangeMembersBody(raw: unknown): ChangeMembersBody {
   const body = requireObject(raw, '{"members": [3]}');
-  assertKnownFields(body, ['user', 'members']);
-  return { user: requireActingUser(body.user, 'user'), members: requireMembers(body.members, 'members') };
+  const valid = checkObject(ChangeMembersSchema, body, {
+    fields: {
+      user: (v) => requireActingUser(v, 'user'),
+      members: (v) => requireMembers(v, 'members'),
+    },
+    unknown: unknownField(Object.keys(ChangeMembersSchema.shape)),
+  });
+  return { user: valid.user ?? 0, members: [...new Set(valid.members)] };
 }
 
 /** The :id of /v1/groups/:id/members: decimal digits naming an id 1..4294967295. */
 export function parseGroupIdParam(raw: string): number {
-  const n = /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n > 4294967295) {
-    throw new ApiError('invalid_field', `the group id in the path is not an integer from 1 to 4294967295`, 'group_id');
-  }
-  return n;
+  return Number(
+    checkValue(
+      GroupIdParams.shape.id,
+      raw,
+      () =>
+        new ApiError('invalid_field', 'the group id in the path is not an integer from 1 to 4294967295', 'group_id'),
+    ),
+  );
 }

@@ -22,6 +22,6 @@ export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
 export const notFound: RequestHandler = (req) => {
   throw new ApiError(
     'not_found',
-    `there is no endpoint at ${req.path}: the endpoints are /v1/messages, /v1/messages/{id}, /v1/batches, /v1/batches/{id} (and its /results, /pause, /resume), /v1/groups, /v1/groups/{id}/members, /query/SendSingleMessage, /query/SendGroupMessage, /query/CreateGroup, /query/ChangeMembers, /healthz, /readyz and /metrics`,
+    `there is no endpoint at ${req.path}: the endpoints are /v1/messages, /v1/messages/{id}, /v1/batches, /v1/batches/{id} (and its /results, /pause, /resume), /v1/groups, /v1/groups/{id}/members, /query/SendSingleMessage, /query/SendGroupMessage, /query/CreateGroup, /query/ChangeMembers, /healthz, /readyz, /metrics, /openapi.json and /docs`,
   );
 };

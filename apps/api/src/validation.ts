@@ -1,40 +1,20 @@
 /**
- * Checks of what callers send, shared by /v1 and the legacy /query endpoints. Each check throws an
- * ApiError naming the field and the fix; the legacy routes answer every such error with error 1.
+ * Checks of what callers send, shared by /v1 and the legacy /query endpoints. The request schemas
+ * (schemas/*.ts, the same ones /openapi.json shows) decide what passes; the checks here word each
+ * refusal as an ApiError naming the field and the fix, and hold what a schema cannot (limits from the
+ * configuration, "after now"). The legacy routes answer every such error with error 1.
  */
-import { z } from 'zod';
 import { PRIORITIES, type Priority, type Recipient, type SubmitRequest } from '@ttpush/core';
 import { ApiError } from './errors.ts';
+import { checkObject, checkValue, type Explainers } from './schema-check.ts';
+import { IdempotencyKey, MAX_ID, METADATA_MAX_BYTES, MAX_WAIT_SECONDS, Rfc3339, UserId } from './schemas/fields.ts';
+import { SendMessageBody, SendMessageQuery } from './schemas/message.ts';
 
-/** TeamTalk ids are uint32 and 0 means "none" on the wire. */
-export const MAX_ID = 4294967295;
-/** The JSON text of `metadata`, in UTF-8 bytes. */
-export const METADATA_MAX_BYTES = 4096;
-export const MAX_WAIT_SECONDS = 30;
-
-const idSchema = z.number().int().min(1).max(MAX_ID);
-// RFC 3339 needs seconds and an offset (Z or ±hh:mm); zod also refuses impossible dates like Feb 30.
-const rfc3339Schema = z.iso.datetime({ offset: true });
-// Printable ASCII, so the key can be stored and logged as is.
-const idempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,200}$/);
-const waitSchema = z
-  .string()
-  .regex(/^\d{1,2}(\.\d{1,3})?$/)
-  .transform(Number)
-  .pipe(z.number().gt(0).max(MAX_WAIT_SECONDS));
+export { MAX_ID, METADATA_MAX_BYTES, MAX_WAIT_SECONDS };
 
 /** What the API hands to the queue: a submit request before the app, idempotency and notify are added. */
 export type SendInput = Pick<SubmitRequest, 'from' | 'to' | 'text' | 'priority' | 'sendAt' | 'deadline' | 'metadata'>;
 
-const SEND_FIELDS: ReadonlySet<string> = new Set([
-  'from',
-  'to',
-  'content',
-  'priority',
-  'send_at',
-  'deadline',
-  'metadata',
-]);
 const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group']);
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -59,7 +39,7 @@ export function requireId(value: unknown, field: string): number {
   if (value === undefined) {
     throw new ApiError('missing_field', `${field} is missing: give it as a JSON integer from 1 to ${MAX_ID}`, field);
   }
-  const parsed = idSchema.safeParse(value);
+  const parsed = UserId.safeParse(value);
   if (!parsed.success) {
     const hint = typeof value === 'string' ? ' (write the number without quotes)' : '';
     throw new ApiError(
@@ -146,7 +126,7 @@ export function optionalPriority(value: unknown, fallback: Priority = 'normal'):
 
 export function optionalSendAt(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !rfc3339Schema.safeParse(value).success) {
+  if (typeof value !== 'string' || !Rfc3339.safeParse(value).success) {
     throw new ApiError(
       'invalid_field',
       `send_at is ${typeof value === 'string' ? JSON.stringify(value) : describe(value)}, not an RFC 3339 time: write it like "2025-01-31T09:30:00Z" or "2025-01-31T17:30:00+08:00"`,
@@ -159,7 +139,7 @@ export function optionalSendAt(value: unknown): number | undefined {
 /** "Drop if not sent by": an RFC 3339 time after now and after send_at when both are given. */
 export function optionalDeadline(value: unknown, sendAt: number | undefined, now: number): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !rfc3339Schema.safeParse(value).success) {
+  if (typeof value !== 'string' || !Rfc3339.safeParse(value).success) {
     throw new ApiError(
       'invalid_field',
       `deadline is ${typeof value === 'string' ? JSON.stringify(value) : describe(value)}, not an RFC 3339 time: write it like "2025-01-31T18:00:00Z"`,
@@ -197,7 +177,28 @@ function optionalMetadata(value: unknown): Record<string, unknown> | undefined {
   return value;
 }
 
-/** The body of POST /v1/messages. Unknown top-level fields are refused; null optional fields count as absent. */
+const sendExplainers = (maxContentBytes: number, defaultPriority: Priority): Explainers => ({
+  fields: {
+    from: (v) => requireId(v, 'from'),
+    to: requireRecipient,
+    content: (v) => requireContent(v, 'content', maxContentBytes),
+    priority: (v) => optionalPriority(v, defaultPriority),
+    send_at: optionalSendAt,
+    deadline: (v) => optionalDeadline(v, undefined, Date.now()),
+    metadata: optionalMetadata,
+  },
+  unknown: (key) =>
+    new ApiError(
+      'unknown_field',
+      `${key} is not a known field: remove it (the fields are ${Object.keys(SendMessageBody.shape).join(', ')})`,
+      key,
+    ),
+});
+
+/**
+ * The body of POST /v1/messages, checked with SendMessageBody; then the content's size (a configured
+ * limit), the deadline against now and send_at, and the recipient against the sender.
+ */
 export function parseSendBody(body: unknown, maxContentBytes: number, defaultPriority: Priority = 'normal'): SendInput {
   if (!isPlainObject(body)) {
     throw new ApiError(
@@ -205,27 +206,17 @@ export function parseSendBody(body: unknown, maxContentBytes: number, defaultPri
       `the request body is ${body === undefined ? 'missing' : describe(body)}: send a JSON object such as {"from": 1, "to": {"user": 2}, "content": "hello"}`,
     );
   }
-  for (const key of Object.keys(body)) {
-    if (!SEND_FIELDS.has(key)) {
-      throw new ApiError(
-        'unknown_field',
-        `${key} is not a known field: remove it (the fields are from, to, content, priority, send_at, deadline, metadata)`,
-        key,
-      );
-    }
-  }
-  const from = requireId(body.from, 'from');
-  const to = requireRecipient(body.to);
-  const text = requireContent(body.content, 'content', maxContentBytes);
-  const priority = optionalPriority(body.priority, defaultPriority);
-  const sendAt = optionalSendAt(body.send_at);
-  const deadline = optionalDeadline(body.deadline, sendAt, Date.now());
-  const metadata = optionalMetadata(body.metadata);
+  const valid = checkObject(SendMessageBody, body, sendExplainers(maxContentBytes, defaultPriority));
+  const { from, to } = valid;
+  const text = requireContent(valid.content, 'content', maxContentBytes);
+  const priority = valid.priority ?? defaultPriority;
+  const sendAt = optionalSendAt(valid.send_at);
+  const deadline = optionalDeadline(valid.deadline, sendAt, Date.now());
   if ('user' in to) assertNotSelf(from, to.user, 'to.user', 'from');
   const input: SendInput = { from, to, text, priority };
   if (sendAt !== undefined) input.sendAt = sendAt;
   if (deadline !== undefined) input.deadline = deadline;
-  if (metadata !== undefined) input.metadata = metadata;
+  if (valid.metadata != null) input.metadata = valid.metadata;
   return input;
 }
 
@@ -243,26 +234,28 @@ export function assertNotSelf(from: number, toUser: number, field: string, fromF
 /** The optional Idempotency-Key header: 1 to 200 printable ASCII characters. */
 export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (typeof header !== 'string' || !idempotencyKeySchema.safeParse(header).success) {
-    throw new ApiError(
-      'invalid_field',
-      'the Idempotency-Key header must be 1 to 200 printable ASCII characters: use e.g. a UUID',
-      'Idempotency-Key',
-    );
-  }
-  return header;
+  return checkValue(
+    IdempotencyKey,
+    header,
+    () =>
+      new ApiError(
+        'invalid_field',
+        'the Idempotency-Key header must be 1 to 200 printable ASCII characters: use e.g. a UUID',
+        'Idempotency-Key',
+      ),
+  );
 }
 
 /** `?wait=N`: seconds, 0 < N ≤ 30 (up to 3 decimals). */
 export function parseWait(raw: unknown): number | undefined {
-  if (raw === undefined) return undefined;
-  const parsed = typeof raw === 'string' ? waitSchema.safeParse(raw) : undefined;
-  if (parsed === undefined || !parsed.success) {
-    throw new ApiError(
-      'invalid_field',
-      `wait must be a number of seconds greater than 0 and at most ${MAX_WAIT_SECONDS}, given once: e.g. ?wait=10`,
-      'wait',
-    );
-  }
-  return parsed.data;
+  return checkValue(
+    SendMessageQuery.shape.wait,
+    raw,
+    () =>
+      new ApiError(
+        'invalid_field',
+        `wait must be a number of seconds greater than 0 and at most ${MAX_WAIT_SECONDS}, given once: e.g. ?wait=10`,
+        'wait',
+      ),
+  );
 }

@@ -13,7 +13,11 @@ import type {
   BatchResultsPage,
   BatchResultsQuery,
   BatchView,
+  ChangeMembersRequest,
   CreateBatchRequest,
+  CreateGroupRequest,
+  GroupView,
+  MembersChange,
   MessageView,
   RecipientSource,
   SendMessageRequest,
@@ -52,6 +56,8 @@ interface Call {
   replayable?: boolean;
   idempotencyKey?: string;
   extraTimeoutMs?: number;
+  /** Tried once: a call without an Idempotency-Key whose lost answer might hide a success. */
+  once?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -159,8 +165,26 @@ export class TtpushClient {
     return this.call<BatchView>({ method: 'POST', path: `/v1/batches/${encodeURIComponent(id)}/resume` });
   }
 
+  /**
+   * POST /v1/groups. Tried once: groups take no Idempotency-Key, so a retry after a lost answer could
+   * create a second group.
+   */
+  createGroup(req: CreateGroupRequest): Promise<GroupView> {
+    return this.call<GroupView>({ method: 'POST', path: '/v1/groups', json: req, once: true });
+  }
+
+  /** POST /v1/groups/:id/members (adding members already in the group changes nothing, so retries are safe). */
+  addMembers(groupId: number, req: ChangeMembersRequest): Promise<MembersChange> {
+    return this.call<MembersChange>({ method: 'POST', path: `/v1/groups/${groupId}/members`, json: req });
+  }
+
+  /** DELETE /v1/groups/:id/members. */
+  removeMembers(groupId: number, req: ChangeMembersRequest): Promise<MembersChange> {
+    return this.call<MembersChange>({ method: 'DELETE', path: `/v1/groups/${groupId}/members`, json: req });
+  }
+
   private async call<T>(call: Call): Promise<T> {
-    const maxAttempts = call.stream && !call.replayable ? 1 : this.retries + 1;
+    const maxAttempts = call.once || (call.stream && !call.replayable) ? 1 : this.retries + 1;
     for (let attempt = 0; ; attempt++) {
       const { result, retryAfterMs } = await this.attempt(call);
       if (!(result instanceof TtpushError)) return result as T;

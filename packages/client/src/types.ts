@@ -111,3 +111,39 @@ export interface BatchResultsQuery {
   /** 1 to 1000; the api's default is 100. */
   limit?: number;
 }
+
+export type GroupType = 'normal' | 'tmp';
+
+export interface CreateGroupRequest {
+  /** The creator; the app key must be allowed to act as this user. */
+  creator: number;
+  /** At most 256 UTF-8 bytes; TeamTalk refuses an empty name. */
+  name: string;
+  /** Default tmp. */
+  type?: GroupType;
+  /** An avatar URL, at most 256 UTF-8 bytes. */
+  avatar?: string;
+  /** 1 to 1000 user ids. */
+  members: number[];
+}
+
+export interface ChangeMembersRequest {
+  /** The acting user; 0 (the default) is an administrator, only for keys whose senders are "*". */
+  user?: number;
+  /** 1 to 1000 user ids. */
+  members: number[];
+}
+
+export interface GroupView {
+  group_id: number;
+  name: string;
+  members: number[];
+}
+
+export interface MembersChange {
+  group_id: number;
+  /** The members after the change. */
+  members: number[];
+  /** The ids added (or removed). */
+  changed: number[];
+}

@@ -15,12 +15,19 @@ export interface BodySpec {
   schema: z.ZodType;
   description?: string;
   example?: unknown;
+  /**
+   * A line-per-record body (NDJSON): the schema of each line, and of the first when it differs (a
+   * header). `schema` then describes the body as text.
+   */
+  lines?: { first?: z.ZodType; each: z.ZodType };
 }
 
 export interface ResponseSpec {
   description: string;
   /** Absent: no body (e.g. 204). */
   body?: BodySpec;
+  /** The same answer in other content types (an NDJSON export beside the JSON pages). */
+  alternateBodies?: BodySpec[];
   /** Response headers worth naming (Retry-After, Location, ...). */
   headers?: Record<string, string>;
 }
@@ -32,6 +39,8 @@ export interface OperationSpec {
   /** Groups operations on /docs: Messages, Batches, Groups, Webhooks, Apps, Legacy, Operations ... */
   tag: string;
   summary: string;
+  /** Unique, camelCase (createMessage); derived from method and path when absent. */
+  operationId?: string;
   description?: string;
   /** app: Bearer app key; admin: Bearer TTPUSH_ADMIN_KEY; none: open. */
   auth: 'app' | 'admin' | 'none';
@@ -41,6 +50,8 @@ export interface OperationSpec {
   /** Request headers the operation reads (Idempotency-Key ...). */
   headers?: z.ZodObject;
   body?: BodySpec;
+  /** Other content types the operation takes (an NDJSON upload beside a JSON body). */
+  alternateBodies?: BodySpec[];
   /** Keyed by HTTP status ('200', '202', ...). */
   responses: Record<string, ResponseSpec>;
   /** The error codes this operation may answer; their statuses come from ERROR_STATUS. */

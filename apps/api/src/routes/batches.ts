@@ -38,6 +38,14 @@ import {
   rejectedInput,
   type Position,
 } from '../batch-validation.ts';
+import { checkValue } from '../schema-check.ts';
+import {
+  BATCH_ID,
+  BatchResultsQuery,
+  BatchUploadQuery,
+  DEFAULT_RESULTS_LIMIT,
+  MAX_RESULTS_LIMIT,
+} from '../schemas/batch.ts';
 import { NdjsonLineSplitter, type NdjsonLine } from '../ndjson-lines.ts';
 
 export interface BatchesDeps {
@@ -52,12 +60,8 @@ export interface BatchesDeps {
 export const BATCH_JSON_LIMIT_BYTES = 16 * 1024 * 1024;
 /** How long a refused upload's remaining body is read (and dropped) so the client sees the answer. */
 const DRAIN_MS = 5000;
-/** Results per page: default and maximum. */
-const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1000;
 /** The NDJSON export writes in pieces of about this size. */
 const EXPORT_WRITE_BYTES = 64 * 1024;
-const BATCH_ID_SHAPE = /^[\x21-\x7e]{1,200}$/;
 
 type UploadType = 'json' | 'ndjson' | 'other';
 
@@ -79,40 +83,44 @@ function notFound(id: string): ApiError {
 }
 
 function parseSkipInvalid(raw: unknown): boolean {
-  if (raw === undefined) return false;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ApiError(
-    'invalid_field',
-    'skip_invalid must be true or false, given once: e.g. ?skip_invalid=true',
-    'skip_invalid',
+  const value = checkValue(
+    BatchUploadQuery.shape.skip_invalid,
+    raw,
+    () =>
+      new ApiError(
+        'invalid_field',
+        'skip_invalid must be true or false, given once: e.g. ?skip_invalid=true',
+        'skip_invalid',
+      ),
   );
+  return value === 'true' || value === '1';
 }
 
 function parseState(raw: unknown): BatchResultState | undefined {
-  if (raw === undefined) return undefined;
-  const found = BATCH_RESULT_STATES.find((s) => s === raw);
-  if (found === undefined) {
-    throw new ApiError(
-      'invalid_field',
-      `state must be one of ${BATCH_RESULT_STATES.join(', ')}: e.g. ?state=failed (or leave it out for every result)`,
-      'state',
-    );
-  }
-  return found;
+  return checkValue(
+    BatchResultsQuery.shape.state,
+    raw,
+    () =>
+      new ApiError(
+        'invalid_field',
+        `state must be one of ${BATCH_RESULT_STATES.join(', ')}: e.g. ?state=failed (or leave it out for every result)`,
+        'state',
+      ),
+  ) as BatchResultState | undefined;
 }
 
 function parseLimit(raw: unknown): number {
-  if (raw === undefined) return DEFAULT_LIMIT;
-  const n = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= MAX_LIMIT)) {
-    throw new ApiError(
-      'invalid_field',
-      `limit must be a whole number from 1 to ${MAX_LIMIT}: e.g. ?limit=500`,
-      'limit',
-    );
-  }
-  return n;
+  const limit = checkValue(
+    BatchResultsQuery.shape.limit,
+    raw,
+    () =>
+      new ApiError(
+        'invalid_field',
+        `limit must be a whole number from 1 to ${MAX_RESULTS_LIMIT}: e.g. ?limit=500`,
+        'limit',
+      ),
+  );
+  return limit ?? DEFAULT_RESULTS_LIMIT;
 }
 
 function parseCursorParam(raw: unknown): string | undefined {
@@ -270,14 +278,8 @@ export function batchesRouter(deps: BatchesDeps): Router {
       );
     }
     const header = parseBatchHeader(body, 'json', config.maxContentBytes, app.priority);
-    const list = body.recipients;
-    if (!Array.isArray(list) || list.length === 0) {
-      throw new ApiError(
-        list === undefined ? 'missing_field' : 'invalid_field',
-        'recipients must be a non-empty array such as [{"user": 2}, {"group": 7}]: for very many recipients, stream NDJSON',
-        'recipients',
-      );
-    }
+    // A non-empty array: parseBatchHeader checked the body with BatchRequest; each element is checked below.
+    const list = body.recipients as unknown[];
     checkSender(app, header);
     const begun = await batches.begin({ app: app.name, header, idempotencyKey: key });
     if ('duplicate' in begun) return accepted(res, app, begun.duplicate, true);
@@ -406,7 +408,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     .route('/v1/batches/:id')
     .get(routeName('/v1/batches/:id'), auth, async (req, res) => {
       const id = req.params.id;
-      const view = BATCH_ID_SHAPE.test(id) ? await batches.get(id) : null;
+      const view = BATCH_ID.test(id) ? await batches.get(id) : null;
       if (view === null) throw notFound(id);
       res.status(200).json(view);
     })
@@ -455,11 +457,11 @@ export function batchesRouter(deps: BatchesDeps): Router {
       const ndjson =
         req.query.format === 'ndjson' ||
         (req.query.format === undefined && (req.headers.accept ?? '').includes('application/x-ndjson'));
-      if (req.query.format !== undefined && req.query.format !== 'ndjson' && req.query.format !== 'json') {
+      if (!BatchResultsQuery.shape.format.safeParse(req.query.format).success) {
         throw new ApiError('invalid_field', 'format must be json or ndjson: e.g. ?format=ndjson', 'format');
       }
       if (ndjson) {
-        const rows = BATCH_ID_SHAPE.test(id) ? await batches.exportResults(id, state) : null;
+        const rows = BATCH_ID.test(id) ? await batches.exportResults(id, state) : null;
         if (rows === null) throw notFound(id);
         res.status(200).type('application/x-ndjson; charset=utf-8');
         let buffered = '';
@@ -479,7 +481,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
       const cursor = parseCursorParam(req.query.cursor);
       let page;
       try {
-        page = BATCH_ID_SHAPE.test(id) ? await batches.results(id, { state, cursor, limit }) : null;
+        page = BATCH_ID.test(id) ? await batches.results(id, { state, cursor, limit }) : null;
       } catch (err) {
         if (err instanceof BatchCursorError) {
           throw new ApiError('invalid_field', `${err.message}: pass the next_cursor of the previous page`, 'cursor');

@@ -15,6 +15,8 @@ import { assertMayActAs, requireActingUser, requireGroupText, requireMembers } f
 import type { LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
 import { mountLegacyRoute } from './legacy-route.ts';
+import { checkObject } from '../schema-check.ts';
+import { LegacyChangeMembersBody, LegacyCreateGroupBody } from '../schemas/legacy.ts';
 import { isPlainObject, requireId } from '../validation.ts';
 import { parseJson } from './legacy.ts';
 
@@ -31,6 +33,9 @@ function legacyGroupType(value: unknown): GroupType {
   if (value === 1) return 'normal';
   throw new ApiError('invalid_field', 'group_type must be 1 (normal) or 2 (tmp)', 'group_type');
 }
+
+/** The legacy bodies are loose objects (the old server ignored fields it did not know): never called. */
+const ignoredField = (key: string): ApiError => new ApiError('unknown_field', `${key} is not a known field`, key);
 
 export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
   const { config, keyring, logger } = deps;
@@ -70,11 +75,21 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
       '/query/CreateGroup',
       (req: Request, res: Response) =>
         handle(req, res, 'create_group_failed', async (body, groups, app) => {
-          const creator = requireId(body.req_user_id, 'req_user_id');
-          const name = requireGroupText(body.group_name, 'group_name');
-          const type = legacyGroupType(body.group_type);
-          const avatar = requireGroupText(body.group_avatar, 'group_avatar', '');
-          const members = requireMembers(body.user_id_list, 'user_id_list');
+          const valid = checkObject(LegacyCreateGroupBody, body, {
+            fields: {
+              req_user_id: (v) => requireId(v, 'req_user_id'),
+              group_name: (v) => requireGroupText(v, 'group_name'),
+              group_type: legacyGroupType,
+              group_avatar: (v) => requireGroupText(v, 'group_avatar', ''),
+              user_id_list: (v) => requireMembers(v, 'user_id_list'),
+            },
+            unknown: ignoredField,
+          });
+          const creator = valid.req_user_id;
+          const name = valid.group_name;
+          const type = legacyGroupType(valid.group_type);
+          const avatar = valid.group_avatar ?? '';
+          const members = [...new Set(valid.user_id_list)];
           assertMayActAs(app, creator, 'req_user_id');
           const g = await groups.create({ creator, name, type, avatar, members });
           return { code: 'ok', groupId: g.groupId };
@@ -84,14 +99,22 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
       '/query/ChangeMembers',
       (req: Request, res: Response) =>
         handle(req, res, 'change_members_failed', async (body, groups, app) => {
-          const user = requireActingUser(body.req_user_id, 'req_user_id');
-          const groupId = requireId(body.group_id, 'group_id');
-          if (body.modify_type !== 1 && body.modify_type !== 2) {
-            throw new ApiError('invalid_field', 'modify_type must be 1 (add) or 2 (del)', 'modify_type');
-          }
-          const members = requireMembers(body.user_id_list, 'user_id_list');
+          const valid = checkObject(LegacyChangeMembersBody, body, {
+            fields: {
+              req_user_id: (v) => requireActingUser(v, 'req_user_id'),
+              group_id: (v) => requireId(v, 'group_id'),
+              modify_type: () => {
+                throw new ApiError('invalid_field', 'modify_type must be 1 (add) or 2 (del)', 'modify_type');
+              },
+              user_id_list: (v) => requireMembers(v, 'user_id_list'),
+            },
+            unknown: ignoredField,
+          });
+          const user = valid.req_user_id ?? 0;
+          const groupId = valid.group_id;
+          const members = [...new Set(valid.user_id_list)];
           assertMayActAs(app, user, 'req_user_id');
-          await groups.changeMembers({ user, groupId, change: body.modify_type === 1 ? 'add' : 'del', members });
+          await groups.changeMembers({ user, groupId, change: valid.modify_type === 1 ? 'add' : 'del', members });
           return { code: 'ok' };
         }),
     ],

@@ -15,6 +15,8 @@ import { locals } from '../locals.ts';
 import { mountLegacyRoute } from './legacy-route.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limiter.ts';
+import { checkObject } from '../schema-check.ts';
+import { LegacySendGroupBody, LegacySendSingleBody } from '../schemas/legacy.ts';
 import { assertNotSelf, isPlainObject, requireContent, requireId } from '../validation.ts';
 
 export interface LegacyDeps {
@@ -79,9 +81,18 @@ export function legacyRouter(deps: LegacyDeps): Router {
     let to: Recipient;
     let text: string;
     try {
-      from = requireId(body.from_user_id, 'from_user_id');
-      const session = requireId(body.session_id, 'session_id');
-      text = requireContent(body.msg, 'msg', config.maxContentBytes);
+      const valid = checkObject(kind === 'single' ? LegacySendSingleBody : LegacySendGroupBody, body, {
+        fields: {
+          from_user_id: (v) => requireId(v, 'from_user_id'),
+          session_id: (v) => requireId(v, 'session_id'),
+          msg: (v) => requireContent(v, 'msg', config.maxContentBytes),
+        },
+        // Loose objects: the old server ignored fields it did not know, so these do too.
+        unknown: (key) => new ApiError('unknown_field', `${key} is not a known field`, key),
+      });
+      from = valid.from_user_id;
+      const session = valid.session_id;
+      text = requireContent(valid.msg, 'msg', config.maxContentBytes);
       if (kind === 'single') assertNotSelf(from, session, 'session_id', 'from_user_id');
       to = kind === 'single' ? { user: session } : { group: session };
     } catch (err) {

@@ -12,6 +12,7 @@ import type { ApiMetrics } from '../metrics.ts';
 import { routeName } from '../request-context.ts';
 import { methodNotAllowed } from '../routing.ts';
 import { rateLimit, type RateLimiter } from '../rate-limiter.ts';
+import { MESSAGE_ID } from '../schemas/message.ts';
 import { parseIdempotencyKey, parseSendBody, parseWait } from '../validation.ts';
 
 export interface MessagesDeps {
@@ -22,9 +23,6 @@ export interface MessagesDeps {
   logger: Logger;
   rateLimiter?: RateLimiter | undefined;
 }
-
-// Ids are the service's own; anything else cannot name a message.
-const MESSAGE_ID = /^[\x21-\x7e]{1,200}$/;
 
 function notFound(id: string): ApiError {
   return new ApiError(
