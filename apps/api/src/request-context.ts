@@ -35,6 +35,8 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
           status,
           ms: Math.round(ms * 10) / 10,
           app: l.app?.name ?? null,
+          // The key's public id (`key_...` or `config:<name>`), never the secret.
+          keyId: l.app?.keyId ?? null,
         },
         'request',
       );

@@ -8,7 +8,7 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
-import type { AppIdentity, Keyring } from '../auth.ts';
+import { hasScope, maySendToGroup, type AppIdentity, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { GroupError, noTeamTalkGroups, type GroupAdmin, type GroupType } from '../groups.ts';
 import { assertMayActAs, requireActingUser, requireGroupText, requireMembers } from '../group-validation.ts';
@@ -47,9 +47,11 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
     const l = locals(res);
     const body = parseJson(req.body);
     if (!isPlainObject(body)) return { code: 'bad_params' };
-    const app = typeof body.app_key === 'string' ? keyring.lookup(body.app_key) : null;
+    const app = typeof body.app_key === 'string' ? await keyring.lookup(body.app_key) : null;
     if (app === null) return { code: 'unknown_app_key' };
     l.app = app;
+    // The old replies have no "forbidden" code: a key without manage_groups gets error 3, as for a user it may not use.
+    if (!hasScope(app, 'manage_groups')) return { code: 'app_key_user_mismatch' };
     try {
       return await act(body, deps.groups ?? noTeamTalkGroups, app);
     } catch (err) {
@@ -86,6 +88,7 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
         handle(req, res, 'change_members_failed', async (body, groups, app) => {
           const user = requireActingUser(body.req_user_id, 'req_user_id');
           const groupId = requireId(body.group_id, 'group_id');
+          if (!maySendToGroup(app, groupId)) return { code: 'app_key_user_mismatch' };
           if (body.modify_type !== 1 && body.modify_type !== 2) {
             throw new ApiError('invalid_field', 'modify_type must be 1 (add) or 2 (del)', 'modify_type');
           }

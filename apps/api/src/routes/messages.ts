@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { TERMINAL_STATUSES, type MessageService, type MessageView } from '@ttpush/core';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
-import { bearerAuth, maySendAs, type Keyring } from '../auth.ts';
+import { bearerAuth, mayRead, requireGroup, requireSender, type AppIdentity, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { isServiceUnavailable } from '../error-handler.ts';
 import { jsonBody, requireJsonType } from '../json-body.ts';
@@ -13,6 +13,7 @@ import { routeName } from '../request-context.ts';
 import { methodNotAllowed } from '../routing.ts';
 import { rateLimit, type RateLimiter } from '../rate-limiter.ts';
 import { parseIdempotencyKey, parseSendBody, parseWait } from '../validation.ts';
+import { chargeDailyQuota, type QuotaCounter } from '../tenants/quota.ts';
 
 export interface MessagesDeps {
   config: Config;
@@ -21,6 +22,8 @@ export interface MessagesDeps {
   metrics: ApiMetrics;
   logger: Logger;
   rateLimiter?: RateLimiter | undefined;
+  /** Daily quotas of tenant apps; absent: none. */
+  quota?: QuotaCounter | undefined;
 }
 
 // Ids are the service's own; anything else cannot name a message.
@@ -54,15 +57,12 @@ export function messagesRouter(deps: MessagesDeps): Router {
         const wait = parseWait(req.query.wait);
         const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
         const input = parseSendBody(req.body, config.maxContentBytes, app.priority);
-        if (!maySendAs(app, input.from)) {
-          throw new ApiError(
-            'forbidden_sender',
-            `from is ${input.from}, a user this app key may not send as: use a sender id listed for the key '${app.name}'`,
-            'from',
-          );
-        }
+        requireSender(app, input.from, 'from');
+        if ('group' in input.to) requireGroup(app, input.to.group, 'to.group');
+        await chargeDailyQuota(deps.quota, app, 1);
         const result = await service.submit({
           app: app.name,
+          key: app.keyId,
           from: input.from,
           to: input.to,
           text: input.text,
@@ -97,17 +97,24 @@ export function messagesRouter(deps: MessagesDeps): Router {
     )
     .all(routeName('/v1/messages'), methodNotAllowed(['POST']));
 
+  /** Another app's message, or another key's without read_all, answers as if it did not exist. */
+  async function assertReadable(app: AppIdentity, id: string): Promise<void> {
+    const owner = MESSAGE_ID.test(id) ? await service.owner(id) : null;
+    if (owner === null || !mayRead(app, owner)) throw notFound(id);
+  }
+
   router
     .route('/v1/messages/:id')
     .get(routeName('/v1/messages/:id'), auth, async (req, res) => {
       const id = req.params.id;
-      const view = MESSAGE_ID.test(id) ? await service.get(id) : null;
+      await assertReadable(locals(res).app!, id);
+      const view = await service.get(id);
       if (view === null) throw notFound(id);
       res.status(200).json(view);
     })
     .delete(routeName('/v1/messages/:id'), auth, async (req, res) => {
       const id = req.params.id;
-      if (!MESSAGE_ID.test(id)) throw notFound(id);
+      await assertReadable(locals(res).app!, id);
       const result = await service.cancel(id);
       if (result.ok) {
         res.status(200).json(result.view);
