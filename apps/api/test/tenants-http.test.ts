@@ -11,6 +11,7 @@ import { RedisBatchService, consumerRedis, producerRedis } from '@ttpush/core';
 import { RedisServer } from '@ttpush/testkit';
 import { createApp } from '../src/app.ts';
 import { createApiMetrics } from '../src/metrics.ts';
+import { allOperations } from '../src/openapi/registry.ts';
 import { TenantKeyring } from '../src/tenants/keyring.ts';
 import { TenantStore } from '../src/tenants/store.ts';
 import { MemoryService } from './helpers/memory-service.ts';
@@ -90,6 +91,48 @@ describe('admin endpoints', () => {
       assert.equal(r.status, 401, key);
       assert.equal(r.body.error.code, 'unauthorized');
     }
+  });
+
+  it('answer 403 admin_disabled when TTPUSH_ADMIN_KEY is unset', async () => {
+    const store = new TenantStore(conns[0]!, 'tht-off');
+    const app = createApp({
+      config: testConfig({ adminKey: undefined }),
+      service: new MemoryService(),
+      logger: pino({ level: 'silent' }),
+      metrics: createApiMetrics(new Registry()),
+      tenants: { store, keyring: new TenantKeyring(store) },
+    });
+    const off = createServer(app);
+    await new Promise<void>((resolve) => off.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await fetch(`http://127.0.0.1:${(off.address() as AddressInfo).port}/v1/admin/apps`, {
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      });
+      assert.equal(r.status, 403);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'admin_disabled');
+    } finally {
+      off.closeAllConnections();
+      await new Promise<void>((resolve) => off.close(() => resolve()));
+    }
+  });
+
+  it('are each described in the API reference, with the admin key as their auth', () => {
+    const ops = allOperations().filter((o) => o.path.startsWith('/v1/admin/'));
+    const described = ops.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort();
+    assert.deepEqual(described, [
+      'DELETE /v1/admin/keys/{id}',
+      'GET /v1/admin/apps',
+      'GET /v1/admin/apps/{name}',
+      'GET /v1/admin/apps/{name}/keys',
+      'GET /v1/admin/audit',
+      'GET /v1/admin/keys',
+      'GET /v1/admin/keys/{id}',
+      'PATCH /v1/admin/apps/{name}',
+      'POST /v1/admin/apps',
+      'POST /v1/admin/apps/{name}/keys',
+      'POST /v1/admin/keys/{id}/rotate',
+    ]);
+    assert.ok(ops.every((o) => o.auth === 'admin'));
   });
 
   it('create an app, refuse a taken, reserved or malformed name, and unknown fields', async () => {
