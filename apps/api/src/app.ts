@@ -70,6 +70,7 @@ export function createApp(deps: AppDeps): express.Express {
         logger,
         reservedNames: new Set([DEV_APP_NAME, ...config.appKeys.map((k) => k.name)]),
         bodyLimitBytes: config.http.bodyLimitBytes,
+        metrics,
       }),
     );
   }

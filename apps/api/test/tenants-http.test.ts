@@ -25,6 +25,7 @@ let url: string;
 const conns: Redis[] = [];
 const logChunks: string[] = [];
 const secrets: string[] = [];
+const registry = new Registry();
 
 before(async () => {
   redisServer = await RedisServer.start();
@@ -51,7 +52,7 @@ before(async () => {
     service: new MemoryService(),
     batches: new RedisBatchService({ redis, queueConnection, prefix: 'tht' }),
     logger,
-    metrics: createApiMetrics(new Registry()),
+    metrics: createApiMetrics(registry),
     tenants: { store, keyring },
   });
   server = createServer(app);
@@ -269,6 +270,13 @@ describe('scoped keys', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(lines.some((l) => l.msg === 'request' && l.app === 'crm2' && l.keyId === narrow.id));
     assert.ok(lines.some((l) => l.msg === 'admin change' && l.action === 'key.create'));
+  });
+
+  it("metrics count each app's requests by status, and admin changes by action", async () => {
+    const text = await registry.metrics();
+    assert.match(text, /ttpush_app_requests_total\{app="crm2",status="403"\} [1-9]/);
+    assert.match(text, /ttpush_app_requests_total\{app="tiny",status="429"\} 1/);
+    assert.match(text, /ttpush_admin_changes_total\{action="key.revoke"\} [1-9]/);
   });
 
   it('the audit log lists the changes with their request ids, filtered by app', async () => {

@@ -10,6 +10,7 @@ import { adminAuth, type AdminKeyCheck } from '../admin-auth.ts';
 import { ApiError } from '../errors.ts';
 import { jsonBody, requireJsonType } from '../json-body.ts';
 import { locals } from '../locals.ts';
+import type { ApiMetrics } from '../metrics.ts';
 import { routeName } from '../request-context.ts';
 import { methodNotAllowed } from '../routing.ts';
 import {
@@ -34,6 +35,7 @@ export interface AdminDeps {
   /** Names taken by configuration keys (and 'dev'): a tenant app may not share one (its limits and metrics would). */
   reservedNames: ReadonlySet<string>;
   bodyLimitBytes: number;
+  metrics: ApiMetrics;
 }
 
 const APP_HINT = 'e.g. {"name": "crm", "rate_limit": 50, "daily_quota": 100000, "priority": "normal"}';
@@ -63,6 +65,7 @@ export function adminRouter(deps: AdminDeps): Router {
   ): Promise<void> {
     const requestId = locals(res).requestId;
     await store.appendAudit({ action, app, key_id: keyId, changes, request_id: requestId });
+    deps.metrics.adminChanges.inc({ action });
     logger.info({ reqId: requestId, who: 'admin', action, app, keyId, changes }, 'admin change');
   }
 
