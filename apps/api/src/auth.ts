@@ -152,6 +152,14 @@ export function mayRead(app: AppIdentity, owner: { app: string; key: string | nu
   return app.readAll || owner.key === null || owner.key === app.keyId;
 }
 
+/**
+ * The Idempotency-Key as stored (its scope is the app): a key without read_all gets a scope of its own, so a
+ * repeat cannot answer with another key's message or batch it may not read.
+ */
+export function scopedIdempotencyKey(app: AppIdentity, key: string | undefined): string | undefined {
+  return key === undefined || app.readAll ? key : `${app.keyId}:${key}`;
+}
+
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 /** Requires `Authorization: Bearer <key>` naming a known key; sets locals.app. */

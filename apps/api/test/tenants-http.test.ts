@@ -235,6 +235,22 @@ describe('scoped keys', () => {
     assert.equal((await call('DELETE', path, sibling.secret)).status, 404);
   });
 
+  it("an Idempotency-Key never answers with another key's message the caller may not read", async () => {
+    const headers = { 'idempotency-key': 'same-key-1' };
+    const post = (key: string) =>
+      fetch(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ from: 1001, to: { user: 5 }, content: 'idem' }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { id: string } }));
+    const first = await post(narrow.secret);
+    const again = await post(narrow.secret);
+    const other = await post(sibling.secret);
+    assert.deepEqual([first.status, again.status, other.status], [202, 202, 202]);
+    assert.equal(again.body.id, first.body.id);
+    assert.notEqual(other.body.id, first.body.id);
+  });
+
   it('a daily quota refuses with 429 quota_exceeded and Retry-After until UTC midnight', async () => {
     assert.equal((await admin('POST', '/v1/admin/apps', { name: 'tiny', daily_quota: 2 })).status, 201);
     const k = await newKey('tiny', { senders: '*' });

@@ -29,6 +29,7 @@ import {
   requireGroup,
   requireScope,
   requireSender,
+  scopedIdempotencyKey,
   type AppIdentity,
   type Keyring,
 } from '../auth.ts';
@@ -291,7 +292,12 @@ export function batchesRouter(deps: BatchesDeps): Router {
       );
     }
     checkSender(app, header);
-    const begun = await batches.begin({ app: app.name, key: app.keyId, header, idempotencyKey: key });
+    const begun = await batches.begin({
+      app: app.name,
+      key: app.keyId,
+      header,
+      idempotencyKey: scopedIdempotencyKey(app, key),
+    });
     if ('duplicate' in begun) return accepted(res, app, begun.duplicate, true);
     const upload = begun.upload;
     try {
@@ -337,7 +343,12 @@ export function batchesRouter(deps: BatchesDeps): Router {
           if (header === undefined) {
             header = headerLine(line, app);
             checkSender(app, header);
-            const begun = await batches.begin({ app: app.name, key: app.keyId, header, idempotencyKey: key });
+            const begun = await batches.begin({
+              app: app.name,
+              key: app.keyId,
+              header,
+              idempotencyKey: scopedIdempotencyKey(app, key),
+            });
             if ('duplicate' in begun) duplicate = begun.duplicate;
             else upload = begun.upload;
             continue;

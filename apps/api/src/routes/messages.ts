@@ -3,7 +3,15 @@ import { Router } from 'express';
 import { TERMINAL_STATUSES, type MessageService, type MessageView } from '@ttpush/core';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
-import { bearerAuth, mayRead, requireGroup, requireSender, type AppIdentity, type Keyring } from '../auth.ts';
+import {
+  bearerAuth,
+  mayRead,
+  requireGroup,
+  requireSender,
+  scopedIdempotencyKey,
+  type AppIdentity,
+  type Keyring,
+} from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { isServiceUnavailable } from '../error-handler.ts';
 import { jsonBody, requireJsonType } from '../json-body.ts';
@@ -55,7 +63,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
         const l = locals(res);
         const app = l.app!;
         const wait = parseWait(req.query.wait);
-        const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
+        const idempotencyKey = scopedIdempotencyKey(app, parseIdempotencyKey(req.headers['idempotency-key']));
         const input = parseSendBody(req.body, config.maxContentBytes, app.priority);
         requireSender(app, input.from, 'from');
         if ('group' in input.to) requireGroup(app, input.to.group, 'to.group');
