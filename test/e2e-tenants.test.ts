@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Harness, sleep } from './helpers/harness.ts';
+import { rawPost } from './helpers/raw-post.ts';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/ttpush.mjs', import.meta.url));
 const ADMIN_KEY = 'e2e-admin-key-0123456789abcdef';
@@ -150,6 +151,22 @@ test('a key made with ttpush admin sends as its senders to its groups, and nothi
   assert.deepEqual([toOther.status, toOther.body.error.code], [403, 'forbidden_group']);
   const batch = await send(h.url, secret, { from: 1, content: 'x', recipients: [{ user: 2 }] }, '/v1/batches');
   assert.deepEqual([batch.status, batch.body.error.code], [403, 'forbidden_scope']);
+
+  // The legacy /query endpoints take tenant keys as app_key, with the same scopes (error 3 outside them).
+  const legacy = async (path: string, body: object) =>
+    JSON.parse((await rawPost(h.apiPort, path, JSON.stringify({ app_key: secret, ...body }))).split('\r\n\r\n')[1]!);
+  const ok = await legacy('/query/SendGroupMessage', { from_user_id: 1, session_id: 700, msg: 'legacy tenant' });
+  assert.equal(ok.error_code, 0, JSON.stringify(ok));
+  const outside = await legacy('/query/SendGroupMessage', { from_user_id: 1, session_id: 800, msg: 'x' });
+  assert.equal(outside.error_code, 3);
+  const createGroup = await legacy('/query/CreateGroup', {
+    req_user_id: 1,
+    group_name: 'g',
+    group_type: 2,
+    group_avatar: '',
+    user_id_list: [1, 2],
+  });
+  assert.equal(createGroup.error_code, 3, 'no manage_groups scope');
 
   const withBatches = await newKey('shop', ['--senders', '1', '--groups', '*', '--batches']);
   const okBatch = await send(
