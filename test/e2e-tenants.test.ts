@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Harness, sleep } from './helpers/harness.ts';
 import { rawPost } from './helpers/raw-post.ts';
+import { finished, waitBatch } from './helpers/batches.ts';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/ttpush.mjs', import.meta.url));
 const ADMIN_KEY = 'e2e-admin-key-0123456789abcdef';
@@ -226,6 +227,20 @@ test('a daily quota answers 429 quota_exceeded with Retry-After, on every api pr
   // Raising the quota applies at once.
   await adminJson(['apps', 'set', 'tiny', '--daily-quota', '3']);
   assert.equal((await send(apiB, k.secret, msg)).status, 202);
+});
+
+test("a tenant app's batch is paced by its rate_limit in the workers", async (t) => {
+  await adminJson(['apps', 'create', 'paced', '--rate-limit', '100']);
+  const k = await newKey('paced', ['--senders', '*', '--batches']);
+  const recipients = Array.from({ length: 400 }, (_, i) => ({ user: 40_000 + i }));
+  const r = await send(h.url, k.secret, { from: 1, content: 'paced', recipients }, '/v1/batches');
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const view = await waitBatch(h, r.body.id, finished, 30_000, k.secret);
+  assert.equal(view.counts.sent, 400);
+  const span = Date.parse(view.finished_at) - Date.parse(view.started_at);
+  t.diagnostic(`400 recipients at rate_limit 100/s sent in ${span} ms`);
+  // A burst of 100, then 100/s: about 3 s; unpaced, the sandbox takes a fraction of a second.
+  assert.ok(span >= 2500, `sent in ${span} ms`);
 });
 
 test('configuration-file keys and the development key keep working', async () => {

@@ -12,7 +12,7 @@
  *   P:tn:changes           channel `key:<id>` or `app:<name>`: api processes drop what they cached of it
  */
 import type { Redis } from 'ioredis';
-import { ServiceUnavailableError, type Priority } from '@ttpush/core';
+import { ServiceUnavailableError, tenantAppKey, type Priority } from '@ttpush/core';
 import { newKeySecret } from './secret.ts';
 import {
   TenantError,
@@ -136,7 +136,7 @@ export class TenantStore {
   }
 
   private appKey(name: string): string {
-    return `${this.prefix}:tn:app:${name}`;
+    return tenantAppKey(this.prefix, name);
   }
   private keyKey(id: string): string {
     return `${this.prefix}:tn:key:${id}`;
