@@ -62,18 +62,16 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
   if (deps.batches) app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger, quota }));
   app.use(groupsRouter({ config, groups: deps.groups, keyring, logger }));
-  if (deps.tenants) {
-    app.use(
-      adminRouter({
-        store: deps.tenants.store,
-        check: adminKeyCheck(config.adminKey),
-        logger,
-        reservedNames: new Set([DEV_APP_NAME, ...config.appKeys.map((k) => k.name)]),
-        bodyLimitBytes: config.http.bodyLimitBytes,
-        metrics,
-      }),
-    );
-  }
+  app.use(
+    adminRouter({
+      store: deps.tenants?.store,
+      check: adminKeyCheck(config.adminKey),
+      logger,
+      reservedNames: new Set([DEV_APP_NAME, ...config.appKeys.map((k) => k.name)]),
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      metrics,
+    }),
+  );
   app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
   app.use(notFound);

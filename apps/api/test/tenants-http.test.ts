@@ -15,7 +15,7 @@ import { allOperations } from '../src/openapi/registry.ts';
 import { TenantKeyring } from '../src/tenants/keyring.ts';
 import { TenantStore } from '../src/tenants/store.ts';
 import { MemoryService } from './helpers/memory-service.ts';
-import { KEYS, testConfig } from './helpers/test-app.ts';
+import { KEYS, startTestApp, testConfig } from './helpers/test-app.ts';
 
 const ADMIN_KEY = 'admin-key-for-tests-0123456789';
 
@@ -114,6 +114,19 @@ describe('admin endpoints', () => {
     } finally {
       off.closeAllConnections();
       await new Promise<void>((resolve) => off.close(() => resolve()));
+    }
+  });
+
+  it('exist without Redis too, answering 503 redis_unavailable once the admin key is checked', async () => {
+    const t = await startTestApp({ adminKey: ADMIN_KEY });
+    try {
+      const get = (key: string) => fetch(`${t.url}/v1/admin/apps`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal((await get('wrong-admin-key-0123456789')).status, 401);
+      const r = await get(ADMIN_KEY);
+      assert.equal(r.status, 503);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'redis_unavailable');
+    } finally {
+      await t.close();
     }
   });
 

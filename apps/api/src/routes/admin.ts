@@ -29,7 +29,8 @@ import { TenantError, type KeyScopes } from '../tenants/types.ts';
 import '../openapi/ops-admin.ts';
 
 export interface AdminDeps {
-  store: TenantStore;
+  /** Absent when the api runs without Redis (tests): the routes exist and answer 503. */
+  store: TenantStore | undefined;
   check: AdminKeyCheck;
   logger: Logger;
   /** Names taken by configuration keys (and 'dev'): a tenant app may not share one (its limits and metrics would). */
@@ -50,7 +51,14 @@ function mapped(err: unknown): unknown {
 }
 
 export function adminRouter(deps: AdminDeps): Router {
-  const { store, logger } = deps;
+  const { logger } = deps;
+  const s = (): TenantStore => {
+    if (deps.store !== undefined) return deps.store;
+    throw new ApiError(
+      'redis_unavailable',
+      'apps and keys are kept in Redis, and this api runs without it: set TTPUSH_REDIS_URL',
+    );
+  };
   const router = Router();
   const auth = adminAuth(deps.check);
   const body = [requireJsonType(), jsonBody(deps.bodyLimitBytes)];
@@ -64,7 +72,7 @@ export function adminRouter(deps: AdminDeps): Router {
     changes: Record<string, unknown>,
   ): Promise<void> {
     const requestId = locals(res).requestId;
-    await store.appendAudit({ action, app, key_id: keyId, changes, request_id: requestId });
+    await s().appendAudit({ action, app, key_id: keyId, changes, request_id: requestId });
     deps.metrics.adminChanges.inc({ action });
     logger.info({ reqId: requestId, who: 'admin', action, app, keyId, changes }, 'admin change');
   }
@@ -99,7 +107,7 @@ export function adminRouter(deps: AdminDeps): Router {
             'name',
           );
         }
-        const app = await store.createApp(input);
+        const app = await s().createApp(input);
         const { name: _name, ...changes } = input;
         await audit(res, 'app.create', app.name, null, changes);
         res.status(201).set('Location', `/v1/admin/apps/${app.name}`).json(app);
@@ -109,7 +117,7 @@ export function adminRouter(deps: AdminDeps): Router {
       routeName('/v1/admin/apps'),
       auth,
       handle(async (_req, res) => {
-        res.status(200).json({ apps: await store.listApps() });
+        res.status(200).json({ apps: await s().listApps() });
       }),
     )
     .all(routeName('/v1/admin/apps'), methodNotAllowed(['GET', 'POST']));
@@ -121,7 +129,7 @@ export function adminRouter(deps: AdminDeps): Router {
       auth,
       handle(async (req, res) => {
         const name = appName(req);
-        const app = await store.getApp(name);
+        const app = await s().getApp(name);
         if (app === null) throw appNotFound(name);
         res.status(200).json(app);
       }),
@@ -133,9 +141,9 @@ export function adminRouter(deps: AdminDeps): Router {
       handle(async (req, res) => {
         const name = appName(req);
         const patch = parseInput(patchAppSchema, req.body, PATCH_HINT);
-        const app = await store.updateApp(name, patch);
+        const app = await s().updateApp(name, patch);
         // Every api process drops its cached keys of this app: a new limit or `disabled` applies at once.
-        await store.announce(`app:${name}`);
+        await s().announce(`app:${name}`);
         await audit(res, 'app.update', name, null, patch);
         res.status(200).json(app);
       }),
@@ -151,7 +159,7 @@ export function adminRouter(deps: AdminDeps): Router {
       handle(async (req, res) => {
         const name = appName(req);
         const scopes: KeyScopes = parseInput(createKeySchema, req.body, KEY_HINT);
-        const created = await store.createKey(name, scopes);
+        const created = await s().createKey(name, scopes);
         await audit(res, 'key.create', name, created.key.id, { scopes });
         res.status(201).set('Location', `/v1/admin/keys/${created.key.id}`).json(created);
       }),
@@ -161,8 +169,8 @@ export function adminRouter(deps: AdminDeps): Router {
       auth,
       handle(async (req, res) => {
         const name = appName(req);
-        if ((await store.getApp(name)) === null) throw appNotFound(name);
-        res.status(200).json({ keys: await store.listKeys(name) });
+        if ((await s().getApp(name)) === null) throw appNotFound(name);
+        res.status(200).json({ keys: await s().listKeys(name) });
       }),
     )
     .all(routeName('/v1/admin/apps/:name/keys'), methodNotAllowed(['GET', 'POST']));
@@ -174,8 +182,8 @@ export function adminRouter(deps: AdminDeps): Router {
       auth,
       handle(async (req, res) => {
         const q = parseInput(keysQuerySchema, { ...req.query }, 'filter with ?app=NAME', 'the query');
-        if (q.app !== undefined && (await store.getApp(q.app)) === null) throw appNotFound(q.app);
-        res.status(200).json({ keys: await store.listKeys(q.app) });
+        if (q.app !== undefined && (await s().getApp(q.app)) === null) throw appNotFound(q.app);
+        res.status(200).json({ keys: await s().listKeys(q.app) });
       }),
     )
     .all(routeName('/v1/admin/keys'), methodNotAllowed(['GET']));
@@ -187,7 +195,7 @@ export function adminRouter(deps: AdminDeps): Router {
       auth,
       handle(async (req, res) => {
         const id = keyId(req);
-        const key = await store.getKey(id);
+        const key = await s().getKey(id);
         if (key === null) throw keyNotFound(id);
         const { hash: _hash, ...view } = key;
         res.status(200).json(view);
@@ -198,7 +206,7 @@ export function adminRouter(deps: AdminDeps): Router {
       auth,
       handle(async (req, res) => {
         const id = keyId(req);
-        const key = await store.revokeKey(id);
+        const key = await s().revokeKey(id);
         await audit(res, 'key.revoke', key.app, id, { revoked_at: key.revoked_at });
         res.status(200).json(key);
       }),
@@ -214,7 +222,7 @@ export function adminRouter(deps: AdminDeps): Router {
       handle(async (req, res) => {
         const id = keyId(req);
         const input = parseInput(rotateKeySchema, req.body ?? {}, ROTATE_HINT);
-        const old = await store.getKey(id);
+        const old = await s().getKey(id);
         if (old === null) throw keyNotFound(id);
         const now = Date.now();
         if (old.revoked_at !== null && Date.parse(old.revoked_at) <= now) {
@@ -223,8 +231,8 @@ export function adminRouter(deps: AdminDeps): Router {
             `the key ${id} is revoked already: create a new key for app '${old.app}' instead`,
           );
         }
-        const created = await store.createKey(old.app, old.scopes, id, now);
-        const previous = await store.revokeKey(id, now + input.grace_seconds * 1000);
+        const created = await s().createKey(old.app, old.scopes, id, now);
+        const previous = await s().revokeKey(id, now + input.grace_seconds * 1000);
         await audit(res, 'key.rotate', old.app, created.key.id, {
           rotated_from: id,
           grace_seconds: input.grace_seconds,
@@ -250,7 +258,7 @@ export function adminRouter(deps: AdminDeps): Router {
           'use ?app=NAME, ?limit=1..1000 and ?cursor=<next_cursor of the previous page>',
           'the query',
         );
-        res.status(200).json(await store.readAudit(q));
+        res.status(200).json(await s().readAudit(q));
       }),
     )
     .all(routeName('/v1/admin/audit'), methodNotAllowed(['GET']));
