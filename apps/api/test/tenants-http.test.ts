@@ -275,6 +275,34 @@ describe('scoped keys', () => {
     assert.ok(retry >= 1 && retry <= 86_400, String(retry));
   });
 
+  it('a batch counts its recipients against the daily quota, and is refused whole when they would pass it', async () => {
+    assert.equal((await admin('POST', '/v1/admin/apps', { name: 'bulk', daily_quota: 3 })).status, 201);
+    const k = await newKey('bulk', { senders: '*', groups: '*', batches: true });
+    const batch = (n: number) =>
+      call('POST', '/v1/batches', k.secret, {
+        from: 1,
+        content: 'b',
+        recipients: Array.from({ length: n }, (_, i) => ({ user: 100 + i })),
+      });
+    const tooBig = await batch(4);
+    assert.deepEqual([tooBig.status, tooBig.body.error.code], [429, 'quota_exceeded']);
+    assert.equal((await batch(3)).status, 202, 'nothing was counted for the refused upload');
+    assert.equal((await batch(1)).body.error.code, 'quota_exceeded');
+  });
+
+  it("a batch recipient group outside the key's groups refuses the upload, even with skip_invalid", async () => {
+    const k = await newKey('crm2', { senders: '*', groups: [7], batches: true });
+    const r = await call('POST', '/v1/batches?skip_invalid=true', k.secret, {
+      from: 1,
+      content: 'b',
+      recipients: [{ user: 2 }, { group: 7 }, { group: 9 }],
+    });
+    assert.deepEqual(
+      [r.status, r.body.error.code, r.body.error.field],
+      [403, 'forbidden_group', 'recipients[2].group'],
+    );
+  });
+
   it('a revoked key is refused on the next request', async () => {
     const k = await newKey('crm2', { senders: '*' });
     assert.equal((await send(k.secret, { from: 1, to: { user: 2 }, content: 'a' })).status, 202);

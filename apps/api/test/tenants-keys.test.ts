@@ -100,6 +100,14 @@ describe('tenant keyring over Redis', () => {
     );
   });
 
+  it('records when a key was last used', async () => {
+    await store.createApp({ name: 'used' });
+    const { key, secret } = await store.createKey('used', SCOPES);
+    assert.equal(key.last_used_at, null);
+    assert.ok(await lookup(a, secret));
+    await eventually(async () => (await store.getKey(key.id))?.last_used_at !== null);
+  });
+
   it('stores only the hash: no Redis value holds the secret', async () => {
     await store.createApp({ name: 'hashonly' });
     const { secret } = await store.createKey('hashonly', SCOPES);
