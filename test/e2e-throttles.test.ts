@@ -179,7 +179,7 @@ test("a batch is paced by its app's rate_limit, not refused", async (t) => {
   });
   assert.equal(r.status, 202);
   const { id } = (await r.json()) as { id: string };
-  const view = await waitBatch(h, id, finished, 30_000);
+  const view = await waitBatch(h, id, finished, 30_000, BULK_KEY);
   assert.deepEqual(view.counts, { queued: 0, sending: 0, sent: 1000, failed: 0, cancelled: 0 });
   const times = arrivals.get(13) ?? [];
   assert.equal(times.length, 1000);

@@ -76,10 +76,11 @@ export async function waitBatch(
   id: string,
   done: (view: any) => boolean,
   timeoutMs = 60_000,
+  key = DEV_KEY,
 ): Promise<any> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const r = await h.get(`/v1/batches/${id}`);
+    const r = await h.get(`/v1/batches/${id}`, key);
     if (r.status === 200 && done(r.body)) return r.body;
     if (Date.now() > end) throw new Error(`batch ${id} did not get there: ${JSON.stringify(r.body)}`);
     await sleep(50);

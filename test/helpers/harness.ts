@@ -172,8 +172,9 @@ export class Harness {
     return { status: r.status, body: text ? JSON.parse(text) : null };
   }
 
-  async get(path: string): Promise<{ status: number; body: any }> {
-    const r = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${DEV_KEY}` } });
+  /** GET with the dev key, or `key` (a message or batch is visible only to the app that sent it). */
+  async get(path: string, key = DEV_KEY): Promise<{ status: number; body: any }> {
+    const r = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : null };
   }

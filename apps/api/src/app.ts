@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
 import type { BatchService, MessageService } from '@ttpush/core';
-import { createKeyring } from './auth.ts';
+import { createKeyring, DEV_APP_NAME } from './auth.ts';
 import { errorHandler } from './error-handler.ts';
 import { LOG_REDACT_PATHS } from './log-redact.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
@@ -22,6 +22,10 @@ import { legacyGroupsRouter } from './routes/legacy-groups.ts';
 import type { GroupAdmin } from './groups.ts';
 import { notFound } from './routing.ts';
 import type { RateLimiter } from './rate-limiter.ts';
+import { adminKeyCheck } from './admin-auth.ts';
+import { adminRouter } from './routes/admin.ts';
+import type { TenantKeyring } from './tenants/keyring.ts';
+import type { TenantStore } from './tenants/store.ts';
 
 export interface AppDeps {
   config: Config;
@@ -37,6 +41,8 @@ export interface AppDeps {
   rateLimiter?: RateLimiter;
   /** Group administration over TeamTalk; absent: the group endpoints answer 503 / error 10. */
   groups?: GroupAdmin;
+  /** Tenant apps and keys in Redis (keys `ttpk_...`, /v1/admin); absent: configuration keys only. */
+  tenants?: { store: TenantStore; keyring: TenantKeyring };
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -44,7 +50,8 @@ export function createApp(deps: AppDeps): express.Express {
   const logger = deps.logger.child({ component: 'api' }, { redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
   const metrics = deps.metrics ?? createApiMetrics(new Registry());
   metrics.setQueueDepthSource(() => service.queueDepth());
-  const keyring = createKeyring(config);
+  const keyring = createKeyring(config, deps.tenants?.keyring);
+  const quota = deps.tenants?.store;
 
   const app = express();
   app.disable('x-powered-by');
@@ -54,10 +61,20 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRouter({ service, metrics, logger, extraMetrics: deps.extraMetrics }));
   app.use(docsRouter());
   const { rateLimiter } = deps;
-  app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter }));
-  if (deps.batches) app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger }));
+  app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
+  if (deps.batches) app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger, quota }));
   app.use(groupsRouter({ config, groups: deps.groups, keyring, logger }));
-  app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter }));
+  app.use(
+    adminRouter({
+      store: deps.tenants?.store,
+      check: adminKeyCheck(config.adminKey),
+      logger,
+      reservedNames: new Set([DEV_APP_NAME, ...config.appKeys.map((k) => k.name)]),
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      metrics,
+    }),
+  );
+  app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
   app.use(notFound);
   app.use(errorHandler(logger));

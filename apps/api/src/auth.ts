@@ -1,7 +1,9 @@
 /**
- * App keys: who is calling and which sender ids it may use. Keys are compared as SHA-256 digests
- * with timingSafeEqual over every configured key, so neither a key's length nor its position in the
- * list shows in the response time. A key never appears in a log line or a response.
+ * App keys: who is calling and what the key may do. Two sources: keys from configuration
+ * (TTPUSH_APP_KEYS_FILE and TTPUSH_DEV_APP_KEY, with today's full rights but their senders list), and
+ * tenant keys stored in Redis (`ttpk_...`, tenants/keyring.ts). Configuration keys are compared as
+ * SHA-256 digests with timingSafeEqual over every configured key, so neither a key's length nor its
+ * position in the list shows in the response time. A key never appears in a log line or a response.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
@@ -9,37 +11,83 @@ import type { Config } from '@ttpush/config';
 import type { Priority } from '@ttpush/core';
 import { ApiError } from './errors.ts';
 import { locals } from './locals.ts';
+import { parsePresented } from './tenants/secret.ts';
 
 export interface AppIdentity {
-  /** The key's name from configuration ("dev" for TTPUSH_DEV_APP_KEY): safe to log. */
+  /** The app's name ("dev" for TTPUSH_DEV_APP_KEY): safe to log. */
   name: string;
+  /** The key's public id: `key_...` for a tenant key, `config:<name>` for a configuration key. Safe to log. */
+  keyId: string;
   senders: ReadonlySet<number> | '*';
-  /** The priority of this app's messages and batches when a request names none (app keys file `priority`). */
+  /** Groups the key may send to and manage. */
+  groups: ReadonlySet<number> | '*';
+  /** Scopes: batches, group administration, reading the app's other keys' messages and batches. */
+  batches: boolean;
+  manageGroups: boolean;
+  readAll: boolean;
+  /** The priority of this app's messages and batches when a request names none. */
   priority: Priority;
+  /** Messages per second for the whole app; undefined: no limit. */
+  rateLimit: number | undefined;
+  /** Messages per UTC day for the whole app; undefined: no quota. */
+  dailyQuota: number | undefined;
 }
 
 export interface Keyring {
-  /** The app a presented key belongs to, or null. */
-  lookup(presented: string): AppIdentity | null;
+  /** The app a presented key belongs to, or null. Throws ServiceUnavailableError when Redis is needed and down. */
+  lookup(presented: string): Promise<AppIdentity | null>;
+}
+
+/** Looks up tenant keys (`ttpk_...`), see tenants/keyring.ts. */
+export interface TenantLookup {
+  lookup(id: string, part: string): Promise<AppIdentity | null>;
 }
 
 /** The name the development key (TTPUSH_DEV_APP_KEY) goes by in logs and metrics. */
 export const DEV_APP_NAME = 'dev';
 
+/** The key id of a configuration key, as logs show it. */
+export function configKeyId(name: string): string {
+  return `config:${name}`;
+}
+
 function digest(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
 }
 
-export function createKeyring(config: Pick<Config, 'appKeys' | 'devAppKey'>): Keyring {
+function configIdentity(name: string, senders: readonly number[] | '*', priority: Priority, rateLimit?: number) {
+  return {
+    name,
+    keyId: configKeyId(name),
+    senders: senders === '*' ? ('*' as const) : new Set(senders),
+    groups: '*' as const,
+    batches: true,
+    manageGroups: true,
+    readAll: true,
+    priority,
+    rateLimit,
+    dailyQuota: undefined,
+  } satisfies AppIdentity;
+}
+
+export function createKeyring(
+  config: Pick<Config, 'appKeys' | 'devAppKey'> & Partial<Pick<Config, 'devRateLimit'>>,
+  tenants?: TenantLookup,
+): Keyring {
   const entries: { digest: Buffer; app: AppIdentity }[] = config.appKeys.map((k) => ({
     digest: digest(k.key),
-    app: { name: k.name, senders: k.senders === '*' ? '*' : new Set(k.senders), priority: k.priority ?? 'normal' },
+    app: configIdentity(k.name, k.senders, k.priority ?? 'normal', k.rateLimit),
   }));
   if (config.devAppKey !== undefined) {
-    entries.push({ digest: digest(config.devAppKey), app: { name: DEV_APP_NAME, senders: '*', priority: 'normal' } });
+    entries.push({
+      digest: digest(config.devAppKey),
+      app: configIdentity(DEV_APP_NAME, '*', 'normal', config.devRateLimit),
+    });
   }
   return {
-    lookup(presented) {
+    async lookup(presented) {
+      const tenant = tenants === undefined ? null : parsePresented(presented);
+      if (tenant !== null) return tenants!.lookup(tenant.id, tenant.part);
       const d = digest(presented);
       let found: AppIdentity | null = null;
       // No early exit: every key is compared whichever matches.
@@ -55,9 +103,66 @@ export function maySendAs(app: AppIdentity, from: number): boolean {
   return app.senders === '*' || app.senders.has(from);
 }
 
+export function maySendToGroup(app: AppIdentity, group: number): boolean {
+  return app.groups === '*' || app.groups.has(group);
+}
+
+export type Scope = 'batches' | 'manage_groups' | 'read_all';
+
+export function hasScope(app: AppIdentity, scope: Scope): boolean {
+  return scope === 'batches' ? app.batches : scope === 'manage_groups' ? app.manageGroups : app.readAll;
+}
+
+/** 403 forbidden_scope naming the scope the key lacks. */
+export function requireScope(app: AppIdentity, scope: Scope, what: string): void {
+  if (hasScope(app, scope)) return;
+  throw new ApiError(
+    'forbidden_scope',
+    `the key ${app.keyId} of app '${app.name}' lacks the '${scope}' scope, which ${what} needs: use a key with it, or create one (ttpush admin keys create --app ${app.name} --${scope.replace('_', '-')})`,
+  );
+}
+
+/** 403 forbidden_group when `group` is outside the key's groups. */
+export function requireGroup(app: AppIdentity, group: number, field: string): void {
+  if (maySendToGroup(app, group)) return;
+  throw new ApiError(
+    'forbidden_group',
+    `${field} is group ${group}, which the key ${app.keyId} of app '${app.name}' may not use: use a group listed in the key's groups scope`,
+    field,
+  );
+}
+
+/** 403 forbidden_sender when `from` is outside the key's senders. */
+export function requireSender(app: AppIdentity, from: number, field: string): void {
+  if (maySendAs(app, from)) return;
+  throw new ApiError(
+    'forbidden_sender',
+    `${field} is ${from}, a user this app key may not send as: use a sender id listed for the key ${app.keyId} of app '${app.name}'`,
+    field,
+  );
+}
+
+/**
+ * Whether the caller may see a message or batch sent by `owner`: the same app, and the same key unless
+ * the caller has read_all. Anything else answers as if it did not exist (404).
+ */
+export function mayRead(app: AppIdentity, owner: { app: string; key: string | null }): boolean {
+  if (owner.app !== app.name) return false;
+  // Records from before keys were recorded carry none: any key of the app may read them.
+  return app.readAll || owner.key === null || owner.key === app.keyId;
+}
+
+/**
+ * The Idempotency-Key as stored (its scope is the app): a key without read_all gets a scope of its own, so a
+ * repeat cannot answer with another key's message or batch it may not read.
+ */
+export function scopedIdempotencyKey(app: AppIdentity, key: string | undefined): string | undefined {
+  return key === undefined || app.readAll ? key : `${app.keyId}:${key}`;
+}
+
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
-/** Requires `Authorization: Bearer <key>` naming a configured key; sets locals.app. */
+/** Requires `Authorization: Bearer <key>` naming a known key; sets locals.app. */
 export function bearerAuth(keyring: Keyring): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization;
@@ -79,16 +184,20 @@ export function bearerAuth(keyring: Keyring): RequestHandler {
         challenge,
       );
     }
-    const app = keyring.lookup(m[1]!);
-    if (app === null) {
-      throw new ApiError(
-        'unauthorized',
-        'the app key in the Authorization header is not known: use a key from the app keys file (TTPUSH_APP_KEYS_FILE) or the development key',
-        null,
-        challenge,
-      );
-    }
-    locals(res).app = app;
-    next();
+    keyring.lookup(m[1]!).then((app) => {
+      if (app === null) {
+        next(
+          new ApiError(
+            'unauthorized',
+            'the app key in the Authorization header is not known, revoked, or its app is disabled: use a current key (ttpush admin keys list), one from the app keys file (TTPUSH_APP_KEYS_FILE) or the development key',
+            null,
+            challenge,
+          ),
+        );
+        return;
+      }
+      locals(res).app = app;
+      next();
+    }, next);
   };
 }

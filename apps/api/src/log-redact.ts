@@ -15,5 +15,7 @@ export const LOG_REDACT_PATHS: string[] = [
     '*.app_key',
     'body.app_key',
     'req.body.app_key',
+    'secret',
+    '*.secret',
   ]),
 ];

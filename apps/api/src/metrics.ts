@@ -9,6 +9,10 @@ export interface ApiMetrics {
   /** Messages newly accepted (idempotent replays are not counted). */
   accepted: Counter<'app' | 'priority'>;
   httpRequests: Counter<'route' | 'status'>;
+  /** Requests of an authenticated app (tenant or configuration key), by app name and status code. */
+  appRequests: Counter<'app' | 'status'>;
+  /** Admin changes (app.create, key.revoke, ...), as the audit log records them. */
+  adminChanges: Counter<'action'>;
   /** Messages accepted and not yet terminal, read from the queue at scrape time. */
   queueDepth: Gauge;
   /** Where queueDepth reads from; createApp points it at service.queueDepth(). */
@@ -29,6 +33,18 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     labelNames: ['route', 'status'] as const,
     registers: [registry],
   });
+  const appRequests = new Counter({
+    name: 'ttpush_app_requests_total',
+    help: 'Requests of an authenticated app, by app name and status code (403/429: scope, quota or rate refusals)',
+    labelNames: ['app', 'status'] as const,
+    registers: [registry],
+  });
+  const adminChanges = new Counter({
+    name: 'ttpush_admin_changes_total',
+    help: 'Admin changes to apps and keys, by action (as in the audit log)',
+    labelNames: ['action'] as const,
+    registers: [registry],
+  });
   const queueDepth = new Gauge({
     name: 'ttpush_queue_depth',
     help: 'Messages accepted and not yet sent, failed or cancelled',
@@ -46,6 +62,8 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     registry,
     accepted,
     httpRequests,
+    appRequests,
+    adminChanges,
     queueDepth,
     setQueueDepthSource(read) {
       readDepth = read;

@@ -1,15 +1,14 @@
 /**
  * The per-app rate limit on the API side: each accepted /v1/messages or legacy /query send takes one token
- * of the app's Redis bucket (P:rl:app:<name>, shared by every api process). An app without a limit costs
- * no Redis round trip.
+ * of the app's Redis bucket (P:rl:app:<name>, shared by every api process). The limit comes with the
+ * caller's identity (app keys file rate_limit, TTPUSH_DEV_RATE_LIMIT, or a tenant app's rate_limit). An
+ * app without a limit costs no Redis round trip.
  */
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import type { Config } from '@ttpush/config';
 import {
   ServiceUnavailableError,
   TokenBucket,
-  appRateLimit,
   appRateLimitKey,
   defineRateLimitScript,
   type RateLimitRedis,
@@ -21,34 +20,33 @@ export type Admission = { ok: true } | { ok: false; limit: number; retryAfterS: 
 
 export interface RateLimiter {
   /** Takes one token of `app`'s bucket; refuses with the whole seconds to wait (≥ 1) when there is none. */
-  admit(app: string): Promise<Admission>;
+  admit(app: string, limit: number | undefined): Promise<Admission>;
 }
 
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: RateLimitRedis;
-  private readonly buckets = new Map<string, TokenBucket | null>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
     redis: Redis,
-    private readonly config: Pick<Config, 'appKeys' | 'devRateLimit' | 'redisPrefix'>,
+    private readonly prefix: string,
   ) {
     this.redis = defineRateLimitScript(redis);
   }
 
-  private bucket(app: string): TokenBucket | null {
+  /** The app's bucket at `limit`; a tenant app's limit may change, and its bucket with it. */
+  private bucket(app: string, limit: number): TokenBucket {
     let b = this.buckets.get(app);
-    if (b === undefined) {
-      const limit = appRateLimit(this.config, app);
-      b =
-        limit === undefined ? null : new TokenBucket(this.redis, appRateLimitKey(this.config.redisPrefix, app), limit);
+    if (b === undefined || b.rate !== limit) {
+      b = new TokenBucket(this.redis, appRateLimitKey(this.prefix, app), limit);
       this.buckets.set(app, b);
     }
     return b;
   }
 
-  async admit(app: string): Promise<Admission> {
-    const b = this.bucket(app);
-    if (b === null) return { ok: true };
+  async admit(app: string, limit: number | undefined): Promise<Admission> {
+    if (limit === undefined) return { ok: true };
+    const b = this.bucket(app, limit);
     let r;
     try {
       r = await b.take(1);
@@ -68,7 +66,7 @@ export function rateLimit(limiter: RateLimiter | undefined): RequestHandler {
       next();
       return;
     }
-    limiter.admit(app.name).then((a) => {
+    limiter.admit(app.name, app.rateLimit).then((a) => {
       if (a.ok) {
         next();
         return;

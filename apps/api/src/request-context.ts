@@ -27,6 +27,7 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const status = res.statusCode;
       metrics.httpRequests.inc({ route: l.route, status: String(status) });
+      if (l.app !== undefined) metrics.appRequests.inc({ app: l.app.name, status: String(status) });
       logger.info(
         {
           reqId: requestId,
@@ -35,6 +36,8 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
           status,
           ms: Math.round(ms * 10) / 10,
           app: l.app?.name ?? null,
+          // The key's public id (`key_...` or `config:<name>`), never the secret.
+          keyId: l.app?.keyId ?? null,
         },
         'request',
       );

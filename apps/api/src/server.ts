@@ -18,6 +18,8 @@ import { createApp } from './app.ts';
 import { onClientError } from './client-error.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
 import { TeamTalkGroups } from './groups.ts';
+import { TenantKeyring } from './tenants/keyring.ts';
+import { TenantStore } from './tenants/store.ts';
 
 export interface RunningApi {
   server: Server;
@@ -39,13 +41,28 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const batches = new RedisBatchService({ redis, queueConnection, prefix: config.redisPrefix });
   collectDefaultMetrics();
   const extraMetrics = async () => renderWorkerMetrics(await service.stats(), await service.health());
-  const rateLimiter = new RedisRateLimiter(redis, config);
+  const rateLimiter = new RedisRateLimiter(redis, config.redisPrefix);
+  // Tenant keys: a connection of its own hears revocations and app changes from every api process.
+  const tenantNotices = consumerRedis(config.redisUrl);
+  tenantNotices.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+  const tenantStore = new TenantStore(redis, config.redisPrefix);
+  const tenantKeyring = new TenantKeyring(tenantStore);
+  await tenantKeyring.listen(tenantNotices, logger.child({ component: 'tenants' }));
   // Group administration's own TeamTalk pools, connected on first use; none when TeamTalk is not configured.
   const groups =
     config.dbProxyAddrs.length > 0 && config.routeAddrs.length > 0
       ? new TeamTalkGroups(config, logger.child({ component: 'groups' }))
       : undefined;
-  const app = createApp({ config, service, batches, logger, extraMetrics, rateLimiter, ...(groups && { groups }) });
+  const app = createApp({
+    config,
+    service,
+    batches,
+    logger,
+    extraMetrics,
+    rateLimiter,
+    tenants: { store: tenantStore, keyring: tenantKeyring },
+    ...(groups && { groups }),
+  });
   const server = createServer(app);
   server.on('clientError', onClientError);
   server.keepAliveTimeout = 65_000;
@@ -73,7 +90,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       await service.close().catch(() => undefined);
       await batches.close().catch(() => undefined);
       await groups?.close().catch(() => undefined);
-      for (const r of [redis, queueConnection, subscriber]) r.disconnect();
+      for (const r of [redis, queueConnection, subscriber, tenantNotices]) r.disconnect();
     })());
   return { server, port, service, batches, close };
 }

@@ -84,7 +84,7 @@ export class ChunkSender {
     const window = this.windowNow();
     // The app's rate_limit: a token before each message is issued (answered locally while a block lasts).
     // TTPUSH_TEAMTALK_MAX_RATE is taken by TeamTalk.store itself, right before the wire.
-    const app = this.throttles?.app(t.app);
+    const app = await this.throttles?.app(t.app);
     let j = 0;
     for (; j < indices.length; j++) {
       if (j % this.checkEvery === 0 && stop()) break;

@@ -42,7 +42,7 @@ import type {
   BeginBatchResult,
   RejectedInput,
 } from './batch-types.ts';
-import { FAILURE_CODES, ServiceUnavailableError } from './types.ts';
+import { FAILURE_CODES, ServiceUnavailableError, type Owner } from './types.ts';
 
 /** Chunks one results page reads at most: a page may come back short, its cursor goes on from there. */
 const MAX_CHUNKS_PER_PAGE = 20;
@@ -120,6 +120,7 @@ export class RedisBatchService implements BatchService {
     if (h.text !== undefined) fields.push('content', h.text);
     if (h.sendAt !== undefined) fields.push('send_at', h.sendAt);
     if (h.deadline !== undefined) fields.push('deadline', h.deadline);
+    if (req.key !== undefined) fields.push('key', req.key);
     const k = this.keys;
     const idem = req.idempotencyKey !== undefined ? k.idempotency(req.app, req.idempotencyKey) : k.none;
     let created: number;
@@ -155,6 +156,18 @@ export class RedisBatchService implements BatchService {
       throw unavailable(err);
     }
     return toBatchView(id, h);
+  }
+
+  async owner(id: string): Promise<Owner | null> {
+    if (!BATCH_ID.test(id)) return null;
+    let row: (string | null)[];
+    try {
+      row = await this.redis.hmget(this.keys.batch(id), 'app', 'key');
+    } catch (err) {
+      throw unavailable(err);
+    }
+    const [app, key] = row;
+    return app == null ? null : { app, key: key || null };
   }
 
   async results(id: string, query: BatchResultsQuery): Promise<BatchResultsPage | null> {

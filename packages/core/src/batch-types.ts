@@ -3,7 +3,7 @@
  * recipients, uploaded whole, then sent in chunks. Status names, result states and view fields are
  * the public API (issue 5): never rename them.
  */
-import type { Priority, Recipient } from './types.ts';
+import type { Owner, Priority, Recipient } from './types.ts';
 
 export type BatchStatus = 'uploading' | 'queued' | 'running' | 'paused' | 'completed' | 'cancelled';
 export const BATCH_STATUSES: readonly BatchStatus[] = [
@@ -109,6 +109,8 @@ export interface BatchResultsQuery {
 export interface BeginBatchRequest {
   /** The app key's name (attribution and idempotency scope). */
   app: string;
+  /** The public id of the key that sent it: reading it with another key of the app needs read_all. */
+  key?: string | undefined;
   header: BatchHeader;
   idempotencyKey?: string | undefined;
 }
@@ -144,6 +146,8 @@ export type BatchActionResult =
 export interface BatchService {
   begin(req: BeginBatchRequest): Promise<BeginBatchResult>;
   get(id: string): Promise<BatchView | null>;
+  /** The app and key id that sent a batch (key null for batches from before keys were recorded). */
+  owner(id: string): Promise<Owner | null>;
   /** null: no such batch. Throws BatchCursorError for a cursor this service did not hand out. */
   results(id: string, query: BatchResultsQuery): Promise<BatchResultsPage | null>;
   /** Every result (filtered by state), for an NDJSON export; null: no such batch. */

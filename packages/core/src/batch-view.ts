@@ -1,6 +1,6 @@
 /**
  * A batch as stored in its Redis hash, and its public view. Hash fields:
- *   from · content (absent: per-recipient contents only) · status · priority · app
+ *   from · content (absent: per-recipient contents only) · status · priority · app · key (the key id)
  *   created · updated · started · finished (ms) · send_at · deadline (ms, optional)
  *   total (valid + rejected) · valid · chunks · duplicates · rejected
  *   sending · sent · failed · cancelled (counters; queued is what is left)

@@ -17,6 +17,7 @@ import {
   type CancelResult,
   type HealthReport,
   type MessageService,
+  type Owner,
   type MessageView,
   type SubmitRequest,
   type SubmitResult,
@@ -78,6 +79,7 @@ export class RedisMessageService implements MessageService {
     if (req.deadline !== undefined) fields.push('dl', req.deadline);
     if (req.metadata) fields.push('md', JSON.stringify(req.metadata));
     if (req.notify) fields.push('n', '1');
+    if (req.key !== undefined) fields.push('k', req.key);
     const k = this.keys;
     const idem = req.idempotencyKey ? k.idempotency(req.app, req.idempotencyKey) : `${k.prefix}:idem:-`;
     let result: [number, string, number];
@@ -158,6 +160,18 @@ export class RedisMessageService implements MessageService {
     }
     const r = parseRecord(id, h);
     return r ? toView(r) : null;
+  }
+
+  async owner(id: string): Promise<Owner | null> {
+    if (!MESSAGE_ID.test(id)) return null;
+    let row: (string | null)[];
+    try {
+      row = await this.redis.hmget(this.keys.message(id), 'app', 'k');
+    } catch (err) {
+      unavailable(err);
+    }
+    const [app, key] = row;
+    return app == null ? null : { app, key: key || null };
   }
 
   async cancel(id: string): Promise<CancelResult> {

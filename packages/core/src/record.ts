@@ -4,6 +4,7 @@
  *   ca created (ms) · ua updated (ms) · sa send_at (ms) · dl deadline (ms) · st sent (ms) · mid TeamTalk msg_id
  *   ec/em error code/message · md metadata JSON · app app name · n notify flag · c conversation
  *   ct TeamTalk create_time used (s) · fl floor: the conversation's last msg_id known before the send
+ *   k the sending key's public id (read by MessageService.owner only)
  */
 import type { MessageStatus, MessageView, Priority, Recipient } from './types.ts';
 

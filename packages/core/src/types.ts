@@ -27,6 +27,8 @@ export type FailureCode = keyof typeof FAILURE_CODES;
 export interface SubmitRequest {
   /** The app key's name (for attribution and idempotency scoping). */
   app: string;
+  /** The public id of the key that sent it (safe to log): GET by another key of the app needs read_all. */
+  key?: string;
   from: number;
   to: Recipient;
   /** The text as sent: an object content is already JSON.stringify'd by the API. */
@@ -40,6 +42,12 @@ export interface SubmitRequest {
   idempotencyKey?: string;
   /** Set when the caller waits for the result (?wait=, legacy /query): the worker publishes its completion. */
   notify?: boolean;
+}
+
+/** Who sent a message or batch: the app's name and the key's public id. */
+export interface Owner {
+  app: string;
+  key: string | null;
 }
 
 export interface MessageView {
@@ -79,6 +87,8 @@ export interface HealthReport {
 export interface MessageService {
   submit(req: SubmitRequest): Promise<SubmitResult>;
   get(id: string): Promise<MessageView | null>;
+  /** The app and key id that sent a message (key null for records from before keys were recorded). */
+  owner(id: string): Promise<Owner | null>;
   cancel(id: string): Promise<CancelResult>;
   /** Resolves with the view once terminal, or the current view when `timeoutMs` runs out. */
   waitForTerminal(id: string, timeoutMs: number): Promise<MessageView | null>;

@@ -7,6 +7,7 @@ import './ops-batches.ts';
 import './ops-groups.ts';
 import './ops-legacy.ts';
 import './ops-health.ts';
+import './ops-admin.ts';
 
 import { allOperations } from './registry.ts';
 import { openApiDocument } from './document.ts';

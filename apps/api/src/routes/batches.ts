@@ -23,7 +23,17 @@ import {
 } from '@ttpush/core';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
-import { bearerAuth, maySendAs, type AppIdentity, type Keyring } from '../auth.ts';
+import {
+  bearerAuth,
+  mayRead,
+  requireGroup,
+  requireScope,
+  requireSender,
+  scopedIdempotencyKey,
+  type AppIdentity,
+  type Keyring,
+} from '../auth.ts';
+import { chargeDailyQuota, type QuotaCounter } from '../tenants/quota.ts';
 import { ApiError } from '../errors.ts';
 import { jsonBody } from '../json-body.ts';
 import { locals } from '../locals.ts';
@@ -54,6 +64,8 @@ export interface BatchesDeps {
   keyring: Keyring;
   metrics: ApiMetrics;
   logger: Logger;
+  /** Daily quotas of tenant apps; absent: none. */
+  quota?: QuotaCounter | undefined;
 }
 
 /** Largest JSON batch body; bigger batches are streamed as NDJSON. */
@@ -219,17 +231,12 @@ export function batchesRouter(deps: BatchesDeps): Router {
   };
 
   function checkSender(app: AppIdentity, header: BatchHeader): void {
-    if (!maySendAs(app, header.from)) {
-      throw new ApiError(
-        'forbidden_sender',
-        `from is ${header.from}, a user this app key may not send as: use a sender id listed for the key '${app.name}'`,
-        'from',
-      );
-    }
+    requireSender(app, header.from, 'from');
   }
 
   /** Adds one recipient, or under skip_invalid records it as rejected; an invalid one otherwise fails the upload. */
   function addRecipient(
+    app: AppIdentity,
     upload: BatchUploadHandle,
     header: BatchHeader,
     at: Position,
@@ -246,6 +253,10 @@ export function batchesRouter(deps: BatchesDeps): Router {
       if (!skipInvalid) throw invalidRecipient(err, at);
       return upload.reject(rejectedInput(err, at, input()));
     }
+    // Not a content error: skip_invalid does not skip it, the whole upload is refused.
+    if ('group' in recipient.to) {
+      requireGroup(app, recipient.to.group, 'line' in at ? `line ${at.line}: group` : `recipients[${at.index}].group`);
+    }
     return upload.add(recipient);
   }
 
@@ -258,7 +269,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
       .json(view);
   }
 
-  async function finishUpload(upload: BatchUploadHandle): Promise<BatchView> {
+  async function finishUpload(app: AppIdentity, upload: BatchUploadHandle): Promise<BatchView> {
     if (upload.accepted === 0 && upload.rejected === 0) {
       throw new ApiError(
         'missing_field',
@@ -266,6 +277,8 @@ export function batchesRouter(deps: BatchesDeps): Router {
         'recipients',
       );
     }
+    // Every kept recipient is one message of the app's day; over the quota, the whole upload is refused.
+    await chargeDailyQuota(deps.quota, app, upload.accepted);
     return upload.finish();
   }
 
@@ -281,13 +294,19 @@ export function batchesRouter(deps: BatchesDeps): Router {
     // A non-empty array: parseBatchHeader checked the body with BatchRequest; each element is checked below.
     const list = body.recipients as unknown[];
     checkSender(app, header);
-    const begun = await batches.begin({ app: app.name, header, idempotencyKey: key });
+    const begun = await batches.begin({
+      app: app.name,
+      key: app.keyId,
+      header,
+      idempotencyKey: scopedIdempotencyKey(app, key),
+    });
     if ('duplicate' in begun) return accepted(res, app, begun.duplicate, true);
     const upload = begun.upload;
     try {
       for (let index = 0; index < list.length; index++) {
         const value: unknown = list[index];
         const wait = addRecipient(
+          app,
           upload,
           header,
           { index },
@@ -298,7 +317,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
         );
         if (wait) await wait;
       }
-      accepted(res, app, await finishUpload(upload), false);
+      accepted(res, app, await finishUpload(app, upload), false);
     } catch (err) {
       await upload.abort();
       logger.debug({ reqId: locals(res).requestId, batch: upload.id, err }, 'batch upload refused; deleted');
@@ -326,12 +345,18 @@ export function batchesRouter(deps: BatchesDeps): Router {
           if (header === undefined) {
             header = headerLine(line, app);
             checkSender(app, header);
-            const begun = await batches.begin({ app: app.name, header, idempotencyKey: key });
+            const begun = await batches.begin({
+              app: app.name,
+              key: app.keyId,
+              header,
+              idempotencyKey: scopedIdempotencyKey(app, key),
+            });
             if ('duplicate' in begun) duplicate = begun.duplicate;
             else upload = begun.upload;
             continue;
           }
           const wait = addRecipient(
+            app,
             upload!,
             header,
             { line: line.number },
@@ -359,7 +384,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
           'the upload is empty: its first line must be the header, e.g. {"from": 1, "content": "hello"}, then one recipient per line',
         );
       }
-      accepted(res, app, await finishUpload(upload), false);
+      accepted(res, app, await finishUpload(app, upload), false);
     } catch (err) {
       if (upload) {
         await upload.abort();
@@ -394,6 +419,11 @@ export function batchesRouter(deps: BatchesDeps): Router {
     .route('/v1/batches')
     .post(routeName('/v1/batches'), auth, batchBody, async (req, res) => {
       const app = locals(res).app!;
+      if (!app.batches) {
+        // A streamed body is read to its end first, so the client can read the refusal.
+        if (uploadType(req.headers['content-type']) === 'ndjson') await drain(req, res);
+        requireScope(app, 'batches', 'sending a batch');
+      }
       const skipInvalid = parseSkipInvalid(req.query.skip_invalid);
       const key = parseIdempotencyKey(req.headers['idempotency-key']);
       if (uploadType(req.headers['content-type']) === 'ndjson') {
@@ -404,15 +434,24 @@ export function batchesRouter(deps: BatchesDeps): Router {
     })
     .all(routeName('/v1/batches'), methodNotAllowed(['POST']));
 
+  /** Another app's batch, or another key's without read_all, answers as if it did not exist. */
+  const readable: RequestHandler = (req, res, next) => {
+    const id = String(req.params.id);
+    const app = locals(res).app!;
+    (BATCH_ID.test(id) ? batches.owner(id) : Promise.resolve(null)).then((owner) => {
+      next(owner === null || !mayRead(app, owner) ? notFound(id) : undefined);
+    }, next);
+  };
+
   router
     .route('/v1/batches/:id')
-    .get(routeName('/v1/batches/:id'), auth, async (req, res) => {
+    .get(routeName('/v1/batches/:id'), auth, readable, async (req, res) => {
       const id = req.params.id;
       const view = BATCH_ID.test(id) ? await batches.get(id) : null;
       if (view === null) throw notFound(id);
       res.status(200).json(view);
     })
-    .delete(routeName('/v1/batches/:id'), auth, async (req, res) => {
+    .delete(routeName('/v1/batches/:id'), auth, readable, async (req, res) => {
       const id = req.params.id;
       const r = await batches.cancel(id);
       if (r.ok) return void res.status(200).json(r.view);
@@ -433,7 +472,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     const path: `/v1/batches/:id/${typeof action}` = `/v1/batches/:id/${action}`;
     router
       .route(path)
-      .post(routeName(path), auth, async (req, res) => {
+      .post(routeName(path), auth, readable, async (req, res) => {
         const id = req.params.id;
         const r = action === 'pause' ? await batches.pause(id) : await batches.resume(id);
         if (r.ok) return void res.status(200).json(r.view);
@@ -451,7 +490,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
 
   router
     .route('/v1/batches/:id/results')
-    .get(routeName('/v1/batches/:id/results'), auth, async (req, res) => {
+    .get(routeName('/v1/batches/:id/results'), auth, readable, async (req, res) => {
       const id = req.params.id;
       const state = parseState(req.query.state);
       const ndjson =

@@ -2,7 +2,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
-import { bearerAuth, type Keyring } from '../auth.ts';
+import { bearerAuth, requireGroup, requireScope, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { GroupError, noTeamTalkGroups, type ChangeType, type GroupAdmin } from '../groups.ts';
 import {
@@ -43,11 +43,15 @@ export function groupsRouter(deps: GroupsDeps): Router {
     .route('/v1/groups')
     .post(routeName('/v1/groups'), auth, ...body, async (req, res) => {
       const app = locals(res).app!;
+      requireScope(app, 'manage_groups', 'creating a group');
       const input = parseCreateGroupBody(req.body);
       assertMayActAs(app, input.creator, 'creator');
       try {
         const g = await admin().create(input);
-        logger.info({ reqId: locals(res).requestId, app: app.name, group: g.groupId }, 'group created');
+        logger.info(
+          { reqId: locals(res).requestId, app: app.name, keyId: app.keyId, group: g.groupId },
+          'group created',
+        );
         res.status(201).json({ group_id: g.groupId, name: g.name, members: g.members });
       } catch (err) {
         if (!(err instanceof GroupError)) throw err;
@@ -64,13 +68,22 @@ export function groupsRouter(deps: GroupsDeps): Router {
 
   const change = (kind: ChangeType) => async (req: Request, res: Response) => {
     const app = locals(res).app!;
+    requireScope(app, 'manage_groups', "changing a group's members");
     const groupId = parseGroupIdParam(String(req.params.id));
+    requireGroup(app, groupId, 'group_id');
     const input = parseChangeMembersBody(req.body);
     assertMayActAs(app, input.user, 'user');
     try {
       const r = await admin().changeMembers({ user: input.user, groupId, change: kind, members: input.members });
       logger.info(
-        { reqId: locals(res).requestId, app: app.name, group: groupId, change: kind, count: r.changed.length },
+        {
+          reqId: locals(res).requestId,
+          app: app.name,
+          keyId: app.keyId,
+          group: groupId,
+          change: kind,
+          count: r.changed.length,
+        },
         'group members changed',
       );
       res.status(200).json({ group_id: r.groupId, members: r.members, changed: r.changed });

@@ -8,7 +8,7 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
-import type { AppIdentity, Keyring } from '../auth.ts';
+import { hasScope, maySendToGroup, type AppIdentity, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { GroupError, noTeamTalkGroups, type GroupAdmin, type GroupType } from '../groups.ts';
 import { assertMayActAs, requireActingUser, requireGroupText, requireMembers } from '../group-validation.ts';
@@ -52,9 +52,11 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
     const l = locals(res);
     const body = parseJson(req.body);
     if (!isPlainObject(body)) return { code: 'bad_params' };
-    const app = typeof body.app_key === 'string' ? keyring.lookup(body.app_key) : null;
+    const app = typeof body.app_key === 'string' ? await keyring.lookup(body.app_key) : null;
     if (app === null) return { code: 'unknown_app_key' };
     l.app = app;
+    // The old replies have no "forbidden" code: a key without manage_groups gets error 3, as for a user it may not use.
+    if (!hasScope(app, 'manage_groups')) return { code: 'app_key_user_mismatch' };
     try {
       return await act(body, deps.groups ?? noTeamTalkGroups, app);
     } catch (err) {
@@ -112,6 +114,7 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
           });
           const user = valid.req_user_id ?? 0;
           const groupId = valid.group_id;
+          if (!maySendToGroup(app, groupId)) return { code: 'app_key_user_mismatch' };
           const members = [...new Set(valid.user_id_list)];
           assertMayActAs(app, user, 'req_user_id');
           await groups.changeMembers({ user, groupId, change: valid.modify_type === 1 ? 'add' : 'del', members });

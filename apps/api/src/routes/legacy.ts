@@ -8,7 +8,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { Config } from '@ttpush/config';
 import type { MessageService, MessageView, Recipient } from '@ttpush/core';
 import type { Logger } from 'pino';
-import { maySendAs, type Keyring } from '../auth.ts';
+import { maySendAs, maySendToGroup, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import type { LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
@@ -17,6 +17,7 @@ import type { ApiMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limiter.ts';
 import { checkObject } from '../schema-check.ts';
 import { LegacySendGroupBody, LegacySendSingleBody } from '../schemas/legacy.ts';
+import type { QuotaCounter } from '../tenants/quota.ts';
 import { assertNotSelf, isPlainObject, requireContent, requireId } from '../validation.ts';
 
 export interface LegacyDeps {
@@ -26,6 +27,8 @@ export interface LegacyDeps {
   metrics: ApiMetrics;
   logger: Logger;
   rateLimiter?: RateLimiter | undefined;
+  /** Daily quotas of tenant apps; absent: none. */
+  quota?: QuotaCounter | undefined;
 }
 
 type Kind = 'single' | 'group';
@@ -73,7 +76,7 @@ export function legacyRouter(deps: LegacyDeps): Router {
     };
     const body = parseJson(req.body);
     if (!isPlainObject(body)) return refuse('the body is not a JSON object');
-    const app = typeof body.app_key === 'string' ? keyring.lookup(body.app_key) : null;
+    const app = typeof body.app_key === 'string' ? await keyring.lookup(body.app_key) : null;
     if (app === null) return { code: 'unknown_app_key' };
     l.app = app;
 
@@ -100,13 +103,27 @@ export function legacyRouter(deps: LegacyDeps): Router {
       throw err;
     }
     if (!maySendAs(app, from)) return { code: 'app_key_user_mismatch' };
-    // Over the app's rate_limit: the old server's "busy" answer, error 10.
-    if (deps.rateLimiter && !(await deps.rateLimiter.admit(app.name)).ok) {
+    // A group outside the key's groups: the old replies have no closer code than "user mismatch".
+    if ('group' in to && !maySendToGroup(app, to.group)) return { code: 'app_key_user_mismatch' };
+    // Over the app's rate_limit or daily quota: the old server's "busy" answer, error 10.
+    if (deps.rateLimiter && !(await deps.rateLimiter.admit(app.name, app.rateLimit)).ok) {
       logger.debug({ reqId: l.requestId, app: app.name }, 'legacy request over the app rate limit');
       return { code: 'server_error' };
     }
+    if (deps.quota && app.dailyQuota !== undefined && !(await deps.quota.takeQuota(app.name, 1, app.dailyQuota))) {
+      logger.debug({ reqId: l.requestId, app: app.name }, 'legacy request over the app daily quota');
+      return { code: 'server_error' };
+    }
 
-    const { view } = await service.submit({ app: app.name, from, to, text, priority: 'high', notify: true });
+    const { view } = await service.submit({
+      app: app.name,
+      key: app.keyId,
+      from,
+      to,
+      text,
+      priority: 'high',
+      notify: true,
+    });
     logger.debug({ reqId: l.requestId, message: view.id, status: view.status }, 'legacy message accepted');
     metrics.accepted.inc({ app: app.name, priority: 'high' });
     const done = replyForView(await service.waitForTerminal(view.id, config.legacyWaitMs));

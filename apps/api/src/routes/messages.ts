@@ -3,7 +3,15 @@ import { Router } from 'express';
 import { TERMINAL_STATUSES, type MessageService, type MessageView } from '@ttpush/core';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
-import { bearerAuth, maySendAs, type Keyring } from '../auth.ts';
+import {
+  bearerAuth,
+  mayRead,
+  requireGroup,
+  requireSender,
+  scopedIdempotencyKey,
+  type AppIdentity,
+  type Keyring,
+} from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { isServiceUnavailable } from '../error-handler.ts';
 import { jsonBody, requireJsonType } from '../json-body.ts';
@@ -14,6 +22,7 @@ import { methodNotAllowed } from '../routing.ts';
 import { rateLimit, type RateLimiter } from '../rate-limiter.ts';
 import { MESSAGE_ID } from '../schemas/message.ts';
 import { parseIdempotencyKey, parseSendBody, parseWait } from '../validation.ts';
+import { chargeDailyQuota, type QuotaCounter } from '../tenants/quota.ts';
 
 export interface MessagesDeps {
   config: Config;
@@ -22,6 +31,8 @@ export interface MessagesDeps {
   metrics: ApiMetrics;
   logger: Logger;
   rateLimiter?: RateLimiter | undefined;
+  /** Daily quotas of tenant apps; absent: none. */
+  quota?: QuotaCounter | undefined;
 }
 
 function notFound(id: string): ApiError {
@@ -50,17 +61,14 @@ export function messagesRouter(deps: MessagesDeps): Router {
         const l = locals(res);
         const app = l.app!;
         const wait = parseWait(req.query.wait);
-        const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
+        const idempotencyKey = scopedIdempotencyKey(app, parseIdempotencyKey(req.headers['idempotency-key']));
         const input = parseSendBody(req.body, config.maxContentBytes, app.priority);
-        if (!maySendAs(app, input.from)) {
-          throw new ApiError(
-            'forbidden_sender',
-            `from is ${input.from}, a user this app key may not send as: use a sender id listed for the key '${app.name}'`,
-            'from',
-          );
-        }
+        requireSender(app, input.from, 'from');
+        if ('group' in input.to) requireGroup(app, input.to.group, 'to.group');
+        await chargeDailyQuota(deps.quota, app, 1);
         const result = await service.submit({
           app: app.name,
+          key: app.keyId,
           from: input.from,
           to: input.to,
           text: input.text,
@@ -95,17 +103,24 @@ export function messagesRouter(deps: MessagesDeps): Router {
     )
     .all(routeName('/v1/messages'), methodNotAllowed(['POST']));
 
+  /** Another app's message, or another key's without read_all, answers as if it did not exist. */
+  async function assertReadable(app: AppIdentity, id: string): Promise<void> {
+    const owner = MESSAGE_ID.test(id) ? await service.owner(id) : null;
+    if (owner === null || !mayRead(app, owner)) throw notFound(id);
+  }
+
   router
     .route('/v1/messages/:id')
     .get(routeName('/v1/messages/:id'), auth, async (req, res) => {
       const id = req.params.id;
-      const view = MESSAGE_ID.test(id) ? await service.get(id) : null;
+      await assertReadable(locals(res).app!, id);
+      const view = await service.get(id);
       if (view === null) throw notFound(id);
       res.status(200).json(view);
     })
     .delete(routeName('/v1/messages/:id'), auth, async (req, res) => {
       const id = req.params.id;
-      if (!MESSAGE_ID.test(id)) throw notFound(id);
+      await assertReadable(locals(res).app!, id);
       const result = await service.cancel(id);
       if (result.ok) {
         res.status(200).json(result.view);

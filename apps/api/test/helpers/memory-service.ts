@@ -11,6 +11,7 @@ import {
   type MessageService,
   type MessageStatus,
   type MessageView,
+  type Owner,
   type SubmitRequest,
   type SubmitResult,
 } from '@ttpush/core';
@@ -41,6 +42,7 @@ export class MemoryService implements MessageService {
   readonly submitted: SubmitRequest[] = [];
   readonly cancelCalls: string[] = [];
   private readonly messages = new Map<string, MessageView>();
+  private readonly owners = new Map<string, Owner>();
   private readonly byIdempotencyKey = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -98,6 +100,7 @@ export class MemoryService implements MessageService {
       metadata: req.metadata ?? null,
     };
     this.messages.set(id, view);
+    this.owners.set(id, { app: req.app, key: req.key ?? null });
     if (scopedKey !== undefined) this.byIdempotencyKey.set(scopedKey, id);
     const plan = this.plan;
     if (plan.kind === 'sending') this.update(id, 'sending', { attempts: 1 });
@@ -118,6 +121,11 @@ export class MemoryService implements MessageService {
   async get(id: string): Promise<MessageView | null> {
     this.check();
     return this.messages.get(id) ?? null;
+  }
+
+  async owner(id: string): Promise<Owner | null> {
+    this.check();
+    return this.owners.get(id) ?? null;
   }
 
   async cancel(id: string): Promise<CancelResult> {

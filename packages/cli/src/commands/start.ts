@@ -89,6 +89,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const devKey = config.devAppKey ?? `dev_${randomBytes(18).toString('base64url')}`;
   env.TTPUSH_DEV_APP_KEY = devKey;
+  // The operators' key (console, queue dashboard, /v1/admin, `ttpush admin`): a random one unless given.
+  const adminKey = config.adminKey ?? `adm_${randomBytes(24).toString('base64url')}`;
+  env.TTPUSH_ADMIN_KEY = adminKey;
   if (config.embedded.redis || config.embedded.teamtalk) env.TTPUSH_HTTP_HOST = config.http.host;
 
   const children: ChildProcess[] = [];
@@ -108,14 +111,18 @@ export async function run(argv: string[]): Promise<number> {
   spawnRole('api');
   for (let i = 0; i < workers; i++) spawnRole('worker');
 
-  // The development key goes to the terminal once, never into the structured log.
+  // The development and admin keys go to the terminal once, never into the structured log.
   const where = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
   process.stderr.write(
     `\nttpush is starting at ${where}\n` +
       (config.devAppKey
         ? 'Development app key: the value of TTPUSH_DEV_APP_KEY\n'
         : `Development app key (may do everything): ${devKey}\n`) +
-      `  export TTPUSH_API_KEY=${config.devAppKey ? '"$TTPUSH_DEV_APP_KEY"' : devKey}\n\n`,
+      `  export TTPUSH_API_KEY=${config.devAppKey ? '"$TTPUSH_DEV_APP_KEY"' : devKey}\n` +
+      (config.adminKey
+        ? 'Admin key (console, ttpush admin): the value of TTPUSH_ADMIN_KEY\n'
+        : `Admin key (console, ttpush admin; keep it to operators): ${adminKey}\n  export TTPUSH_ADMIN_KEY=${adminKey}\n`) +
+      '\n',
   );
 
   await onShutdown(async () => {

@@ -1,0 +1,25 @@
+/**
+ * The per-app daily quota (messages per UTC day), counted in Redis per app and day (P:tn:quota:<app>:<day>)
+ * by every api process together. A message counts when it is accepted; a refusal counts nothing.
+ */
+import type { AppIdentity } from '../auth.ts';
+import { ApiError } from '../errors.ts';
+import { secondsToUtcMidnight } from './store.ts';
+
+export interface QuotaCounter {
+  /** Counts `n` messages of `app` today unless that passes `quota`; false: refused, nothing counted. */
+  takeQuota(app: string, n: number, quota: number): Promise<boolean>;
+}
+
+/** Counts `n` messages against the app's daily quota, or refuses with 429 quota_exceeded until UTC midnight. */
+export async function chargeDailyQuota(counter: QuotaCounter | undefined, app: AppIdentity, n: number): Promise<void> {
+  if (counter === undefined || app.dailyQuota === undefined || n <= 0) return;
+  if (await counter.takeQuota(app.name, n, app.dailyQuota)) return;
+  const retry = secondsToUtcMidnight(Date.now());
+  throw new ApiError(
+    'quota_exceeded',
+    `the app '${app.name}' may send ${app.dailyQuota} messages per UTC day (its daily_quota) and this request would pass it: retry after the next UTC midnight (in ${retry} s), or ask an operator to raise daily_quota`,
+    null,
+    { 'Retry-After': String(retry) },
+  );
+}
