@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { Harness, DEV_KEY } from './helpers/harness.ts';
 import { assertExactlyOnce, sendAll, type Planned } from './helpers/send-many.ts';
+import { rawPost } from './helpers/raw-post.ts';
 import { finished, ndjsonLines, uploadNdjson, users, waitBatch, decrypt } from './helpers/batches.ts';
 
 let h: Harness;
@@ -80,6 +81,17 @@ test('?wait answers the outcome (pub/sub across the cluster), for a single and a
   const group = await h.post('/v1/messages?wait=10', { from: 1, to: { group: 700 }, content: 'group on a cluster' });
   assert.equal(group.status, 200, JSON.stringify(group.body));
   assert.equal(group.body.status, 'sent');
+});
+
+test('the legacy /query/SendSingleMessage waits for the msg_id on a cluster too', async () => {
+  const raw = await rawPost(
+    h.apiPort,
+    '/query/SendSingleMessage',
+    JSON.stringify({ app_key: DEV_KEY, req_user_id: 3, from_user_id: 3, session_id: 4, msg: 'legacy on a cluster' }),
+  );
+  const stored = h.sandbox.store.singleMessages(3, 4);
+  assert.equal(stored.length, 1);
+  assert.match(raw, new RegExp(`"error_code" : 0,[\\s\\S]*"msg_id" : ${stored[0]!.msgId}\\n`));
 });
 
 test('an Idempotency-Key repeated through the other api answers the first message', async () => {
