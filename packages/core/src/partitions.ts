@@ -1,6 +1,6 @@
 /**
  * Partitions: how ttpush spreads its queues over the shards of a Redis Cluster. A conversation belongs to
- * partition fnv1a(conv) mod N, and every key a script touches together carries the partition's hash tag
+ * partition fmix32(fnv1a(conv)) mod N, and every key a script touches together carries the partition's hash tag
  * `{pN}` (the lane, the lock, the conversation hash, the message records, the lanes and scheduled zsets, the
  * depth counter, the idempotency keys, the partition's BullMQ queue), so each script and MULTI stays on one
  * slot. N (TTPUSH_REDIS_PARTITIONS) must not change while messages are in flight: a conversation would move
@@ -21,9 +21,22 @@ export function fnv1a(s: string): number {
   return h >>> 0;
 }
 
+/**
+ * MurmurHash3's finalizer: FNV-1a's low bits are weak (the lowest is the parity of the bytes' lowest bits, so
+ * u-1000-2000, u-1001-2001... all share it), and `mod N` reads the low bits.
+ */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** The partition of a conversation (or of a batch id): 0..partitions-1. */
 export function partitionOf(name: string, partitions: number): number {
-  return fnv1a(name) % partitions;
+  return fmix32(fnv1a(name)) % partitions;
 }
 
 /** The key prefix of a partition; `{pN}` is the Redis Cluster hash tag, so all its keys share one slot. */

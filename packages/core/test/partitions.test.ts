@@ -11,6 +11,17 @@ test('fnv1a matches the published FNV-1a 32-bit vectors', () => {
   assert.equal(fnv1a('foobar'), 0xbf9cf968);
 });
 
+test('conversations that differ in a pattern still spread evenly over the partitions', () => {
+  // Pairs like u-1000-2000, u-1001-2001 flip the same bits twice: a hash whose low bits are the bytes' parity
+  // would put them all in half of the partitions.
+  for (const n of [3, 8, 36]) {
+    const counts = new Array<number>(n).fill(0);
+    for (let i = 0; i < 36_000; i++) counts[partitionOf(`u-${1000 + i}-${2000 + i}`, n)]!++;
+    const expected = 36_000 / n;
+    for (const c of counts) assert.ok(c > expected * 0.85 && c < expected * 1.15, `${n} partitions: ${counts}`);
+  }
+});
+
 test('a message id carries its partition and still matches the public id pattern', () => {
   for (let p = 0; p < 36; p++) {
     const id = newMessageId(Date.now(), p);
