@@ -178,3 +178,16 @@ test('the keys and the queues are spread: message records and BullMQ queues on e
   assert.match(await metrics.text(), /ttpush_queue_depth 0/);
   assert.equal((await fetch(`${h.url}/readyz`)).status, 200);
 });
+
+test('a master down: its partitions answer 503 redis_unavailable, the others are accepted; no process dies', async () => {
+  await h.cluster!.servers[1]!.kill();
+  const statuses: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const r = await h.post('/v1/messages', { from: 60_000 + i, to: { user: 70_000 + i }, content: 'one master down' });
+    statuses.push(r.status === 202 ? '202' : `${r.status} ${r.body?.error?.code}`);
+  }
+  assert.ok(statuses.includes('202'), statuses.join(', '));
+  assert.ok(statuses.includes('503 redis_unavailable'), statuses.join(', '));
+  assert.deepEqual([...new Set(statuses)].sort(), ['202', '503 redis_unavailable']);
+  for (const p of [h.api!, ...h.extraApis, ...h.workers]) assert.equal(p.child.exitCode, null);
+});
