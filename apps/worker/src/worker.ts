@@ -1,6 +1,6 @@
 /**
- * A worker process: TeamTalk pools, a BullMQ worker that sends conversation lanes, the reconciler,
- * stats flushing and the heartbeat that /readyz reads.
+ * A worker process: TeamTalk pools, one BullMQ worker per partition's queue that sends conversation lanes and
+ * batch chunks, the reconciler, stats flushing and the heartbeat that /readyz reads.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
