@@ -1,10 +1,10 @@
 /**
- * End-to-end harness: a real redis-server (testkit), the sandbox TeamTalk in this process (so tests can
+ * End-to-end harness: a real redis-server or a three-master Redis Cluster (testkit), the sandbox TeamTalk in this process (so tests can
  * read its store and flip its faults), and ttpush's api and workers as real child processes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { RedisServer, freePort, type RedisServerOptions } from '@ttpush/testkit';
+import { RedisCluster, RedisServer, freePort, type RedisServerOptions } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/ttpush.mjs', import.meta.url));
@@ -16,6 +16,8 @@ export interface HarnessOptions {
   redis?: RedisServerOptions;
   sandbox?: Parameters<typeof startSandbox>[0];
   env?: Record<string, string>;
+  /** Run api and workers against a local three-master Redis Cluster (TTPUSH_REDIS_CLUSTER_NODES). */
+  cluster?: boolean;
 }
 
 interface Proc {
@@ -32,16 +34,19 @@ export class Harness {
   apiPort = 0;
 
   private constructor(
+    /** The Redis server; with `cluster`, the cluster's first master (a plain client there sees MOVED replies). */
     readonly redis: RedisServer,
     readonly sandbox: Sandbox,
     private readonly env: Record<string, string>,
+    readonly cluster?: RedisCluster,
   ) {}
 
   static async start(opts: HarnessOptions = {}): Promise<Harness> {
-    const redis = await RedisServer.start(opts.redis);
+    const cluster = opts.cluster ? await RedisCluster.start() : undefined;
+    const redis = cluster ? cluster.servers[0]! : await RedisServer.start(opts.redis);
     const sandbox = await startSandbox({ ...opts.sandbox });
     const env: Record<string, string> = {
-      TTPUSH_REDIS_URL: redis.url,
+      ...(cluster ? { TTPUSH_REDIS_CLUSTER_NODES: cluster.nodesEnv } : { TTPUSH_REDIS_URL: redis.url }),
       TTPUSH_DB_PROXY_ADDRS: `127.0.0.1:${sandbox.dbProxy.port}`,
       TTPUSH_ROUTE_ADDRS: `127.0.0.1:${sandbox.route.port}`,
       TTPUSH_DEV_APP_KEY: DEV_KEY,
@@ -49,7 +54,7 @@ export class Harness {
       TTPUSH_HTTP_HOST: '127.0.0.1',
       ...opts.env,
     };
-    const h = new Harness(redis, sandbox, env);
+    const h = new Harness(redis, sandbox, env, cluster);
     try {
       await h.startApi();
       for (let i = 0; i < (opts.workers ?? 1); i++) h.startWorker();
@@ -220,7 +225,8 @@ export class Harness {
       }),
     );
     await this.sandbox.close().catch(() => undefined);
-    await this.redis.stop();
+    if (this.cluster) await this.cluster.stop();
+    else await this.redis.stop();
   }
 }
 

@@ -11,6 +11,7 @@ import {
   RedisMessageService,
   consumerRedis,
   producerRedis,
+  redisTarget,
   renderWorkerMetrics,
 } from '@ttpush/core';
 import { collectDefaultMetrics } from 'prom-client';
@@ -30,20 +31,28 @@ export interface RunningApi {
 }
 
 export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
-  if (!config.redisUrl) throw new Error('startApi needs config.redisUrl');
-  const redis = producerRedis(config.redisUrl);
-  const queueConnection = producerRedis(config.redisUrl);
-  const subscriber = consumerRedis(config.redisUrl);
+  const target = redisTarget(config);
+  if (!target) throw new Error('startApi needs config.redisUrl or config.redisClusterNodes');
+  const redis = producerRedis(target);
+  const queueConnection = producerRedis(target);
+  const subscriber = consumerRedis(target);
   for (const r of [redis, queueConnection, subscriber]) {
     r.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   }
-  const service = new RedisMessageService({ redis, subscriber, queueConnection, prefix: config.redisPrefix });
-  const batches = new RedisBatchService({ redis, queueConnection, prefix: config.redisPrefix });
+  const partitions = config.redisPartitions;
+  const service = new RedisMessageService({
+    redis,
+    subscriber,
+    queueConnection,
+    prefix: config.redisPrefix,
+    partitions,
+  });
+  const batches = new RedisBatchService({ redis, queueConnection, prefix: config.redisPrefix, partitions });
   collectDefaultMetrics();
   const extraMetrics = async () => renderWorkerMetrics(await service.stats(), await service.health());
   const rateLimiter = new RedisRateLimiter(redis, config.redisPrefix);
   // Tenant keys: a connection of its own hears revocations and app changes from every api process.
-  const tenantNotices = consumerRedis(config.redisUrl);
+  const tenantNotices = consumerRedis(target);
   tenantNotices.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   const tenantStore = new TenantStore(redis, config.redisPrefix);
   const tenantKeyring = new TenantKeyring(tenantStore);

@@ -13,6 +13,7 @@ import {
   chunkJobOptions,
   type BatchKeys,
   type ChunkJobData,
+  type LaneQueues,
   type Priority,
   type ScriptedRedis,
 } from '@ttpush/core';
@@ -28,7 +29,7 @@ export class BatchReviver {
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: BatchKeys,
-    private readonly queue: Queue<ChunkJobData>,
+    private readonly queues: LaneQueues<ChunkJobData>,
     private readonly log: Logger,
     /** How long a batch may go without progress (its `updated`, or its send_at) before its jobs are checked. */
     readonly stallMs: number,
@@ -82,7 +83,8 @@ export class BatchReviver {
   /** Adds the jobs of chunks `ns` that have neither results nor a live job. */
   private async revive(id: string, ns: number[], priority: Priority, delayMs: number): Promise<number> {
     const k = this.keys;
-    // Two round trips: a batch's keys share one Cluster slot, the queue's keys another.
+    // A batch's keys share one Cluster slot; its chunks' jobs lie in the queues of several partitions (one slot
+    // each): one pipeline for the former, one per queue for the latter.
     const results = await this.redis
       .pipeline(
         ns.flatMap((n) => [
@@ -93,18 +95,25 @@ export class BatchReviver {
       .exec();
     const open = ns.filter((_, i) => results?.[2 * i]?.[1] === 0 && results?.[2 * i + 1]?.[1] === 1);
     if (open.length === 0) return 0;
-    const jobs = await this.redis
-      .pipeline(open.map((n) => ['hmget', this.queue.toKey(chunkJobId(id, n)), 'name', 'finishedOn']))
-      .exec();
+    const byQueue = new Map<Queue<ChunkJobData>, number[]>();
+    for (const n of open) {
+      const q = this.queues.forChunk(id, n);
+      byQueue.set(q, [...(byQueue.get(q) ?? []), n]);
+    }
     let added = 0;
-    for (let i = 0; i < open.length; i++) {
-      const n = open[i]!;
-      const [name, finishedOn] = (jobs?.[i]?.[1] ?? [null, null]) as (string | null)[];
-      if (name && !finishedOn) continue; // a live job: waiting, delayed, prioritized or active
-      // A job kept after failing for good holds its id: remove it so the add below is not ignored.
-      if (name) await this.queue.remove(chunkJobId(id, n));
-      await this.queue.add(CHUNK_JOB, { batch: id, chunk: n }, chunkJobOptions(id, n, priority, delayMs));
-      added++;
+    for (const [queue, chunks] of byQueue) {
+      const jobs = await this.redis
+        .pipeline(chunks.map((n) => ['hmget', queue.toKey(chunkJobId(id, n)), 'name', 'finishedOn']))
+        .exec();
+      for (let i = 0; i < chunks.length; i++) {
+        const n = chunks[i]!;
+        const [name, finishedOn] = (jobs?.[i]?.[1] ?? [null, null]) as (string | null)[];
+        if (name && !finishedOn) continue; // a live job: waiting, delayed, prioritized or active
+        // A job kept after failing for good holds its id: remove it so the add below is not ignored.
+        if (name) await queue.remove(chunkJobId(id, n));
+        await queue.add(CHUNK_JOB, { batch: id, chunk: n }, chunkJobOptions(id, n, priority, delayMs));
+        added++;
+      }
     }
     return added;
   }

@@ -56,16 +56,17 @@ export class LaneProcessor {
   async process(conv: string): Promise<LaneResult> {
     const k = this.keys;
     const token = randomBytes(12).toString('base64');
+    const p = k.partition(conv);
     const claim = () =>
       this.redis.ttClaim(
         k.lock(conv),
         k.lane(conv),
-        k.lanes,
+        k.lanes(p),
         k.conv(conv),
         token,
         this.opts.lockMs,
         PEEK,
-        k.message(''),
+        k.messagePrefix(p),
         conv,
       );
     let batch = await claim();
@@ -241,9 +242,10 @@ export class LaneProcessor {
       );
     }
     const k = this.keys;
+    const p = k.partition(conv);
     const left = await this.redis.ttComplete(
-      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel, k.lock(conv), k.lanes,
-      rec.id, 'sent', Date.now(), stored.msgId, '', '', stored.createTime, hash, token, conv,
+      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth(p), k.lock(conv), k.lanes(p),
+      rec.id, 'sent', Date.now(), stored.msgId, '', '', stored.createTime, hash, token, conv, k.doneChannel,
     ); // prettier-ignore
     if (stored.msgId > state.lastMsgId) {
       state.lastMsgId = stored.msgId;
@@ -263,9 +265,10 @@ export class LaneProcessor {
     log: Logger,
   ): Promise<'done' | 'drained'> {
     const k = this.keys;
+    const p = k.partition(conv);
     const left = await this.redis.ttComplete(
-      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel, k.lock(conv), k.lanes,
-      rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '', token, conv,
+      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth(p), k.lock(conv), k.lanes(p),
+      rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '', token, conv, k.doneChannel,
     ); // prettier-ignore
     this.stats.failed(code);
     log.debug({ code }, 'failed');

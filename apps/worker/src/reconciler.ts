@@ -5,13 +5,13 @@
  * that stopped moving (batch-reviver.ts).
  */
 import type { Logger } from 'pino';
-import type { Queue } from 'bullmq';
 import {
   BatchKeys,
   JOB_PRIORITY,
   Keys,
   LANE_JOB,
   laneJobId,
+  type LaneQueues,
   type LaneJobData,
   type ChunkJobData,
   type Priority,
@@ -32,14 +32,13 @@ export class Reconciler {
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
-    private readonly queue: Queue<LaneJobData>,
+    private readonly queues: LaneQueues<LaneJobData>,
     private readonly log: Logger,
     private readonly intervalMs = 250,
     batchStallMs = BATCH_STALL_MS,
   ) {
-    // One queue carries lane jobs and chunk jobs: priorities order alerts and chunks together.
-    const chunkQueue = queue as unknown as Queue<ChunkJobData>;
-    this.batches = new BatchReviver(redis, new BatchKeys(keys.prefix), chunkQueue, log, batchStallMs);
+    // A partition's queue carries lane jobs and chunk jobs: priorities order alerts and chunks together.
+    this.batches = new BatchReviver(redis, new BatchKeys(keys.prefix), queues.as<ChunkJobData>(), log, batchStallMs);
   }
 
   start(): void {
@@ -56,13 +55,15 @@ export class Reconciler {
   }
 
   async tick(now = Date.now()): Promise<void> {
-    await this.promoteDue(now);
-    await this.activateStale(now);
+    for (const p of this.keys.all) {
+      await this.promoteDue(p, now);
+      await this.activateStale(p, now);
+    }
     await this.batches.tick(now);
   }
 
   private async activate(conv: string, headId: string, priority: Priority): Promise<void> {
-    await this.queue.add(
+    await this.queues.forConv(conv).add(
       LANE_JOB,
       { conv },
       {
@@ -74,23 +75,23 @@ export class Reconciler {
     );
   }
 
-  private async promoteDue(now: number): Promise<void> {
+  private async promoteDue(p: number, now: number): Promise<void> {
     const k = this.keys;
-    const due = await this.redis.zrangebyscore(k.scheduled, '-inf', now, 'LIMIT', 0, BATCH);
+    const due = await this.redis.zrangebyscore(k.scheduled(p), '-inf', now, 'LIMIT', 0, BATCH);
     for (const id of due) {
       const [conv, priority] = await this.redis.hmget(k.message(id), 'c', 'p');
       if (!conv) {
-        await this.redis.zrem(k.scheduled, id);
+        await this.redis.zrem(k.scheduled(p), id);
         continue;
       }
-      const n = await this.redis.ttPromote(k.message(id), k.lane(conv), k.lanes, k.scheduled, id, conv, now);
+      const n = await this.redis.ttPromote(k.message(id), k.lane(conv), k.lanes(p), k.scheduled(p), id, conv, now);
       if (n === 1) await this.activate(conv, id, (priority as Priority) ?? 'normal');
     }
   }
 
-  private async activateStale(now: number): Promise<void> {
+  private async activateStale(p: number, now: number): Promise<void> {
     const k = this.keys;
-    const stale = await this.redis.zrangebyscore(k.lanes, '-inf', now - STALE_LANE_MS, 'LIMIT', 0, BATCH);
+    const stale = await this.redis.zrangebyscore(k.lanes(p), '-inf', now - STALE_LANE_MS, 'LIMIT', 0, BATCH);
     for (const conv of stale) {
       const [[, locked], [, head]] = (await this.redis.multi().exists(k.lock(conv)).lindex(k.lane(conv), 0).exec()) as [
         [unknown, number],
@@ -99,13 +100,13 @@ export class Reconciler {
       if (locked) continue;
       if (!head) {
         // Empty and unlocked: nothing to do. A push after this check re-adds the lane with a fresh score.
-        await this.redis.zrem(k.lanes, conv);
+        await this.redis.zrem(k.lanes(p), conv);
         continue;
       }
       const priority = (await this.redis.hget(k.message(head), 'p')) as Priority | null;
       this.log.debug({ conv, head }, 'activating a lane left without a job');
       await this.activate(conv, head, priority ?? 'normal');
-      await this.redis.zadd(k.lanes, now, conv);
+      await this.redis.zadd(k.lanes(p), now, conv);
     }
   }
 }

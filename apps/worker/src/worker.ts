@@ -1,10 +1,10 @@
 /**
- * A worker process: TeamTalk pools, a BullMQ worker that sends conversation lanes, the reconciler,
- * stats flushing and the heartbeat that /readyz reads.
+ * A worker process: TeamTalk pools, one BullMQ worker per partition's queue that sends conversation lanes and
+ * batch chunks, the reconciler, stats flushing and the heartbeat that /readyz reads.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Queue, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
 import {
@@ -12,7 +12,10 @@ import {
   CHUNK_JOB,
   Keys,
   LANE_QUEUE,
+  LaneQueues,
   consumerRedis,
+  partitionTag,
+  redisTarget,
   defineBatchScripts,
   defineScripts,
   type ChunkJobData,
@@ -41,13 +44,14 @@ export interface RunningWorker {
 }
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
-  if (!config.redisUrl) throw new Error('startWorker needs config.redisUrl');
+  const target = redisTarget(config);
+  if (!target) throw new Error('startWorker needs config.redisUrl or config.redisClusterNodes');
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ worker: id });
-  const keys = new Keys(config.redisPrefix);
-  const redis = defineScripts(consumerRedis(config.redisUrl));
-  const bullConnection = consumerRedis(config.redisUrl);
-  const queueConnection = consumerRedis(config.redisUrl);
+  const keys = new Keys(config.redisPrefix, config.redisPartitions);
+  const redis = defineScripts(consumerRedis(target));
+  const bullConnection = consumerRedis(target);
+  const queueConnection = consumerRedis(target);
   for (const r of [redis, bullConnection, queueConnection]) {
     r.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
   }
@@ -88,36 +92,42 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     },
     throttles,
   );
-  const queue = new Queue<LaneJobData>(LANE_QUEUE, { connection: queueConnection, prefix: config.redisPrefix });
-  queue.on('error', (err) => log.debug({ err: err.message }, 'queue error'));
-  const worker = new Worker<LaneJobData | ChunkJobData>(
-    LANE_QUEUE,
-    async (anyJob, token) => {
-      if (anyJob.name === CHUNK_JOB) return chunks.process(anyJob as Job<ChunkJobData>, token);
-      const job = anyJob as Job<LaneJobData>;
-      const convs = job.data.convs ?? (job.data.conv ? [job.data.conv] : []);
-      const results = await Promise.all(
-        convs.map(async (conv) => {
-          const result = await lanes.process(conv);
-          // Hand the rest of a lane to another worker at once rather than after the lock expires.
-          if (result === 'stopped' && (await redis.lindex(keys.lane(conv), 0))) await redis.zadd(keys.lanes, 0, conv);
-          return result;
-        }),
-      );
-      return results.join(',');
-    },
-    {
-      connection: bullConnection,
-      prefix: config.redisPrefix,
-      concurrency: config.worker.concurrency,
-      lockDuration: Math.max(config.worker.lockMs, 5000),
-      stalledInterval: Math.max(Math.floor(config.worker.lockMs / 2), 2000),
-      maxStalledCount: 1_000_000,
-      autorun: true,
-    },
+  const queues = new LaneQueues<LaneJobData>(queueConnection, config.redisPrefix, keys.partitions, (err) =>
+    log.debug({ err: err.message }, 'queue error'),
   );
-  worker.on('error', (err) => log.debug({ err: err.message }, 'bullmq worker error'));
-  worker.on('failed', (job, err) => {
+  const processJob = async (anyJob: Job<LaneJobData | ChunkJobData>, token?: string) => {
+    if (anyJob.name === CHUNK_JOB) return chunks.process(anyJob as Job<ChunkJobData>, token);
+    const job = anyJob as Job<LaneJobData>;
+    const convs = job.data.convs ?? (job.data.conv ? [job.data.conv] : []);
+    const results = await Promise.all(
+      convs.map(async (conv) => {
+        const result = await lanes.process(conv);
+        // Hand the rest of a lane to another worker at once rather than after the lock expires.
+        if (result === 'stopped' && (await redis.lindex(keys.lane(conv), 0))) {
+          await redis.zadd(keys.lanes(keys.partition(conv)), 0, conv);
+        }
+        return result;
+      }),
+    );
+    return results.join(',');
+  };
+  // One BullMQ worker per partition's queue. TTPUSH_WORKER_CONCURRENCY is shared out among them (a job takes up
+  // to 64 lanes): a worker process does not take more jobs than it can start, so others on other machines get them.
+  const perPartition = Math.max(1, Math.ceil(config.worker.concurrency / keys.partitions));
+  const workers = keys.all.map(
+    (p) =>
+      new Worker<LaneJobData | ChunkJobData>(LANE_QUEUE, processJob, {
+        connection: bullConnection,
+        prefix: partitionTag(config.redisPrefix, p),
+        concurrency: perPartition,
+        lockDuration: Math.max(config.worker.lockMs, 5000),
+        stalledInterval: Math.max(Math.floor(config.worker.lockMs / 2), 2000),
+        maxStalledCount: 1_000_000,
+        autorun: true,
+      }),
+  );
+  for (const worker of workers) worker.on('error', (err) => log.debug({ err: err.message }, 'bullmq worker error'));
+  const onFailed = (job: Job<LaneJobData | ChunkJobData> | undefined, err: Error) => {
     if (job?.name === CHUNK_JOB) {
       const data = job.data as ChunkJobData;
       log.warn({ batch: data.batch, chunk: data.chunk, err: err.message }, 'chunk job failed; BullMQ retries it');
@@ -130,9 +140,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         'lane job failed; the reconciler retries it',
       );
     }
-  });
+  };
+  for (const worker of workers) worker.on('failed', onFailed);
 
-  const reconciler = new Reconciler(redis, keys, queue, log);
+  const reconciler = new Reconciler(redis, keys, queues, log);
   reconciler.start();
 
   const beat = async () => {
@@ -142,17 +153,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       ...teamtalk.db.status().map((c) => ({ role: 'db_proxy', address: c.address, status: c.status })),
       ...teamtalk.route.status().map((c) => ({ role: 'route', address: c.address, status: c.status })),
     ];
-    await redis
-      .multi()
-      .set(
-        keys.worker(id),
-        JSON.stringify({ at: now, dbProxyReady: ready.dbProxy, routeReady: ready.route, connections }),
-        'PX',
-        15_000,
-      )
-      .zadd(keys.workers, now, id)
-      .zremrangebyscore(keys.workers, '-inf', now - 60_000)
-      .exec();
+    // Separate commands, not a MULTI: on a cluster the state and the zset lie on different slots. Readers
+    // skip a worker listed without its state.
+    const state = JSON.stringify({ at: now, dbProxyReady: ready.dbProxy, routeReady: ready.route, connections });
+    await Promise.all([
+      redis.set(keys.worker(id), state, 'PX', 15_000),
+      redis.zadd(keys.workers, now, id),
+      redis.zremrangebyscore(keys.workers, '-inf', now - 60_000),
+    ]);
     await stats.flush(redis, keys.stats);
   };
   const heartbeat = setInterval(() => beat().catch(() => undefined), 1000);
@@ -167,16 +175,16 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       lanes.stopping = true;
       chunks.stopping = true;
       const steps: [string, () => Promise<unknown>][] = [
-        ['bullmq worker', () => withDeadline(worker.close(), deadlineMs)],
+        ['bullmq worker', () => withDeadline(Promise.all(workers.map((w) => w.close())), deadlineMs)],
         ['reconciler', () => reconciler.stop()],
         ['heartbeat', async () => {
           clearInterval(heartbeat);
           share?.stop();
           await stats.flush(redis, keys.stats);
-          await redis.multi().del(keys.worker(id)).zrem(keys.workers, id).exec();
+          await Promise.all([redis.del(keys.worker(id)), redis.zrem(keys.workers, id)]);
         }],
         ['teamtalk', () => teamtalk.close()],
-        ['queue', () => queue.close()],
+        ['queue', () => queues.close()],
         ['redis', async () => {
           for (const r of [redis, bullConnection, queueConnection]) r.disconnect();
         }],

@@ -3,16 +3,19 @@
 // a batch one of whose chunk jobs failed for good, both finish with every recipient stored exactly once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
 import {
   BatchKeys,
   Keys,
+  DEFAULT_PARTITIONS,
   LANE_QUEUE,
+  LaneQueues,
   RedisBatchService,
   chunkJobId,
+  partitionTag,
   defineBatchScripts,
   defineScripts,
   type BatchRecipient,
@@ -80,11 +83,11 @@ async function waitFinished(id: string, timeoutMs = 20_000) {
 }
 
 test('lost chunk jobs and a chunk job failed for good are added again; both batches finish exactly once', async () => {
-  const queue = new Queue<LaneJobData>(LANE_QUEUE, { connection: conn(), prefix: PREFIX });
+  const queues = new LaneQueues<LaneJobData>(conn(), PREFIX, DEFAULT_PARTITIONS);
   const lost = await createBatch(1, 10_000, 2500);
   const failing = await createBatch(2, 20_000, 1500);
   // The state a Redis failure between ttBatchFinishUpload and addBulk leaves: queued, and no chunk jobs.
-  for (let n = 0; n < 3; n++) assert.equal(await queue.remove(chunkJobId(lost, n)), 1);
+  for (let n = 0; n < 3; n++) assert.equal(await queues.forChunk(lost, n).remove(chunkJobId(lost, n)), 1);
 
   const chunks = new ChunkProcessor(defineBatchScripts(conn()), batchKeys, tt, new WorkerStats(), silent, {
     ...CHUNK_DEFAULTS,
@@ -92,19 +95,20 @@ test('lost chunk jobs and a chunk job failed for good are added again; both batc
     uncertainGraceMs: 100,
   });
   let failedOnce = false;
-  const worker = new Worker(
-    LANE_QUEUE,
-    async (job: Job, token?: string) => {
-      const data = job.data as ChunkJobData;
-      if (data.batch === failing && data.chunk === 1 && !failedOnce) {
-        failedOnce = true;
-        throw new UnrecoverableError('a chunk job that fails for good');
-      }
-      return chunks.process(job as Job<ChunkJobData>, token);
-    },
-    { connection: conn(), prefix: PREFIX, concurrency: 8 },
+  const processJob = async (job: Job, token?: string) => {
+    const data = job.data as ChunkJobData;
+    if (data.batch === failing && data.chunk === 1 && !failedOnce) {
+      failedOnce = true;
+      throw new UnrecoverableError('a chunk job that fails for good');
+    }
+    return chunks.process(job as Job<ChunkJobData>, token);
+  };
+  // One worker per partition's queue, as a worker process runs them.
+  const workers = queues.queues.map(
+    (_, p) =>
+      new Worker(LANE_QUEUE, processJob, { connection: conn(), prefix: partitionTag(PREFIX, p), concurrency: 2 }),
   );
-  const reconciler = new Reconciler(defineScripts(conn()), new Keys(PREFIX), queue, silent, 50, 500);
+  const reconciler = new Reconciler(defineScripts(conn()), new Keys(PREFIX), queues, silent, 50, 500);
   reconciler.start();
   try {
     const a = await waitFinished(lost);
@@ -126,7 +130,7 @@ test('lost chunk jobs and a chunk job failed for good are added again; both batc
     assert.equal(await reconciler.batches.tick(Date.now() + 60_000), 0);
   } finally {
     await reconciler.stop();
-    await worker.close();
-    await queue.close();
+    await Promise.all(workers.map((w) => w.close()));
+    await queues.close();
   }
 });

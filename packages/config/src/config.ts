@@ -34,6 +34,10 @@ export interface Config {
   /** Unset: `ttpush start` runs a private redis-server. */
   redisUrl: string | undefined;
   redisPrefix: string;
+  /** TTPUSH_REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster; when set, used instead of redisUrl. */
+  redisClusterNodes: Address[];
+  /** TTPUSH_REDIS_PARTITIONS: conversations spread over this many partitions (hash tags, queues). */
+  redisPartitions: number;
   /** Both unset: `ttpush start` runs the sandbox TeamTalk. */
   dbProxyAddrs: Address[];
   routeAddrs: Address[];
@@ -74,6 +78,14 @@ export const VARIABLES = {
   TTPUSH_BODY_LIMIT_BYTES: ['65536', 'largest JSON request body'],
   TTPUSH_REDIS_URL: ['unset: a private redis-server', 'Redis URL, e.g. redis://127.0.0.1:6379/0'],
   TTPUSH_REDIS_PREFIX: ['ttp', 'prefix of every Redis key and queue'],
+  TTPUSH_REDIS_CLUSTER_NODES: [
+    'unset: one Redis (TTPUSH_REDIS_URL)',
+    'Redis Cluster seed nodes, comma-separated host:port; when set, used instead of TTPUSH_REDIS_URL',
+  ],
+  TTPUSH_REDIS_PARTITIONS: [
+    '8',
+    'partitions (1-36) conversations and queues are spread over, each on one cluster slot; never change it while messages are queued',
+  ],
   TTPUSH_DB_PROXY_ADDRS: ['unset: the sandbox', 'db_proxy_server addresses, comma-separated host:port'],
   TTPUSH_ROUTE_ADDRS: ['unset: the sandbox', 'route_server addresses, comma-separated host:port'],
   TTPUSH_AES_KEY: ['the public stock key', "the TeamTalk servers' 32-character aesKey"],
@@ -244,7 +256,9 @@ export function loadConfig(env: Source = process.env): Config {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     fail('TTPUSH_REDIS_URL', `is '${redisUrl.replace(/\/\/[^@]*@/, '//***@')}'`, 'write a redis:// or rediss:// URL');
   }
-  const embedded = { redis: redisUrl === undefined, teamtalk: embeddedTeamtalk };
+  const clusterRaw = src.TTPUSH_REDIS_CLUSTER_NODES?.trim() || undefined;
+  const redisClusterNodes = clusterRaw ? parseAddresses('TTPUSH_REDIS_CLUSTER_NODES', clusterRaw) : [];
+  const embedded = { redis: redisUrl === undefined && redisClusterNodes.length === 0, teamtalk: embeddedTeamtalk };
 
   const aesKey = src.TTPUSH_AES_KEY ?? STOCK_AES_KEY;
   if (Buffer.byteLength(aesKey, 'utf8') !== 32) {
@@ -281,6 +295,8 @@ export function loadConfig(env: Source = process.env): Config {
     },
     redisUrl,
     redisPrefix: prefix,
+    redisClusterNodes,
+    redisPartitions: int(src, 'TTPUSH_REDIS_PARTITIONS', 8, 1, 36),
     dbProxyAddrs: dbRaw ? parseAddresses('TTPUSH_DB_PROXY_ADDRS', dbRaw) : [],
     routeAddrs: routeRaw ? parseAddresses('TTPUSH_ROUTE_ADDRS', routeRaw) : [],
     aesKey,

@@ -143,3 +143,18 @@ test('throttles: an app key may carry rate_limit (a whole number ≥ 1); the dev
   assert.throws(() => loadConfig({ TTPUSH_DEV_RATE_LIMIT: '0' }), /TTPUSH_DEV_RATE_LIMIT is 0, out of range/);
   assert.throws(() => loadConfig({ TTPUSH_TEAMTALK_MAX_RATE: 'fast' }), /TTPUSH_TEAMTALK_MAX_RATE is 'fast'/);
 });
+
+test('Redis Cluster: seed nodes replace the URL (no embedded Redis); partitions 1-36, default 8', () => {
+  const c = loadConfig({ TTPUSH_REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' });
+  assert.deepEqual(c.redisClusterNodes, [
+    { host: '10.0.0.1', port: 7000 },
+    { host: '10.0.0.2', port: 7001 },
+  ]);
+  assert.equal(c.embedded.redis, false);
+  assert.equal(c.redisPartitions, 8);
+  assert.equal(loadConfig({ TTPUSH_REDIS_PARTITIONS: '36' }).redisPartitions, 36);
+  assert.deepEqual(loadConfig({}).redisClusterNodes, []);
+  assert.throws(() => loadConfig({ TTPUSH_REDIS_CLUSTER_NODES: 'nohost' }), /TTPUSH_REDIS_CLUSTER_NODES has/);
+  assert.throws(() => loadConfig({ TTPUSH_REDIS_PARTITIONS: '0' }), /TTPUSH_REDIS_PARTITIONS is 0, out of range/);
+  assert.throws(() => loadConfig({ TTPUSH_REDIS_PARTITIONS: '37' }), /TTPUSH_REDIS_PARTITIONS is 37, out of range/);
+});

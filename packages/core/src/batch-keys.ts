@@ -8,7 +8,7 @@
  *   P:b:{<id>}:s:<n>  hash    the n-th chunk's send state: ct (create_time, fixed for the chunk), at (attempt),
  *                             clean ('1': no recipient without a result was ever sent), pr (partial results)
  *   P:b:{<id>}:rej    list    inputs refused under ?skip_invalid=true (JSON each)
- *   P:bidem:<app>:<key>       batch id of an Idempotency-Key (24 h)
+ *   P:bidem:<app>:<key>       batch id of an Idempotency-Key (24 h): a slot of its own, claimed by compare-and-set
  *   P:bactive         zset    batches not known to be finished (score: ms since when a lack of progress counts):
  *                             the workers' reconciler re-adds the lost chunk jobs of a batch that stopped moving
  */
@@ -25,7 +25,10 @@ export const UPLOAD_TTL_MS = 24 * 3_600_000;
 /** A finished batch (completed, or cancelled with every chunk settled) is kept this long. */
 export const FINISHED_BATCH_TTL_MS = 7 * 24 * 3_600_000;
 
-/** Job name of a chunk in the lanes queue (LANE_QUEUE): one queue, so priorities order alerts and chunks together. */
+/**
+ * Job name of a chunk in the partitions' lanes queues (LANE_QUEUE, lane-queues.ts): chunks share them with lane jobs,
+ * so priorities order alerts and chunks together.
+ */
 export const CHUNK_JOB = 'chunk';
 export interface ChunkJobData {
   batch: string;

@@ -5,8 +5,9 @@
  * are written once (the first writer wins), and each send state carries an attempt number that fences
  * a worker that lost its job to another one.
  *
- * Scripts build chunk keys from the batch key (KEYS[1]) they are given; every key of a batch shares the
- * batch's hash tag, so they stay on one cluster slot.
+ * Scripts build chunk keys from the batch key (KEYS[1]) they are given (a batch has up to 10,000 chunks: too
+ * many to pass); every key of a batch shares the batch's hash tag {<id>}, so they stay on the declared key's
+ * Redis Cluster slot. No script touches a key of another slot: the Idempotency-Key is claimed on its own.
  */
 import type { Redis } from 'ioredis';
 
@@ -42,26 +43,33 @@ end
 `;
 
 /**
- * Starts an upload. KEYS: batch, idempotency (or a dummy). ARGV: id, useIdem, now, staleMs, prefix,
- * uploadTtlMs, then field/value pairs. Returns {1, id} created, or {0, existing id} for a repeated
- * Idempotency-Key (unless its upload was abandoned: then this one takes the key over).
+ * Starts an upload. KEYS: batch. ARGV: uploadTtlMs, then field/value pairs. Its Idempotency-Key is claimed
+ * apart (IDEM_CLAIM): the key lies on another Cluster slot than the batch.
  */
 const BEGIN = `
-if ARGV[2] == '1' then
-  local existing = redis.call('GET', KEYS[2])
-  if existing then
-    local v = redis.call('HMGET', ARGV[5] .. ':b:{' .. existing .. '}', 'status', 'updated')
-    if v[1] and not (v[1] == 'uploading' and tonumber(v[2]) < tonumber(ARGV[3]) - tonumber(ARGV[4])) then
-      return {0, existing}
-    end
-  end
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', 86400)
-end
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return {1, ARGV[1]}
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * Points a batch Idempotency-Key at a new batch if it still names `expected` ('' for none): a compare-and-set,
+ * so of two uploads racing for one key exactly one wins. KEYS: idempotency. ARGV: id, expected.
+ * Returns {1} set, or {0, current} when the key changed meanwhile.
+ */
+const IDEM_CLAIM = `
+local cur = redis.call('GET', KEYS[1]) or ''
+if cur ~= ARGV[2] then return {0, cur} end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', 86400)
+return {1}
+`;
+
+/** Lets go of a batch Idempotency-Key that still names this batch. KEYS: idempotency. ARGV: id. */
+const IDEM_RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `;
 
 /**
@@ -84,11 +92,10 @@ for n = 0, tonumber(ARGV[3]) - 1 do redis.call('PERSIST', KEYS[1] .. ':c:' .. n)
 return settle(KEYS[1], ARGV[1], ARGV[6])
 `;
 
-/** Deletes an upload that failed. KEYS: batch, idempotency (or a dummy), rejected. ARGV: id, chunks written. */
+/** Deletes an upload that failed (its Idempotency-Key is let go by IDEM_RELEASE). KEYS: batch, rejected. ARGV: chunks written. */
 const ABORT = `
-for n = 0, tonumber(ARGV[2]) - 1 do redis.call('DEL', KEYS[1] .. ':c:' .. n) end
-redis.call('DEL', KEYS[1], KEYS[3])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+for n = 0, tonumber(ARGV[1]) - 1 do redis.call('DEL', KEYS[1] .. ':c:' .. n) end
+redis.call('DEL', KEYS[1], KEYS[2])
 return 1
 `;
 
@@ -224,7 +231,9 @@ return {1}
 type Arg = string | number;
 
 export interface BatchCommands {
-  ttBatchBegin(...args: Arg[]): Promise<[number, string]>;
+  ttBatchBegin(...args: Arg[]): Promise<number>;
+  ttBatchIdemClaim(...args: Arg[]): Promise<[number, string?]>;
+  ttBatchIdemRelease(...args: Arg[]): Promise<number>;
   ttBatchFinishUpload(...args: Arg[]): Promise<number>;
   ttBatchAbort(...args: Arg[]): Promise<number>;
   ttBatchClaim(...args: Arg[]): Promise<[string, string?, string?, string?, string?]>;
@@ -239,9 +248,11 @@ export type BatchScriptedRedis = Redis & BatchCommands;
 
 export function defineBatchScripts(redis: Redis): BatchScriptedRedis {
   const defs: [keyof BatchCommands, number, string][] = [
-    ['ttBatchBegin', 2, BEGIN],
+    ['ttBatchBegin', 1, BEGIN],
+    ['ttBatchIdemClaim', 1, IDEM_CLAIM],
+    ['ttBatchIdemRelease', 1, IDEM_RELEASE],
     ['ttBatchFinishUpload', 2, FINISH_UPLOAD],
-    ['ttBatchAbort', 3, ABORT],
+    ['ttBatchAbort', 2, ABORT],
     ['ttBatchClaim', 3, CLAIM],
     ['ttBatchPartial', 2, PARTIAL],
     ['ttBatchFinishChunk', 3, FINISH_CHUNK],

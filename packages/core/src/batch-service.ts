@@ -2,9 +2,9 @@
  * The API side of batches: starts uploads, reads a batch's view and its per-recipient results, and
  * cancels, pauses and resumes it. Workers send the chunks (apps/worker chunk-processor.ts).
  */
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { LANE_QUEUE } from './keys.ts';
+import { LaneQueues } from './lane-queues.ts';
+import { DEFAULT_PARTITIONS } from './partitions.ts';
 import {
   BATCH_ID,
   BatchKeys,
@@ -53,6 +53,8 @@ export interface RedisBatchServiceOptions {
   prefix: string;
   /** BullMQ's connection (may be shared with the message service's queue). */
   queueConnection: Redis;
+  /** TTPUSH_REDIS_PARTITIONS (default DEFAULT_PARTITIONS): chunk jobs go round the partitions' queues. */
+  partitions?: number;
 }
 
 interface ChunkState {
@@ -99,15 +101,17 @@ function rejectedRow(json: string): BatchResultRow {
 export class RedisBatchService implements BatchService {
   private readonly redis: BatchScriptedRedis;
   readonly keys: BatchKeys;
-  readonly queue: Queue<ChunkJobData>;
+  readonly queues: LaneQueues<ChunkJobData>;
 
   constructor(opts: RedisBatchServiceOptions) {
     this.redis = defineBatchScripts(opts.redis);
     this.keys = new BatchKeys(opts.prefix);
-    this.queue = new Queue<ChunkJobData>(LANE_QUEUE, { connection: opts.queueConnection, prefix: opts.prefix });
-    this.queue.on('error', () => {
-      /* surfaced per call as ServiceUnavailableError */
-    });
+    // Queue errors surface per call as ServiceUnavailableError.
+    this.queues = new LaneQueues<ChunkJobData>(
+      opts.queueConnection,
+      opts.prefix,
+      opts.partitions ?? DEFAULT_PARTITIONS,
+    );
   }
 
   async begin(req: BeginBatchRequest): Promise<BeginBatchResult> {
@@ -123,23 +127,24 @@ export class RedisBatchService implements BatchService {
     if (req.key !== undefined) fields.push('key', req.key);
     const k = this.keys;
     const idem = req.idempotencyKey !== undefined ? k.idempotency(req.app, req.idempotencyKey) : k.none;
-    let created: number;
-    let existing: string;
+    let existing: string | undefined;
     try {
-      [created, existing] = await this.redis.ttBatchBegin(
-        k.batch(id), idem,
-        id, req.idempotencyKey !== undefined ? '1' : '0', now, UPLOAD_STALE_MS, k.prefix, UPLOAD_TTL_MS, ...fields,
-      ); // prettier-ignore
+      // The batch exists before its Idempotency-Key names it: a repeat that finds the key finds the batch.
+      await this.redis.ttBatchBegin(k.batch(id), UPLOAD_TTL_MS, ...fields);
+      if (req.idempotencyKey !== undefined) {
+        existing = await this.claimIdempotency(idem, id, now);
+        if (existing !== undefined) await this.redis.del(k.batch(id));
+      }
     } catch (err) {
       throw unavailable(err);
     }
-    if (created === 0) {
+    if (existing !== undefined) {
       const view = await this.get(existing);
       if (view) return { duplicate: view };
       throw new ServiceUnavailableError('the batch of this Idempotency-Key is no longer available');
     }
     const upload = new BatchUpload(
-      { redis: this.redis, keys: k, queue: this.queue, view: (bid) => this.get(bid) },
+      { redis: this.redis, keys: k, queues: this.queues, view: (bid) => this.get(bid) },
       id,
       h,
       idem,
@@ -258,8 +263,26 @@ export class RedisBatchService implements BatchService {
     return this.act(id, (k) => this.redis.ttBatchResume(k, Date.now()));
   }
 
+  /**
+   * Makes an Idempotency-Key name batch `id`, unless it names a batch that is alive (anything but an upload that
+   * stopped writing UPLOAD_STALE_MS ago): then returns that batch's id. The key and the batches lie on different
+   * Cluster slots, so this is a read and a compare-and-set, tried again when another upload moved the key.
+   */
+  private async claimIdempotency(idem: string, id: string, now: number): Promise<string | undefined> {
+    for (let tries = 0; tries < 10; tries++) {
+      const current = await this.redis.get(idem);
+      if (current) {
+        const [status, updated] = await this.redis.hmget(this.keys.batch(current), 'status', 'updated');
+        if (status && !(status === 'uploading' && Number(updated) < now - UPLOAD_STALE_MS)) return current;
+      }
+      const [set] = await this.redis.ttBatchIdemClaim(idem, id, current ?? '');
+      if (set === 1) return undefined;
+    }
+    throw new ServiceUnavailableError('uploads with this Idempotency-Key keep racing: send it again');
+  }
+
   async close(): Promise<void> {
-    await this.queue.close().catch(() => undefined);
+    await this.queues.close();
   }
 
   private async act(id: string, run: (key: string) => Promise<[number, string?]>): Promise<BatchActionResult> {

@@ -3,7 +3,7 @@
  * fills (a few writes in flight at once; the caller waits when more are pending, so a fast client cannot
  * outrun Redis), and only when the whole upload was read marks the batch queued and adds its chunk jobs.
  */
-import type { JobsOptions, Queue } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
 import {
   BatchKeys,
   CHUNK_JOB,
@@ -25,6 +25,7 @@ import {
   type RejectedInput,
 } from './batch-types.ts';
 import { JOB_PRIORITY } from './keys.ts';
+import type { LaneQueues } from './lane-queues.ts';
 import { ServiceUnavailableError, type Priority } from './types.ts';
 import { execPipeline, unavailable } from './batch-redis.ts';
 
@@ -53,7 +54,8 @@ export function chunkJobOptions(id: string, n: number, priority: Priority, delay
 export interface BatchUploadDeps {
   redis: BatchScriptedRedis;
   keys: BatchKeys;
-  queue: Queue<ChunkJobData>;
+  /** The partitions' queues: chunk n's job goes to queues.forChunk(id, n). */
+  queues: LaneQueues<ChunkJobData>;
   /** Reads the view once the upload is finished. */
   view(id: string): Promise<BatchView | null>;
 }
@@ -109,7 +111,7 @@ export class BatchUpload implements BatchUploadHandle {
   }
 
   async finish(): Promise<BatchView> {
-    const { redis, keys, queue } = this.deps;
+    const { redis, keys, queues } = this.deps;
     this.flushChunk();
     this.flushRejected();
     await Promise.all(this.writes);
@@ -133,16 +135,18 @@ export class BatchUpload implements BatchUploadHandle {
       const priority = this.header.priority;
       const delay = this.header.sendAt !== undefined && this.header.sendAt > now ? this.header.sendAt - now : 0;
       try {
-        for (let first = 0; first < chunks; first += JOBS_PER_ADD) {
-          const jobs = [];
-          for (let n = first; n < Math.min(chunks, first + JOBS_PER_ADD); n++) {
-            jobs.push({
-              name: CHUNK_JOB,
-              data: { batch: id, chunk: n },
-              opts: chunkJobOptions(id, n, priority, delay),
-            });
+        // One addBulk per partition's queue (a queue's keys share one Cluster slot), JOBS_PER_ADD jobs at most.
+        for (const queue of queues.queues) {
+          const ns = Array.from({ length: chunks }, (_, n) => n).filter((n) => queues.forChunk(id, n) === queue);
+          for (let first = 0; first < ns.length; first += JOBS_PER_ADD) {
+            await queue.addBulk(
+              ns.slice(first, first + JOBS_PER_ADD).map((n) => ({
+                name: CHUNK_JOB,
+                data: { batch: id, chunk: n },
+                opts: chunkJobOptions(id, n, priority, delay),
+              })),
+            );
           }
-          await queue.addBulk(jobs);
         }
       } catch (err) {
         // Without its jobs the batch would never run: take it back whole, so a retry starts clean.
@@ -159,13 +163,8 @@ export class BatchUpload implements BatchUploadHandle {
     await Promise.allSettled(this.writes);
     const { redis, keys } = this.deps;
     try {
-      await redis.ttBatchAbort(
-        keys.batch(this.id),
-        this.idempotencyKey,
-        keys.rejected(this.id),
-        this.id,
-        this.chunksWritten,
-      );
+      await redis.ttBatchAbort(keys.batch(this.id), keys.rejected(this.id), this.chunksWritten);
+      if (this.idempotencyKey !== keys.none) await redis.ttBatchIdemRelease(this.idempotencyKey, this.id);
     } catch {
       // Redis is down: the upload's keys expire by themselves (UPLOAD_TTL_MS).
     }

@@ -1,5 +1,7 @@
 export * from './types.ts';
 export * from './keys.ts';
+export * from './partitions.ts';
+export * from './lane-queues.ts';
 export * from './record.ts';
 export * from './scripts.ts';
 export * from './ids.ts';

@@ -1,19 +1,23 @@
 /**
- * Redis key layout, in one place. Every key starts with the configured prefix.
+ * Redis key layout, in one place. Every key starts with the configured prefix P. Keys a script touches
+ * together carry the hash tag of their partition, P:{pN} (partitions.ts), so they share one Redis Cluster slot.
  *
- *   P:m:<id>        hash   one message (fields in record.ts)
- *   P:lane:<conv>   list   ids of a conversation's messages not yet finished, in acceptance order
- *   P:lanes         zset   conversations with work (score: last push, ms): the reconciler's view
- *   P:lock:<conv>   string the worker currently sending a conversation (token, with expiry)
- *   P:conv:<conv>   hash   last msg_id / create_time / text hash ttpush stored in a conversation
- *   P:sched         zset   scheduled message ids by send time (ms)
- *   P:idem:<app>:<key>     first message id of an Idempotency-Key (24 h)
- *   P:depth         int    accepted messages not yet terminal
- *   P:stats         hash   counters flushed by workers (sent, failed by code, latency buckets)
- *   P:workers       zset   worker ids by last heartbeat (ms); P:w:<id> their state (JSON, expiring)
- *   P:done          channel  ids of finished messages somebody waits for
+ *   P:{pN}:m:<id>       hash   one message (fields in record.ts); N is the partition its id carries
+ *   P:{pN}:lane:<conv>  list   ids of a conversation's messages not yet finished, in acceptance order
+ *   P:{pN}:lanes        zset   the partition's conversations with work (score: last push, ms): the reconciler's view
+ *   P:{pN}:lock:<conv>  string the worker currently sending a conversation (token, with expiry)
+ *   P:{pN}:conv:<conv>  hash   last msg_id / create_time / text hash ttpush stored in a conversation
+ *   P:{pN}:sched        zset   the partition's scheduled message ids by send time (ms)
+ *   P:{pN}:idem:<app>:<key>   first message id of an Idempotency-Key (24 h), in the partition of the request's conversation
+ *   P:{pN}:depth        int    the partition's accepted messages not yet terminal (queue depth: the sum)
+ *   P:{pN}:lanes:*      BullMQ the partition's queue of lane activations and batch chunks (lane-queues.ts)
+ *   P:stats             hash   counters flushed by workers (sent, failed by code, latency buckets): single-key commands
+ *   P:workers           zset   worker ids by last heartbeat (ms); P:w:<id> their state (JSON, expiring)
+ *   P:done              channel  ids of finished messages somebody waits for
  */
 import type { Recipient } from './types.ts';
+import { DEFAULT_PARTITIONS, checkPartitions, partitionOf, partitionTag } from './partitions.ts';
+import { messagePartition } from './ids.ts';
 
 /** Conversation key: single messages share one counter per unordered user pair (notes §6). */
 export function conversationOf(from: number, to: Recipient): string {
@@ -24,30 +28,51 @@ export function conversationOf(from: number, to: Recipient): string {
 }
 
 export class Keys {
-  constructor(readonly prefix: string) {}
+  readonly partitions: number;
+  constructor(
+    readonly prefix: string,
+    partitions = DEFAULT_PARTITIONS,
+  ) {
+    this.partitions = checkPartitions(partitions);
+  }
+  /** The partition of a conversation. */
+  partition(conv: string): number {
+    return partitionOf(conv, this.partitions);
+  }
+  /** Every partition number, 0..N-1. */
+  get all(): number[] {
+    return Array.from({ length: this.partitions }, (_, p) => p);
+  }
+  tag(partition: number): string {
+    return partitionTag(this.prefix, partition);
+  }
   message(id: string): string {
-    return `${this.prefix}:m:${id}`;
+    return `${this.tag(messagePartition(id))}:m:${id}`;
+  }
+  /** What a message key is made of before its id (the lane's CLAIM script reads records by it). */
+  messagePrefix(partition: number): string {
+    return `${this.tag(partition)}:m:`;
   }
   lane(conv: string): string {
-    return `${this.prefix}:lane:${conv}`;
+    return `${this.tag(this.partition(conv))}:lane:${conv}`;
   }
   lock(conv: string): string {
-    return `${this.prefix}:lock:${conv}`;
+    return `${this.tag(this.partition(conv))}:lock:${conv}`;
   }
   conv(conv: string): string {
-    return `${this.prefix}:conv:${conv}`;
+    return `${this.tag(this.partition(conv))}:conv:${conv}`;
   }
-  idempotency(app: string, key: string): string {
-    return `${this.prefix}:idem:${app}:${key}`;
+  idempotency(app: string, key: string, partition: number): string {
+    return `${this.tag(partition)}:idem:${app}:${key}`;
   }
-  get lanes(): string {
-    return `${this.prefix}:lanes`;
+  lanes(partition: number): string {
+    return `${this.tag(partition)}:lanes`;
   }
-  get scheduled(): string {
-    return `${this.prefix}:sched`;
+  scheduled(partition: number): string {
+    return `${this.tag(partition)}:sched`;
   }
-  get depth(): string {
-    return `${this.prefix}:depth`;
+  depth(partition: number): string {
+    return `${this.tag(partition)}:depth`;
   }
   get stats(): string {
     return `${this.prefix}:stats`;
@@ -63,7 +88,10 @@ export class Keys {
   }
 }
 
-/** BullMQ queue of conversation activations ("send what lane X holds"). Never rename: deployed workers read it. */
+/**
+ * BullMQ queue of conversation activations ("send what lane X holds") and batch chunks, one per partition under
+ * the prefix P:{pN} (lane-queues.ts). Never rename: deployed workers read it.
+ */
 export const LANE_QUEUE = 'lanes';
 export const LANE_JOB = 'lane';
 /** One lane (`conv`, from the reconciler) or several activated in the same tick by one api (`convs`). */

@@ -2,12 +2,12 @@
  * The API side of the queue: accepts messages into their conversation lanes, reads statuses,
  * cancels, and waits for completions (published by workers on P:done for messages marked notify).
  */
-import { Queue } from 'bullmq';
-
 /** Lanes one activation job carries at most: a worker sends them concurrently. */
 const LANES_PER_JOB = 64;
 import type { Redis } from 'ioredis';
-import { Keys, conversationOf, LANE_QUEUE, LANE_JOB, JOB_PRIORITY, MESSAGE_ID, type LaneJobData } from './keys.ts';
+import { Keys, conversationOf, LANE_JOB, JOB_PRIORITY, MESSAGE_ID, type LaneJobData } from './keys.ts';
+import { LaneQueues } from './lane-queues.ts';
+import { DEFAULT_PARTITIONS } from './partitions.ts';
 import { defineScripts, type ScriptedRedis } from './scripts.ts';
 import { parseRecord, toView, type MessageRecord } from './record.ts';
 import { newMessageId } from './ids.ts';
@@ -31,6 +31,8 @@ export interface RedisMessageServiceOptions {
   prefix: string;
   /** BullMQ's connection (its own ioredis instance). */
   queueConnection: Redis;
+  /** TTPUSH_REDIS_PARTITIONS (default DEFAULT_PARTITIONS). */
+  partitions?: number;
 }
 
 function unavailable(err: unknown): never {
@@ -41,7 +43,7 @@ function unavailable(err: unknown): never {
 export class RedisMessageService implements MessageService {
   private readonly redis: ScriptedRedis;
   readonly keys: Keys;
-  readonly queue: Queue<LaneJobData>;
+  readonly queues: LaneQueues<LaneJobData>;
   private readonly waiters = new Map<string, Set<() => void>>();
   private subscribed: Promise<unknown> | undefined;
   private pendingAdds: { conv: string; priority: keyof typeof JOB_PRIORITY }[] = [];
@@ -49,18 +51,17 @@ export class RedisMessageService implements MessageService {
 
   constructor(private readonly opts: RedisMessageServiceOptions) {
     this.redis = defineScripts(opts.redis);
-    this.keys = new Keys(opts.prefix);
-    this.queue = new Queue<LaneJobData>(LANE_QUEUE, { connection: opts.queueConnection, prefix: opts.prefix });
-    this.queue.on('error', () => {
-      /* surfaced per call as ServiceUnavailableError */
-    });
+    this.keys = new Keys(opts.prefix, opts.partitions ?? DEFAULT_PARTITIONS);
+    // Queue errors surface per call as ServiceUnavailableError.
+    this.queues = new LaneQueues<LaneJobData>(opts.queueConnection, opts.prefix, this.keys.partitions);
     opts.subscriber.on('message', (_channel: string, id: string) => this.wake(id));
   }
 
   async submit(req: SubmitRequest): Promise<SubmitResult> {
     const now = Date.now();
-    const id = newMessageId(now);
     const conv = conversationOf(req.from, req.to);
+    const p = this.keys.partition(conv);
+    const id = newMessageId(now, p);
     const scheduled = req.sendAt !== undefined && req.sendAt > now;
     const fields: (string | number)[] = [
       'f', req.from,
@@ -81,11 +82,11 @@ export class RedisMessageService implements MessageService {
     if (req.notify) fields.push('n', '1');
     if (req.key !== undefined) fields.push('k', req.key);
     const k = this.keys;
-    const idem = req.idempotencyKey ? k.idempotency(req.app, req.idempotencyKey) : `${k.prefix}:idem:-`;
+    const idem = req.idempotencyKey ? k.idempotency(req.app, req.idempotencyKey, p) : `${k.tag(p)}:idem:-`;
     let result: [number, string, number];
     try {
       result = await this.redis.ttAccept(
-        k.message(id), k.lane(conv), k.lanes, idem, k.depth, k.scheduled,
+        k.message(id), k.lane(conv), k.lanes(p), idem, k.depth(p), k.scheduled(p),
         id, conv, now, req.idempotencyKey ? '1' : '0', scheduled ? req.sendAt! : '', ...fields,
       ); // prettier-ignore
     } catch (err) {
@@ -126,25 +127,39 @@ export class RedisMessageService implements MessageService {
     if (this.pendingAdds.length === 1) setImmediate(() => this.flushAdds());
   }
 
-  /** One job per priority for the lanes activated in this tick: BullMQ's cost is paid per job, not per message. */
+  /**
+   * One job per partition and priority for the lanes activated in this tick: BullMQ's cost is paid per job, not
+   * per message. Each partition's jobs go to its own queue (one addBulk each: a queue's keys share one slot).
+   */
   private flushAdds(): void {
     const pending = this.pendingAdds;
     this.pendingAdds = [];
     if (pending.length === 0) return;
-    const byPriority = new Map<keyof typeof JOB_PRIORITY, string[]>();
-    for (const p of pending) byPriority.set(p.priority, [...(byPriority.get(p.priority) ?? []), p.conv]);
-    const jobs = [...byPriority].flatMap(([priority, convs]) => {
-      const out = [];
+    const groups = new Map<string, { partition: number; priority: keyof typeof JOB_PRIORITY; convs: string[] }>();
+    for (const { conv, priority } of pending) {
+      const partition = this.keys.partition(conv);
+      const key = `${partition}.${priority}`;
+      const g = groups.get(key) ?? { partition, priority, convs: [] };
+      g.convs.push(conv);
+      groups.set(key, g);
+    }
+    const byPartition = new Map<number, { name: string; data: LaneJobData; opts: object }[]>();
+    for (const { partition, priority, convs } of groups.values()) {
+      const jobs = byPartition.get(partition) ?? [];
       for (let i = 0; i < convs.length; i += LANES_PER_JOB) {
-        out.push({
+        jobs.push({
           name: LANE_JOB,
           data: { convs: convs.slice(i, i + LANES_PER_JOB) },
           opts: { priority: JOB_PRIORITY[priority], removeOnComplete: true, removeOnFail: true },
         });
       }
-      return out;
-    });
-    this.adding = this.queue.addBulk(jobs).then(
+      byPartition.set(partition, jobs);
+    }
+    const previous = this.adding;
+    this.adding = Promise.all([
+      previous,
+      ...[...byPartition].map(([partition, jobs]) => this.queues.partition(partition).addBulk(jobs)),
+    ]).then(
       () => undefined,
       () => undefined,
     );
@@ -179,9 +194,18 @@ export class RedisMessageService implements MessageService {
     if (!view) return { ok: false, reason: 'not_found' };
     const k = this.keys;
     const conv = conversationOf(view.from, view.to);
+    const p = k.partition(conv);
     let r: [number, string?];
     try {
-      r = await this.redis.ttCancel(k.message(id), k.lane(conv), k.scheduled, k.depth, k.doneChannel, id, Date.now());
+      r = await this.redis.ttCancel(
+        k.message(id),
+        k.lane(conv),
+        k.scheduled(p),
+        k.depth(p),
+        id,
+        Date.now(),
+        k.doneChannel,
+      );
     } catch (err) {
       unavailable(err);
     }
@@ -233,7 +257,8 @@ export class RedisMessageService implements MessageService {
     try {
       await this.redis.ping();
       const ids = await this.redis.zrangebyscore(this.keys.workers, now - 15_000, '+inf');
-      const states = ids.length ? await this.redis.mget(ids.map((id) => this.keys.worker(id))) : [];
+      // One GET per worker rather than MGET: on a cluster the workers' keys lie on different slots.
+      const states = await Promise.all(ids.map((id) => this.redis.get(this.keys.worker(id))));
       const workers = ids.flatMap((id, i) => {
         const raw = states[i];
         if (!raw) return [];
@@ -256,7 +281,8 @@ export class RedisMessageService implements MessageService {
 
   async queueDepth(): Promise<number> {
     try {
-      return Number((await this.redis.get(this.keys.depth)) ?? 0);
+      const depths = await Promise.all(this.keys.all.map((p) => this.redis.get(this.keys.depth(p))));
+      return depths.reduce((sum, d) => sum + Number(d ?? 0), 0);
     } catch (err) {
       unavailable(err);
     }
@@ -276,6 +302,6 @@ export class RedisMessageService implements MessageService {
     for (const set of this.waiters.values()) for (const w of [...set]) w();
     this.flushAdds();
     await this.adding;
-    await this.queue.close().catch(() => undefined);
+    await this.queues.close();
   }
 }

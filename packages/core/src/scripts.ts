@@ -1,7 +1,8 @@
 /**
  * The Lua scripts that keep a message's state, its conversation lane and the counters consistent.
  * Each runs atomically in Redis: that is what makes acceptance order, cancellation and completion
- * race-free between api and worker processes.
+ * race-free between api and worker processes. All keys of one call belong to one partition (keys.ts), hence
+ * to one Redis Cluster slot; the done channel is a channel, not a key.
  */
 import type { Redis } from 'ioredis';
 
@@ -35,7 +36,7 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 return n
 `;
 
-/** KEYS: record, lane, sched, depth, done. ARGV: id, now. Returns {1} cancelled, {0, status} not cancellable, {-1} missing. */
+/** KEYS: record, lane, sched, depth. ARGV: id, now, done channel. Returns {1} cancelled, {0, status} not cancellable, {-1} missing. */
 const CANCEL = `
 local s = redis.call('HGET', KEYS[1], 's')
 if not s then return {-1} end
@@ -45,7 +46,7 @@ redis.call('LREM', KEYS[2], 1, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('DECR', KEYS[4])
 redis.call('PEXPIRE', KEYS[1], 604800000)
-if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', KEYS[5], ARGV[1]) end
+if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[3], ARGV[1]) end
 return {1}
 `;
 
@@ -67,8 +68,8 @@ return 'ok'
 /**
  * Records a terminal outcome and takes the message off its lane; when that empties the lane, releases the
  * conversation lock too (atomically: a message pushed afterwards is activated by its own job).
- * KEYS: record, lane, conv, depth, done, lock, lanes.
- * ARGV: id, status, now, msg_id, code, message, create_time, text hash, token, conv.
+ * KEYS: record, lane, conv, depth, lock, lanes.
+ * ARGV: id, status, now, msg_id, code, message, create_time, text hash, token, conv, done channel.
  * Returns the lane's remaining length (0: drained and released).
  */
 const COMPLETE = `
@@ -87,20 +88,22 @@ if not terminal then
   end
   redis.call('DECR', KEYS[4])
   redis.call('PEXPIRE', KEYS[1], 604800000)
-  if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', KEYS[5], ARGV[1]) end
+  if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[11], ARGV[1]) end
 end
 if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then redis.call('LPOP', KEYS[2]) end
 local left = redis.call('LLEN', KEYS[2])
-if left == 0 and redis.call('GET', KEYS[6]) == ARGV[9] then
-  redis.call('DEL', KEYS[6])
-  redis.call('ZREM', KEYS[7], ARGV[10])
+if left == 0 and redis.call('GET', KEYS[5]) == ARGV[9] then
+  redis.call('DEL', KEYS[5])
+  redis.call('ZREM', KEYS[6], ARGV[10])
 end
 return left
 `;
 
 /**
  * Takes (or keeps) a conversation's lock and returns what to send next, in one round trip.
- * KEYS: lock, lane, lanes, conv. ARGV: token, lock ms, peek count, message key prefix ('P:m:'), conv name.
+ * KEYS: lock, lane, lanes, conv. ARGV: token, lock ms, peek count, message key prefix ('P:{pN}:m:'), conv name.
+ * The records it reads are not in KEYS (their ids are what it finds out); they carry the lane's hash tag, so on a
+ * Redis Cluster they lie on the slot of the declared keys.
  * Returns false when another worker holds the lock; {0} when the lane is empty (the lock is released and the
  * lane leaves P:lanes, atomically, so a message pushed after this is activated by its own job); otherwise
  * {1, lmid, lct, lh, id1, fields1, id2, fields2, ...} for the first `peek` ids of the lane.
@@ -160,9 +163,9 @@ export function defineScripts(redis: Redis): ScriptedRedis {
   const defs: [keyof TtpushCommands, number, string][] = [
     ['ttAccept', 6, ACCEPT],
     ['ttPromote', 4, PROMOTE],
-    ['ttCancel', 5, CANCEL],
+    ['ttCancel', 4, CANCEL],
     ['ttMarkSending', 2, MARK_SENDING],
-    ['ttComplete', 7, COMPLETE],
+    ['ttComplete', 6, COMPLETE],
     ['ttClaim', 4, CLAIM],
     ['ttDropHead', 1, DROP_HEAD],
     ['ttRelease', 1, RELEASE],

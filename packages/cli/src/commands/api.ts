@@ -12,9 +12,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = bootConfig();
   if (!config) return 2;
-  if (!config.redisUrl) {
+  if (config.embedded.redis) {
     console.error(
-      'ttpush api: TTPUSH_REDIS_URL is not set: point it at Redis, or use `ttpush start` for the embedded setup',
+      'ttpush api: TTPUSH_REDIS_URL is not set: point it (or TTPUSH_REDIS_CLUSTER_NODES) at Redis, or use `ttpush start` for the embedded setup',
     );
     return 2;
   }

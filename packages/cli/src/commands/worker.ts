@@ -12,7 +12,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = bootConfig();
   if (!config) return 2;
-  if (!config.redisUrl || config.embedded.teamtalk) {
+  if (config.embedded.redis || config.embedded.teamtalk) {
     console.error(
       'ttpush worker: set TTPUSH_REDIS_URL, TTPUSH_DB_PROXY_ADDRS and TTPUSH_ROUTE_ADDRS, or use `ttpush start` for the embedded setup',
     );
