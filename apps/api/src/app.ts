@@ -1,6 +1,6 @@
 /**
  * The Express application of ttpush's API: /v1 (JSON, Bearer app keys), the legacy /query drop-in, group administration,
- * /healthz, /readyz and /metrics. The process wiring (Redis, listen, shutdown) lives in server.ts.
+ * /healthz, /readyz and /metrics, and for operators /console and /admin/queues. The process wiring (Redis, listen, shutdown) lives in server.ts.
  */
 import express from 'express';
 import { Registry } from 'prom-client';
@@ -19,6 +19,10 @@ import { batchesRouter } from './routes/batches.ts';
 import { groupsRouter } from './routes/groups.ts';
 import { legacyGroupsRouter } from './routes/legacy-groups.ts';
 import type { GroupAdmin } from './groups.ts';
+import { consoleRouter } from './routes/console.ts';
+import { queuesBoardRouter } from './routes/queues-board.ts';
+import type { Overview } from './console/overview.ts';
+import type { Queue } from 'bullmq';
 import { notFound } from './routing.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
@@ -36,6 +40,8 @@ export interface AppDeps {
   rateLimiter?: RateLimiter;
   /** Group administration over TeamTalk; absent: the group endpoints answer 503 / error 10. */
   groups?: GroupAdmin;
+  /** The operators' console (/console) and queue dashboard (/admin/queues); mounted only with `batches`. */
+  console?: { overview: () => Promise<Overview>; queues: readonly Queue[] };
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -57,6 +63,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(groupsRouter({ config, groups: deps.groups, keyring, logger }));
   app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter }));
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
+  if (deps.console && deps.batches) {
+    app.use(consoleRouter({ config, batches: deps.batches, overview: deps.console.overview }));
+    app.use(queuesBoardRouter(config, deps.console.queues));
+  }
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

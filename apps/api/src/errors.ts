@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden_sender: 403,
   admin_disabled: 403,
+  cross_origin_refused: 403,
   group_change_forbidden: 403,
   group_not_found: 404,
   not_found: 404,

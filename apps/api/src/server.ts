@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
 import {
+  Keys,
   RedisBatchService,
   RedisMessageService,
   consumerRedis,
@@ -18,6 +19,8 @@ import { createApp } from './app.ts';
 import { onClientError } from './client-error.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
 import { TeamTalkGroups } from './groups.ts';
+import { RateSampler, totals } from './console/rate-sampler.ts';
+import { readOverview } from './console/overview.ts';
 
 export interface RunningApi {
   server: Server;
@@ -45,7 +48,30 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     config.dbProxyAddrs.length > 0 && config.routeAddrs.length > 0
       ? new TeamTalkGroups(config, logger.child({ component: 'groups' }))
       : undefined;
-  const app = createApp({ config, service, batches, logger, extraMetrics, rateLimiter, ...(groups && { groups }) });
+  // The console's rate chart samples the workers' counters, only where the console can be opened.
+  const sampler = new RateSampler(async () => ({
+    depth: await service.queueDepth(),
+    ...totals(await service.stats()),
+  }));
+  if (config.adminKey !== undefined) sampler.start();
+  const overviewSources = {
+    service,
+    batches,
+    redis,
+    statsKey: new Keys(config.redisPrefix).stats,
+    queue: batches.queue,
+    sampler,
+  };
+  const app = createApp({
+    config,
+    service,
+    batches,
+    logger,
+    extraMetrics,
+    rateLimiter,
+    ...(groups && { groups }),
+    console: { overview: () => readOverview(overviewSources), queues: [batches.queue] },
+  });
   const server = createServer(app);
   server.on('clientError', onClientError);
   server.keepAliveTimeout = 65_000;
@@ -62,6 +88,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      sampler.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -267,7 +267,7 @@ export class LaneProcessor {
       k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel, k.lock(conv), k.lanes,
       rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '', token, conv,
     ); // prettier-ignore
-    this.stats.failed(code);
+    this.stats.failed(code, rec.id);
     log.debug({ code }, 'failed');
     return left === 0 ? 'drained' : 'done';
   }

@@ -11,6 +11,8 @@
  *   P:bidem:<app>:<key>       batch id of an Idempotency-Key (24 h)
  *   P:bactive         zset    batches not known to be finished (score: ms since when a lack of progress counts):
  *                             the workers' reconciler re-adds the lost chunk jobs of a batch that stopped moving
+ *   P:brecent         zset    the newest RECENT_BATCHES batch ids by creation time (ms), for the console; written
+ *                             with single-key commands after the batch is created, never inside a batch's script
  */
 import { randomBytes } from 'node:crypto';
 
@@ -24,6 +26,9 @@ export const UPLOAD_STALE_MS = 60_000;
 export const UPLOAD_TTL_MS = 24 * 3_600_000;
 /** A finished batch (completed, or cancelled with every chunk settled) is kept this long. */
 export const FINISHED_BATCH_TTL_MS = 7 * 24 * 3_600_000;
+
+/** Batches the recent-batches index keeps (its oldest are trimmed as new ones come). */
+export const RECENT_BATCHES = 1000;
 
 /** Job name of a chunk in the lanes queue (LANE_QUEUE): one queue, so priorities order alerts and chunks together. */
 export const CHUNK_JOB = 'chunk';
@@ -68,6 +73,10 @@ export class BatchKeys {
   /** Batches not known to be finished: the reconciler's view (a key of its own slot, never in a batch's script). */
   get active(): string {
     return `${this.prefix}:bactive`;
+  }
+  /** Recent batches by creation time (the console's list). */
+  get recent(): string {
+    return `${this.prefix}:brecent`;
   }
   /** A key no script writes, passed where an optional key is absent. */
   get none(): string {

@@ -10,6 +10,7 @@ import {
   BatchKeys,
   CHUNK_SIZE,
   FINISHED_BATCH_TTL_MS,
+  RECENT_BATCHES,
   UPLOAD_STALE_MS,
   UPLOAD_TTL_MS,
   chunkLength,
@@ -137,6 +138,7 @@ export class RedisBatchService implements BatchService {
       if (view) return { duplicate: view };
       throw new ServiceUnavailableError('the batch of this Idempotency-Key is no longer available');
     }
+    await this.index(id, now);
     const upload = new BatchUpload(
       { redis: this.redis, keys: k, queue: this.queue, view: (bid) => this.get(bid) },
       id,
@@ -155,6 +157,40 @@ export class RedisBatchService implements BatchService {
       throw unavailable(err);
     }
     return toBatchView(id, h);
+  }
+
+  /** The newest batches first (at most `limit`), from the recent-batches index; deleted ones are left out. */
+  async listRecent(limit: number): Promise<BatchView[]> {
+    try {
+      const ids = await this.redis.zrevrange(this.keys.recent, 0, Math.max(0, limit - 1));
+      if (ids.length === 0) return [];
+      const pipe = this.redis.pipeline();
+      for (const id of ids) pipe.hgetall(this.keys.batch(id));
+      const hashes = await execPipeline(pipe);
+      return ids.flatMap((id, i) => {
+        const view = toBatchView(id, hashes[i] as Record<string, string>);
+        return view ? [view] : [];
+      });
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /**
+   * Lists a new batch among the recent ones: single-key commands of their own (Redis Cluster: the index is
+   * not in the batch's slot). Best effort: a batch missing from the console's list still sends.
+   */
+  private async index(id: string, now: number): Promise<void> {
+    const recent = this.keys.recent;
+    try {
+      await this.redis
+        .pipeline()
+        .zadd(recent, now, id)
+        .zremrangebyrank(recent, 0, -(RECENT_BATCHES + 1))
+        .exec();
+    } catch {
+      // Redis went away after the batch was created: the upload fails on its next write.
+    }
   }
 
   async results(id: string, query: BatchResultsQuery): Promise<BatchResultsPage | null> {

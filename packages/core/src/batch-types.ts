@@ -154,6 +154,8 @@ export interface BatchService {
   pause(id: string): Promise<BatchActionResult>;
   /** conflict: completed, cancelled or uploading. Resuming a batch that is not paused is ok. */
   resume(id: string): Promise<BatchActionResult>;
+  /** The newest batches first, at most `limit` (of the last 1,000 created). */
+  listRecent(limit: number): Promise<BatchView[]>;
 }
 
 /** A results cursor that this service did not hand out. */
