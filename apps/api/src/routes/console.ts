@@ -19,6 +19,7 @@ import { consoleSessions } from '../console/session.ts';
 import { fromSameOrigin } from '../console/same-origin.ts';
 import { CONSOLE_CSP, consolePage, disabledPage, loginPage } from '../console/pages.ts';
 import type { Overview } from '../console/overview.ts';
+import '../openapi/ops-console.ts';
 
 export interface ConsoleDeps {
   config: Config;
