@@ -2,13 +2,15 @@
  * The API process's Prometheus metrics. The worker registers its own (sent, failed, latency,
  * TeamTalk connections) in its own process.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface ApiMetrics {
   registry: Registry;
   /** Messages newly accepted (idempotent replays are not counted). */
   accepted: Counter<'app' | 'priority'>;
   httpRequests: Counter<'route' | 'status'>;
+  /** Time to answer, by route template (the Grafana dashboard's latency panel). */
+  httpDuration: Histogram<'route'>;
   /** Messages accepted and not yet terminal, read from the queue at scrape time. */
   queueDepth: Gauge;
   /** Where queueDepth reads from; createApp points it at service.queueDepth(). */
@@ -29,6 +31,13 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     labelNames: ['route', 'status'] as const,
     registers: [registry],
   });
+  const httpDuration = new Histogram({
+    name: 'ttpush_http_request_duration_seconds',
+    help: 'Time from request to the end of the answer, by route template',
+    labelNames: ['route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   const queueDepth = new Gauge({
     name: 'ttpush_queue_depth',
     help: 'Messages accepted and not yet sent, failed or cancelled',
@@ -46,6 +55,7 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     registry,
     accepted,
     httpRequests,
+    httpDuration,
     queueDepth,
     setQueueDepthSource(read) {
       readDepth = read;
