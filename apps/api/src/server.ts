@@ -51,6 +51,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   // The console's rate chart samples the workers' counters, only where the console can be opened.
   const sampler = new RateSampler(async () => ({
     depth: await service.queueDepth(),
+    batchPending: await batches.backlog(),
     ...totals(await service.stats()),
   }));
   if (config.adminKey !== undefined) sampler.start();

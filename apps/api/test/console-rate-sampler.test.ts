@@ -6,28 +6,28 @@ import { RateSampler, totals } from '../src/console/rate-sampler.ts';
 import { groupFailures, progressPercent } from '../src/console/overview.ts';
 
 test('rates are the counter deltas per second between samples', () => {
-  const s = new RateSampler(async () => ({ depth: 0, sent: 0, failed: 0 }), 2000, 60_000);
-  s.add({ t: 10_000, depth: 50, sent: 100, failed: 1 });
+  const s = new RateSampler(async () => ({ depth: 0, batchPending: 0, sent: 0, failed: 0 }), 2000, 60_000);
+  s.add({ t: 10_000, depth: 50, batchPending: 0, sent: 100, failed: 1 });
   assert.deepEqual(s.series(), [], 'one reading gives no rate yet');
-  s.add({ t: 12_000, depth: 40, sent: 300, failed: 5 });
-  s.add({ t: 14_000, depth: 0, sent: 301, failed: 5 });
+  s.add({ t: 12_000, depth: 40, batchPending: 7, sent: 300, failed: 5 });
+  s.add({ t: 14_000, depth: 0, batchPending: 0, sent: 301, failed: 5 });
   assert.deepEqual(s.series(), [
-    { t: 12_000, depth: 40, sent_per_s: 100, failed_per_s: 2 },
-    { t: 14_000, depth: 0, sent_per_s: 0.5, failed_per_s: 0 },
+    { t: 12_000, depth: 40, batch_pending: 7, sent_per_s: 100, failed_per_s: 2 },
+    { t: 14_000, depth: 0, batch_pending: 0, sent_per_s: 0.5, failed_per_s: 0 },
   ]);
 });
 
 test('counters that go back (reset) give a rate of 0, not a negative one', () => {
-  const s = new RateSampler(async () => ({ depth: 0, sent: 0, failed: 0 }));
-  s.add({ t: 0, depth: 0, sent: 1000, failed: 10 });
-  s.add({ t: 2000, depth: 0, sent: 4, failed: 0 });
+  const s = new RateSampler(async () => ({ depth: 0, batchPending: 0, sent: 0, failed: 0 }));
+  s.add({ t: 0, depth: 0, batchPending: 0, sent: 1000, failed: 10 });
+  s.add({ t: 2000, depth: 0, batchPending: 0, sent: 4, failed: 0 });
   assert.equal(s.series()[0]!.sent_per_s, 0);
   assert.equal(s.series()[0]!.failed_per_s, 0);
 });
 
 test('the buffer keeps only the window', () => {
-  const s = new RateSampler(async () => ({ depth: 0, sent: 0, failed: 0 }), 2000, 10_000);
-  for (let i = 0; i <= 20; i++) s.add({ t: i * 2000, depth: i, sent: i * 10, failed: 0 });
+  const s = new RateSampler(async () => ({ depth: 0, batchPending: 0, sent: 0, failed: 0 }), 2000, 10_000);
+  for (let i = 0; i <= 20; i++) s.add({ t: i * 2000, depth: i, batchPending: 0, sent: i * 10, failed: 0 });
   assert.equal(s.series().length, 5);
   assert.equal(s.series().at(-1)!.depth, 20);
   assert.equal(s.series()[0]!.depth, 16);
@@ -38,7 +38,7 @@ test('a failed read leaves a gap; sampling resumes after it', async () => {
   let sent = 0;
   const s = new RateSampler(async () => {
     if (down) throw new Error('redis down');
-    return { depth: 1, sent, failed: 0 };
+    return { depth: 1, batchPending: 0, sent, failed: 0 };
   });
   await s.sample(0);
   sent = 20;
@@ -61,7 +61,7 @@ test('start samples at once and stop ends the timer', async () => {
   let reads = 0;
   const s = new RateSampler(async () => {
     reads++;
-    return { depth: 0, sent: reads, failed: 0 };
+    return { depth: 0, batchPending: 0, sent: reads, failed: 0 };
   }, 20);
   s.start();
   s.start();

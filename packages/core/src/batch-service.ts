@@ -163,14 +163,30 @@ export class RedisBatchService implements BatchService {
   async listRecent(limit: number): Promise<BatchView[]> {
     try {
       const ids = await this.redis.zrevrange(this.keys.recent, 0, Math.max(0, limit - 1));
-      if (ids.length === 0) return [];
-      const pipe = this.redis.pipeline();
-      for (const id of ids) pipe.hgetall(this.keys.batch(id));
-      const hashes = await execPipeline(pipe);
+      // One command per batch, not a pipeline: each batch hash has a Cluster slot of its own.
+      const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.batch(id))));
       return ids.flatMap((id, i) => {
-        const view = toBatchView(id, hashes[i] as Record<string, string>);
+        const view = toBatchView(id, hashes[i]!);
         return view ? [view] : [];
       });
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /** Recipients of batches not known to be finished (P:bactive) that are neither sent, failed nor cancelled. */
+  async backlog(): Promise<number> {
+    try {
+      const ids = await this.redis.zrange(this.keys.active, 0, RECENT_BATCHES - 1);
+      const rows = await Promise.all(
+        ids.map((id) => this.redis.hmget(this.keys.batch(id), 'status', 'valid', 'sent', 'failed', 'cancelled')),
+      );
+      let pending = 0;
+      for (const [status, valid, sent, failed, cancelled] of rows) {
+        if (status !== 'queued' && status !== 'running' && status !== 'paused') continue;
+        pending += Math.max(0, Number(valid ?? 0) - Number(sent ?? 0) - Number(failed ?? 0) - Number(cancelled ?? 0));
+      }
+      return pending;
     } catch (err) {
       throw unavailable(err);
     }

@@ -61,3 +61,15 @@ test(`the index keeps the newest ${RECENT_BATCHES} batches`, async () => {
   for (let i = 0; i < RECENT_BATCHES + 5; i++) await begin();
   assert.equal(await redis.zcard(batches.keys.recent), RECENT_BATCHES);
 });
+
+test('the backlog counts recipients of unfinished batches not yet done; a cancelled batch leaves it', async () => {
+  const before = await batches.backlog();
+  const u = await begin();
+  for (const user of [10, 11, 12, 13]) u.add({ to: { user } });
+  await u.finish();
+  assert.equal(await batches.backlog(), before + 4);
+  assert.equal((await batches.pause(u.id)).ok, true);
+  assert.equal(await batches.backlog(), before + 4, 'a paused batch still has them to send');
+  assert.equal((await batches.cancel(u.id)).ok, true);
+  assert.equal(await batches.backlog(), before);
+});

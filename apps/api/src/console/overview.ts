@@ -60,7 +60,8 @@ export interface TeamTalkState {
 
 export interface Overview {
   generated_at: string;
-  queue: { depth: number; jobs: Record<(typeof JOB_STATES)[number], number> };
+  /** depth: single messages not yet terminal; batch_pending: batch recipients not yet done; jobs: BullMQ's counts. */
+  queue: { depth: number; batch_pending: number; jobs: Record<(typeof JOB_STATES)[number], number> };
   rate: { sent_per_s: number; failed_per_s: number };
   /** Oldest first, one point per sample over the last 10 minutes. */
   series: readonly RatePoint[];
@@ -103,8 +104,9 @@ function connectionsOf(raw: unknown): TeamTalkState['connections'] {
 
 /** Throws ServiceUnavailableError (from the services) when Redis is down. */
 export async function readOverview(src: OverviewSources, now = Date.now()): Promise<Overview> {
-  const [depth, jobs, stats, health, batches, failureLines] = await Promise.all([
+  const [depth, batchPending, jobs, stats, health, batches, failureLines] = await Promise.all([
     src.service.queueDepth(),
+    src.batches.backlog(),
     src.queue.getJobCounts(...JOB_STATES),
     src.service.stats(),
     src.service.health(),
@@ -121,6 +123,7 @@ export async function readOverview(src: OverviewSources, now = Date.now()): Prom
     generated_at: new Date(now).toISOString(),
     queue: {
       depth,
+      batch_pending: batchPending,
       jobs: Object.fromEntries(JOB_STATES.map((s) => [s, jobs[s] ?? 0])) as Overview['queue']['jobs'],
     },
     rate: { sent_per_s: last?.sent_per_s ?? 0, failed_per_s: last?.failed_per_s ?? 0 },

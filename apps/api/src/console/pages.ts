@@ -69,6 +69,7 @@ export function consolePage(): string {
 <h2>Queue</h2>
 <div class="tiles">
 <div class="tile"><b id="depth">-</b><span>messages not yet terminal</span></div>
+<div class="tile"><b id="batch-pending">-</b><span>batch recipients to go</span></div>
 <div class="tile"><b id="sent-rate">-</b><span>sent</span></div>
 <div class="tile"><b id="failed-rate">-</b><span>failed</span></div>
 </div>

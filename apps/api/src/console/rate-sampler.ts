@@ -1,6 +1,6 @@
 /**
  * Queue depth and send rate over the last minutes, for the console's chart: every SAMPLE_MS the api reads
- * the workers' counters (P:stats: sent, failed:<code>) and the depth, and keeps the rates from the
+ * the workers' counters (P:stats: sent, failed:<code>), the depth and the batches' backlog, and keeps the rates from the
  * deltas in a ring buffer covering WINDOW_MS. Each api process samples on its own; all read the same
  * cluster-wide counters, so any of them draws the same chart.
  */
@@ -13,6 +13,8 @@ export interface RatePoint {
   t: number;
   /** Messages accepted and not yet terminal. */
   depth: number;
+  /** Recipients of unfinished batches not yet sent, failed or cancelled. */
+  batch_pending: number;
   /** Messages stored by TeamTalk per second since the previous sample. */
   sent_per_s: number;
   /** Messages (and batch recipients) failed per second since the previous sample. */
@@ -21,6 +23,7 @@ export interface RatePoint {
 
 export interface CounterReading {
   depth: number;
+  batchPending: number;
   sent: number;
   failed: number;
 }
@@ -90,6 +93,7 @@ export class RateSampler {
     this.points.push({
       t: raw.t,
       depth: raw.depth,
+      batch_pending: raw.batchPending,
       sent_per_s: rate(raw.sent, prev.sent),
       failed_per_s: rate(raw.failed, prev.failed),
     });

@@ -15,6 +15,7 @@ const batchId = z.object({ id: z.string().describe('the batch id, e.g. bat_mbx3k
 const ratePoint = z.object({
   t: z.number().int().describe('Unix ms of the sample'),
   depth: z.number().int(),
+  batch_pending: z.number().int(),
   sent_per_s: z.number(),
   failed_per_s: z.number(),
 });
@@ -22,7 +23,8 @@ const failureExample = z.object({ id: z.string(), code: z.string(), message: z.s
 const overview = z.object({
   generated_at: z.string(),
   queue: z.object({
-    depth: z.number().int().describe('messages accepted and not yet terminal'),
+    depth: z.number().int().describe('single messages accepted and not yet terminal'),
+    batch_pending: z.number().int().describe('recipients of unfinished batches not yet sent, failed or cancelled'),
     jobs: z.object({
       waiting: z.number().int(),
       prioritized: z.number().int(),

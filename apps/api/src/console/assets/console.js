@@ -42,6 +42,7 @@ function setNotice(text) {
 
 function renderQueue(o) {
   byId('depth').textContent = fmt(o.queue.depth);
+  byId('batch-pending').textContent = fmt(o.queue.batch_pending);
   byId('sent-rate').textContent = `${o.rate.sent_per_s}/s`;
   byId('failed-rate').textContent = `${o.rate.failed_per_s}/s`;
   const j = o.queue.jobs;
@@ -59,7 +60,7 @@ function polyline(points, color) {
   return p;
 }
 
-/** Depth and send rate over the last 10 minutes, each scaled to its own maximum. */
+/** Waiting (messages and batch recipients) and send rate over the last 10 minutes, each scaled to its own maximum. */
 function renderChart(series) {
   const svg = byId('chart');
   svg.replaceChildren();
@@ -68,12 +69,13 @@ function renderChart(series) {
   const span = 10 * 60_000;
   const end = series.length ? series[series.length - 1].t : Date.now();
   const x = (t) => (((t - (end - span)) / span) * W).toFixed(1);
-  const maxDepth = Math.max(1, ...series.map((p) => p.depth));
+  const waiting = (p) => p.depth + p.batch_pending;
+  const maxDepth = Math.max(1, ...series.map(waiting));
   const maxRate = Math.max(1, ...series.map((p) => p.sent_per_s));
   const y = (v, max) => (H - (v / max) * (H - 4) - 2).toFixed(1);
   svg.append(
     polyline(
-      series.map((p) => `${x(p.t)},${y(p.depth, maxDepth)}`),
+      series.map((p) => `${x(p.t)},${y(waiting(p), maxDepth)}`),
       '#b36b00',
     ),
   );
@@ -84,7 +86,7 @@ function renderChart(series) {
     ),
   );
   byId('chart-legend').textContent =
-    `depth (orange, max ${fmt(maxDepth)}) · sent/s (blue, max ${fmt(maxRate)}) · last 10 minutes`;
+    `waiting (orange, max ${fmt(maxDepth)}) · sent/s (blue, max ${fmt(maxRate)}) · last 10 minutes`;
 }
 
 async function act(id, action, button) {
