@@ -300,3 +300,22 @@ test('neither the admin key nor a session token appears in the logs', async () =
   assert.ok(!logText.includes(ADMIN_KEY));
   assert.ok(!logText.includes(token));
 });
+
+test('with Redis down the overview answers 503 redis_unavailable and the page still loads; it recovers', async () => {
+  const cookie = await sessionCookie();
+  await redisServer.kill();
+  try {
+    const r = await fetch(`${url}/console/api/overview`, { headers: { cookie } });
+    assert.equal(r.status, 503);
+    assert.equal(((await r.json()) as any).error.code, 'redis_unavailable');
+    assert.equal((await fetch(`${url}/console`, { headers: { cookie } })).status, 200);
+  } finally {
+    await redisServer.startProcess();
+  }
+  let status = 0;
+  for (const deadline = Date.now() + 15_000; status !== 200 && Date.now() < deadline;) {
+    status = (await fetch(`${url}/console/api/overview`, { headers: { cookie } })).status;
+    if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(status, 200);
+});
