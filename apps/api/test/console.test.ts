@@ -279,6 +279,14 @@ test('bull-board at /admin/queues: 401 without the admin key; its page, assets a
   assert.equal(queues.status, 200);
   const names = ((await queues.json()) as any).queues.map((q: any) => q.name);
   assert.deepEqual(names, ['lanes']);
+  // A change through the board: refused from another origin with the cookie, and read-only even with the key.
+  const pausePath = `${url}/admin/queues/api/queues/lanes/pause`;
+  const cross = await fetch(pausePath, { method: 'PUT', headers: { cookie, origin: 'http://evil.example' } });
+  assert.equal(cross.status, 403);
+  assert.equal(((await cross.json()) as any).error.code, 'cross_origin_refused');
+  const keyed = await fetch(pausePath, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  assert.ok(keyed.status >= 400 && keyed.status < 500, `read-only board answered ${keyed.status}`);
+  assert.equal(await api.batches.queue.isPaused(), false);
 });
 
 test('without TTPUSH_ADMIN_KEY the console says how to turn it on and every admin route answers 403', async () => {

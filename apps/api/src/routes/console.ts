@@ -8,7 +8,7 @@
  * SameSite=Strict, and the Origin check covers browsers and proxies that do not honour it.
  */
 import { readFileSync } from 'node:fs';
-import express, { Router, type RequestHandler, type Response } from 'express';
+import express, { Router, type Response } from 'express';
 import type { Config } from '@ttpush/config';
 import type { BatchActionResult, BatchService } from '@ttpush/core';
 import { adminAuth, adminKeyCheck } from '../admin-auth.ts';
@@ -16,7 +16,7 @@ import { ApiError } from '../errors.ts';
 import { routeName } from '../request-context.ts';
 import { methodNotAllowed } from '../routing.ts';
 import { consoleSessions } from '../console/session.ts';
-import { fromSameOrigin } from '../console/same-origin.ts';
+import { fromSameOrigin, sameOriginUnlessBearer } from '../console/same-origin.ts';
 import { CONSOLE_CSP, consolePage, disabledPage, loginPage } from '../console/pages.ts';
 import type { Overview } from '../console/overview.ts';
 import '../openapi/ops-console.ts';
@@ -88,13 +88,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   const router = Router();
 
   /** With the cookie (not the Bearer key), a change must come from the console page itself. */
-  const sameOrigin: RequestHandler = (req, _res, next) => {
-    if (check.matches(check.presented(req)) || fromSameOrigin(req)) return next();
-    throw new ApiError(
-      'cross_origin_refused',
-      'this console action must come from the console page on this host (Origin / Sec-Fetch-Site): reload /console and use its buttons, or call it with "Authorization: Bearer <TTPUSH_ADMIN_KEY>"',
-    );
-  };
+  const sameOrigin = sameOriginUnlessBearer(check);
 
   router
     .route('/console')

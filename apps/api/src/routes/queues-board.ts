@@ -15,6 +15,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Config } from '@ttpush/config';
 import { adminAuth, adminKeyCheck } from '../admin-auth.ts';
 import { consoleSessions } from '../console/session.ts';
+import { sameOriginUnlessBearer } from '../console/same-origin.ts';
 import { routeName } from '../request-context.ts';
 
 export const QUEUES_BOARD_PATH = '/admin/queues';
@@ -34,6 +35,8 @@ export function queuesBoardRouter(config: Config, queues: readonly Queue[]): Rou
     QUEUES_BOARD_PATH,
     routeName('admin_queues'),
     adminAuth(check, (req) => sessions.valid(req)),
+    // Read-only, but should a change ever be allowed: with the cookie, only from this origin.
+    sameOriginUnlessBearer(check),
     serverAdapter.getRouter() as Router,
   );
   return router;
