@@ -1,6 +1,7 @@
 /**
  * The Express application of ttpush's API: /v1 (JSON, Bearer app keys), the legacy /query drop-in, group administration,
- * /healthz, /readyz, /metrics, and the API reference (/openapi.json, /docs). The process wiring (Redis, listen, shutdown) lives in server.ts.
+ * /healthz, /readyz, /metrics, the API reference (/openapi.json, /docs), tenant administration (/v1/admin), and for
+ * operators /console and /admin/queues. The process wiring (Redis, listen, shutdown) lives in server.ts.
  */
 import express from 'express';
 import { Registry } from 'prom-client';
@@ -20,6 +21,10 @@ import { batchesRouter } from './routes/batches.ts';
 import { groupsRouter } from './routes/groups.ts';
 import { legacyGroupsRouter } from './routes/legacy-groups.ts';
 import type { GroupAdmin } from './groups.ts';
+import { consoleRouter } from './routes/console.ts';
+import { queuesBoardRouter } from './routes/queues-board.ts';
+import type { Overview } from './console/overview.ts';
+import type { Queue } from 'bullmq';
 import { notFound } from './routing.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { adminKeyCheck } from './admin-auth.ts';
@@ -43,6 +48,8 @@ export interface AppDeps {
   groups?: GroupAdmin;
   /** Tenant apps and keys in Redis (keys `ttpk_...`, /v1/admin); absent: configuration keys only. */
   tenants?: { store: TenantStore; keyring: TenantKeyring };
+  /** The operators' console (/console) and queue dashboard (/admin/queues); mounted only with `batches`. */
+  console?: { overview: () => Promise<Overview>; queues: readonly Queue[] };
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -76,6 +83,10 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
+  if (deps.console && deps.batches) {
+    app.use(consoleRouter({ config, batches: deps.batches, overview: deps.console.overview }));
+    app.use(queuesBoardRouter(config, deps.console.queues));
+  }
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

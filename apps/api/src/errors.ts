@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   forbidden_group: 403,
   forbidden_scope: 403,
   admin_disabled: 403,
+  cross_origin_refused: 403,
   group_change_forbidden: 403,
   group_not_found: 404,
   not_found: 404,

@@ -2,7 +2,7 @@
  * The API process's Prometheus metrics. The worker registers its own (sent, failed, latency,
  * TeamTalk connections) in its own process.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -13,6 +13,8 @@ export interface ApiMetrics {
   appRequests: Counter<'app' | 'status'>;
   /** Admin changes (app.create, key.revoke, ...), as the audit log records them. */
   adminChanges: Counter<'action'>;
+  /** Time to answer, by route template (the Grafana dashboard's latency panel). */
+  httpDuration: Histogram<'route'>;
   /** Messages accepted and not yet terminal, read from the queue at scrape time. */
   queueDepth: Gauge;
   /** Where queueDepth reads from; createApp points it at service.queueDepth(). */
@@ -45,6 +47,13 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     labelNames: ['action'] as const,
     registers: [registry],
   });
+  const httpDuration = new Histogram({
+    name: 'ttpush_http_request_duration_seconds',
+    help: 'Time from request to the end of the answer, by route template',
+    labelNames: ['route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   const queueDepth = new Gauge({
     name: 'ttpush_queue_depth',
     help: 'Messages accepted and not yet sent, failed or cancelled',
@@ -64,6 +73,7 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     httpRequests,
     appRequests,
     adminChanges,
+    httpDuration,
     queueDepth,
     setQueueDepthSource(read) {
       readDepth = read;

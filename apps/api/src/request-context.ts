@@ -1,6 +1,6 @@
 /**
  * Per-request context: the request id (X-Request-Id when sane, else a new one) echoed in the
- * response, and one info log line plus one http_requests_total count when the request ends.
+ * response, and one info log line plus one http_requests_total count and duration when the request ends.
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
@@ -28,6 +28,7 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
       const status = res.statusCode;
       metrics.httpRequests.inc({ route: l.route, status: String(status) });
       if (l.app !== undefined) metrics.appRequests.inc({ app: l.app.name, status: String(status) });
+      metrics.httpDuration.observe({ route: l.route }, ms / 1000);
       logger.info(
         {
           reqId: requestId,

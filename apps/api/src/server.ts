@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
 import {
+  Keys,
   RedisBatchService,
   RedisMessageService,
   consumerRedis,
@@ -21,6 +22,8 @@ import { RedisRateLimiter } from './rate-limiter.ts';
 import { TeamTalkGroups } from './groups.ts';
 import { TenantKeyring } from './tenants/keyring.ts';
 import { TenantStore } from './tenants/store.ts';
+import { RateSampler, totals } from './console/rate-sampler.ts';
+import { readOverview } from './console/overview.ts';
 
 export interface RunningApi {
   server: Server;
@@ -62,6 +65,21 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     config.dbProxyAddrs.length > 0 && config.routeAddrs.length > 0
       ? new TeamTalkGroups(config, logger.child({ component: 'groups' }))
       : undefined;
+  // The console's rate chart samples the workers' counters, only where the console can be opened.
+  const sampler = new RateSampler(async () => ({
+    depth: await service.queueDepth(),
+    batchPending: await batches.backlog(),
+    ...totals(await service.stats()),
+  }));
+  if (config.adminKey !== undefined) sampler.start();
+  const overviewSources = {
+    service,
+    batches,
+    redis,
+    statsKey: new Keys(config.redisPrefix, partitions).stats,
+    queues: batches.queues.queues,
+    sampler,
+  };
   const app = createApp({
     config,
     service,
@@ -71,6 +89,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     rateLimiter,
     tenants: { store: tenantStore, keyring: tenantKeyring },
     ...(groups && { groups }),
+    console: { overview: () => readOverview(overviewSources), queues: batches.queues.queues },
   });
   const server = createServer(app);
   server.on('clientError', onClientError);
@@ -88,6 +107,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      sampler.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -62,6 +62,10 @@ test('every route the app serves has an operation in the reference, and every op
     service: new MemoryService(),
     // Only its routes are walked: never called.
     batches: {} as BatchService,
+    console: {
+      overview: () => Promise.reject(new Error('not called: only the routes are walked')),
+      queues: [],
+    },
     logger: pino({ level: 'silent' }),
     metrics: createApiMetrics(new Registry()),
   });
@@ -70,8 +74,10 @@ test('every route the app serves has an operation in the reference, and every op
   walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '', routes, opaque);
 
   const served = [...routes].filter((r) => !excluded(r.slice(r.indexOf(' ') + 1))).sort();
+  // An operation may describe the entry of an excluded mount (GET /admin/queues): the walk cannot see it.
   const described = allOperations()
     .map((op) => `${op.method.toUpperCase()} ${op.path}`)
+    .filter((r) => !excluded(r.slice(r.indexOf(' ') + 1)))
     .sort();
   assert.ok(served.length >= 20, `the walk found only ${served.length} routes: ${served.join(', ')}`);
   assert.deepEqual(

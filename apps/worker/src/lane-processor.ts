@@ -270,7 +270,7 @@ export class LaneProcessor {
       k.message(rec.id), k.lane(conv), k.conv(conv), k.depth(p), k.lock(conv), k.lanes(p),
       rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '', token, conv, k.doneChannel,
     ); // prettier-ignore
-    this.stats.failed(code);
+    this.stats.failed(code, rec.id);
     log.debug({ code }, 'failed');
     return left === 0 ? 'drained' : 'done';
   }

@@ -1,12 +1,21 @@
 /**
  * Worker counters, flushed to Redis (P:stats) once a second so that any API process can serve
- * cluster-wide /metrics: messages sent, failed by code, accept-to-stored latency buckets.
+ * cluster-wide /metrics: messages sent, failed by code, accept-to-stored latency buckets; and, in the
+ * same pipeline, the newest failed messages for the console (recent-failures.ts).
  */
 import type { Redis } from 'ioredis';
-import { LATENCY_BUCKETS_MS } from '@ttpush/core';
+import {
+  FAILURE_CODES,
+  LATENCY_BUCKETS_MS,
+  RECENT_FAILURES,
+  recentFailuresKey,
+  type FailureExample,
+} from '@ttpush/core';
 
 export class WorkerStats {
   private counts = new Map<string, number>();
+  /** Oldest first; never more than the list keeps. */
+  private examples: FailureExample[] = [];
   readBackFound = 0;
   routeUnavailable = 0;
 
@@ -22,8 +31,13 @@ export class WorkerStats {
     this.add(`lat_le_${b ?? 'inf'}`);
   }
 
-  failed(code: string): void {
+  /** `id`: the failed message, listed among the console's recent failures. */
+  failed(code: string, id?: string): void {
     this.add(`failed:${code}`);
+    if (id === undefined) return;
+    const message = (FAILURE_CODES as Record<string, string>)[code] ?? '';
+    this.examples.push({ id, code, message, at: Date.now() });
+    if (this.examples.length > RECENT_FAILURES) this.examples.shift();
   }
 
   async flush(redis: Redis, key: string): Promise<void> {
@@ -33,13 +47,21 @@ export class WorkerStats {
     this.routeUnavailable = 0;
     if (this.counts.size === 0) return;
     const batch = this.counts;
+    const examples = this.examples;
     this.counts = new Map();
+    this.examples = [];
     const pipe = redis.pipeline();
     for (const [f, n] of batch) pipe.hincrby(key, f, n);
+    if (examples.length > 0) {
+      const list = recentFailuresKey(key);
+      // LPUSH of oldest..newest leaves the newest at the head.
+      pipe.lpush(list, ...examples.map((e) => JSON.stringify(e))).ltrim(list, 0, RECENT_FAILURES - 1);
+    }
     try {
       await pipe.exec();
     } catch {
       for (const [f, n] of batch) this.add(f, n);
+      // Examples are a convenience: dropped rather than retried.
     }
   }
 }

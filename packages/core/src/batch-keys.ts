@@ -11,6 +11,8 @@
  *   P:bidem:<app>:<key>       batch id of an Idempotency-Key (24 h): a slot of its own, claimed by compare-and-set
  *   P:bactive         zset    batches not known to be finished (score: ms since when a lack of progress counts):
  *                             the workers' reconciler re-adds the lost chunk jobs of a batch that stopped moving
+ *   P:brecent         zset    the newest RECENT_BATCHES batch ids by creation time (ms), for the console; written
+ *                             with single-key commands after the batch is created, never inside a batch's script
  */
 import { randomBytes } from 'node:crypto';
 
@@ -29,6 +31,10 @@ export const FINISHED_BATCH_TTL_MS = 7 * 24 * 3_600_000;
  * Job name of a chunk in the partitions' lanes queues (LANE_QUEUE, lane-queues.ts): chunks share them with lane jobs,
  * so priorities order alerts and chunks together.
  */
+/** Batches the recent-batches index keeps (its oldest are trimmed as new ones come). */
+export const RECENT_BATCHES = 1000;
+
+/** Job name of a chunk in the lanes queue (LANE_QUEUE): one queue, so priorities order alerts and chunks together. */
 export const CHUNK_JOB = 'chunk';
 export interface ChunkJobData {
   batch: string;
@@ -71,6 +77,10 @@ export class BatchKeys {
   /** Batches not known to be finished: the reconciler's view (a key of its own slot, never in a batch's script). */
   get active(): string {
     return `${this.prefix}:bactive`;
+  }
+  /** Recent batches by creation time (the console's list). */
+  get recent(): string {
+    return `${this.prefix}:brecent`;
   }
   /** A key no script writes, passed where an optional key is absent. */
   get none(): string {

@@ -10,6 +10,7 @@ import {
   BatchKeys,
   CHUNK_SIZE,
   FINISHED_BATCH_TTL_MS,
+  RECENT_BATCHES,
   UPLOAD_STALE_MS,
   UPLOAD_TTL_MS,
   chunkLength,
@@ -143,6 +144,7 @@ export class RedisBatchService implements BatchService {
       if (view) return { duplicate: view };
       throw new ServiceUnavailableError('the batch of this Idempotency-Key is no longer available');
     }
+    await this.index(id, now);
     const upload = new BatchUpload(
       { redis: this.redis, keys: k, queues: this.queues, view: (bid) => this.get(bid) },
       id,
@@ -173,6 +175,56 @@ export class RedisBatchService implements BatchService {
     }
     const [app, key] = row;
     return app == null ? null : { app, key: key || null };
+  }
+
+  /** The newest batches first (at most `limit`), from the recent-batches index; deleted ones are left out. */
+  async listRecent(limit: number): Promise<BatchView[]> {
+    try {
+      const ids = await this.redis.zrevrange(this.keys.recent, 0, Math.max(0, limit - 1));
+      // One command per batch, not a pipeline: each batch hash has a Cluster slot of its own.
+      const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.batch(id))));
+      return ids.flatMap((id, i) => {
+        const view = toBatchView(id, hashes[i]!);
+        return view ? [view] : [];
+      });
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /** Recipients of batches not known to be finished (P:bactive) that are neither sent, failed nor cancelled. */
+  async backlog(): Promise<number> {
+    try {
+      const ids = await this.redis.zrange(this.keys.active, 0, RECENT_BATCHES - 1);
+      const rows = await Promise.all(
+        ids.map((id) => this.redis.hmget(this.keys.batch(id), 'status', 'valid', 'sent', 'failed', 'cancelled')),
+      );
+      let pending = 0;
+      for (const [status, valid, sent, failed, cancelled] of rows) {
+        if (status !== 'queued' && status !== 'running' && status !== 'paused') continue;
+        pending += Math.max(0, Number(valid ?? 0) - Number(sent ?? 0) - Number(failed ?? 0) - Number(cancelled ?? 0));
+      }
+      return pending;
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /**
+   * Lists a new batch among the recent ones: single-key commands of their own (Redis Cluster: the index is
+   * not in the batch's slot). Best effort: a batch missing from the console's list still sends.
+   */
+  private async index(id: string, now: number): Promise<void> {
+    const recent = this.keys.recent;
+    try {
+      await this.redis
+        .pipeline()
+        .zadd(recent, now, id)
+        .zremrangebyrank(recent, 0, -(RECENT_BATCHES + 1))
+        .exec();
+    } catch {
+      // Redis went away after the batch was created: the upload fails on its next write.
+    }
   }
 
   async results(id: string, query: BatchResultsQuery): Promise<BatchResultsPage | null> {

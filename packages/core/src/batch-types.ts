@@ -158,6 +158,10 @@ export interface BatchService {
   pause(id: string): Promise<BatchActionResult>;
   /** conflict: completed, cancelled or uploading. Resuming a batch that is not paused is ok. */
   resume(id: string): Promise<BatchActionResult>;
+  /** The newest batches first, at most `limit` (of the last 1,000 created). */
+  listRecent(limit: number): Promise<BatchView[]>;
+  /** Recipients of unfinished batches not yet sent, failed or cancelled (paused ones included). */
+  backlog(): Promise<number>;
 }
 
 /** A results cursor that this service did not hand out. */

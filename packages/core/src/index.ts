@@ -19,3 +19,4 @@ export * from './batch-service.ts';
 export * from './net.ts';
 export * from './rate-limit.ts';
 export * from './tenants/app-key.ts';
+export * from './recent-failures.ts';

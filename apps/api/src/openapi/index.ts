@@ -8,6 +8,7 @@ import './ops-groups.ts';
 import './ops-legacy.ts';
 import './ops-health.ts';
 import './ops-admin.ts';
+import './ops-console.ts';
 
 import { allOperations } from './registry.ts';
 import { openApiDocument } from './document.ts';

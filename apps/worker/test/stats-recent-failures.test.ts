@@ -1,0 +1,64 @@
+// The worker's stats flush also writes the console's recent failures (real redis-server): newest first,
+// capped, in the stats key's Cluster slot, and a failure without an id only counted.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { RECENT_FAILURES, parseFailureExamples, recentFailuresKey } from '@ttpush/core';
+import { RedisServer } from '@ttpush/testkit';
+import { WorkerStats } from '../src/stats.ts';
+
+let server: RedisServer;
+let redis: Redis;
+
+before(async () => {
+  server = await RedisServer.start();
+  redis = new Redis(server.url);
+});
+
+after(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+test('failed messages are listed newest first beside their counters; a failure without an id is only counted', async () => {
+  const stats = new WorkerStats();
+  stats.failed('teamtalk_rejected', 'msg_1');
+  stats.failed('expired', 'msg_2');
+  stats.failed('expired');
+  await stats.flush(redis, 'a:stats');
+  stats.failed('not_stored', 'msg_3');
+  await stats.flush(redis, 'a:stats');
+  const list = parseFailureExamples(await redis.lrange(recentFailuresKey('a:stats'), 0, -1));
+  assert.deepEqual(
+    list.map((e) => [e.id, e.code]),
+    [
+      ['msg_3', 'not_stored'],
+      ['msg_2', 'expired'],
+      ['msg_1', 'teamtalk_rejected'],
+    ],
+  );
+  assert.match(list[1]!.message, /deadline/);
+  assert.ok(Math.abs(list[0]!.at - Date.now()) < 60_000);
+  assert.deepEqual(await redis.hgetall('a:stats'), {
+    'failed:teamtalk_rejected': '1',
+    'failed:expired': '2',
+    'failed:not_stored': '1',
+  });
+});
+
+test(`the list keeps the newest ${RECENT_FAILURES}`, async () => {
+  const stats = new WorkerStats();
+  for (let i = 0; i < RECENT_FAILURES + 50; i++) stats.failed('expired', `msg_${i}`);
+  await stats.flush(redis, 'b:stats');
+  stats.failed('expired', 'msg_last');
+  await stats.flush(redis, 'b:stats');
+  const ids = (await redis.lrange(recentFailuresKey('b:stats'), 0, -1)).map((l) => JSON.parse(l).id);
+  assert.equal(ids.length, RECENT_FAILURES);
+  assert.equal(ids[0], 'msg_last');
+  assert.equal(ids[1], `msg_${RECENT_FAILURES + 49}`);
+});
+
+test('the list key shares the stats key slot: its hash tag, or the whole key as one', () => {
+  assert.equal(recentFailuresKey('ttp:stats'), '{ttp:stats}:failures');
+  assert.equal(recentFailuresKey('ttp:{p1}:stats'), 'ttp:{p1}:stats:failures');
+});
