@@ -120,6 +120,7 @@ export class RedisBatchService implements BatchService {
     if (h.text !== undefined) fields.push('content', h.text);
     if (h.sendAt !== undefined) fields.push('send_at', h.sendAt);
     if (h.deadline !== undefined) fields.push('deadline', h.deadline);
+    if (h.callbackUrl !== undefined) fields.push('cb', h.callbackUrl);
     const k = this.keys;
     const idem = req.idempotencyKey !== undefined ? k.idempotency(req.app, req.idempotencyKey) : k.none;
     let created: number;

@@ -16,3 +16,4 @@ export * from './batch-upload.ts';
 export * from './batch-service.ts';
 export * from './net.ts';
 export * from './rate-limit.ts';
+export * from './webhooks/index.ts';

@@ -4,6 +4,7 @@
  *   ca created (ms) · ua updated (ms) · sa send_at (ms) · dl deadline (ms) · st sent (ms) · mid TeamTalk msg_id
  *   ec/em error code/message · md metadata JSON · app app name · n notify flag · c conversation
  *   ct TeamTalk create_time used (s) · fl floor: the conversation's last msg_id known before the send
+ *   cb callback_url (webhooks: message.sent / message.failed go there too)
  */
 import type { MessageStatus, MessageView, Priority, Recipient } from './types.ts';
 
@@ -31,6 +32,7 @@ export interface MessageRecord {
   conv: string;
   createTime: number | null;
   floor: number | null;
+  callbackUrl: string | null;
 }
 
 function num(v: string | undefined): number | null {
@@ -62,6 +64,7 @@ export function parseRecord(id: string, h: RecordHash): MessageRecord | null {
     conv: h.c ?? '',
     createTime: num(h.ct),
     floor: num(h.fl),
+    callbackUrl: h.cb || null,
   };
 }
 

@@ -40,6 +40,8 @@ export interface SubmitRequest {
   idempotencyKey?: string;
   /** Set when the caller waits for the result (?wait=, legacy /query): the worker publishes its completion. */
   notify?: boolean;
+  /** Webhooks: this message's message.sent / message.failed are also posted here, signed with the app's callback secret. */
+  callbackUrl?: string;
 }
 
 export interface MessageView {
