@@ -21,6 +21,7 @@ import type { TeamTalk, StoredMessage } from './teamtalk.ts';
 import { im } from '@ttpush/pdu';
 import { classify } from './outcome.ts';
 import type { WorkerStats } from './stats.ts';
+import type { WebhookEmitter } from './webhooks/emitter.ts';
 
 export interface LaneOptions {
   lockMs: number;
@@ -43,6 +44,8 @@ export type LaneResult = 'drained' | 'busy' | 'lost' | 'stopped';
 
 export class LaneProcessor {
   stopping = false;
+  /** Webhooks: told of every terminal state (set by the worker). */
+  events: WebhookEmitter | undefined;
 
   constructor(
     private readonly redis: ScriptedRedis,
@@ -251,6 +254,7 @@ export class LaneProcessor {
       state.lastHash = hash;
     }
     this.stats.sent(Date.now() - (rec.sendAt ?? rec.createdAt));
+    this.events?.message(rec, { status: 'sent', at: Date.now(), msgId: stored.msgId });
     log.debug({ msgId: stored.msgId }, 'sent');
     return left === 0 ? 'drained' : 'done';
   }
@@ -268,6 +272,7 @@ export class LaneProcessor {
       rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '', token, conv,
     ); // prettier-ignore
     this.stats.failed(code);
+    this.events?.message(rec, { status: 'failed', at: Date.now(), code, message: FAILURE_CODES[code] });
     log.debug({ code }, 'failed');
     return left === 0 ? 'drained' : 'done';
   }

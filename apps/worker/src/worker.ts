@@ -25,6 +25,7 @@ import { WorkerStats } from './stats.ts';
 import { CHUNK_DEFAULTS, ChunkProcessor } from './chunk-processor.ts';
 import { RateThrottles } from './rate-throttles.ts';
 import { InFlightGate, InFlightShare } from './in-flight-gate.ts';
+import { startWebhooks } from './webhooks/start-webhooks.ts';
 
 /** Waits for `p`, at most `ms`; the timer does not keep the process alive. */
 function withDeadline(p: Promise<unknown>, ms: number): Promise<unknown> {
@@ -132,6 +133,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     }
   });
 
+  const webhooks = startWebhooks(config, redis, stats, log);
+  lanes.events = webhooks.emitter;
+  chunks.events = webhooks.emitter;
+
   const reconciler = new Reconciler(redis, keys, queue, log);
   reconciler.start();
 
@@ -169,6 +174,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       const steps: [string, () => Promise<unknown>][] = [
         ['bullmq worker', () => withDeadline(worker.close(), deadlineMs)],
         ['reconciler', () => reconciler.stop()],
+        ['webhooks', () => webhooks.close()],
         ['heartbeat', async () => {
           clearInterval(heartbeat);
           share?.stop();

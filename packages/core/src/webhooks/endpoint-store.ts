@@ -69,7 +69,7 @@ export class WebhookStore {
   }
 
   /** Rewrites the app's entry of the subscriptions hash and tells workers. */
-  private async publish(app: string): Promise<void> {
+  async refreshSubscriptions(app: string): Promise<void> {
     const k = this.keys;
     const ids = await guard(this.redis.zrange(k.appEndpoints(app), 0, -1));
     const pipe = this.redis.pipeline();
@@ -109,7 +109,7 @@ export class WebhookStore {
         .zadd(k.appEndpoints(app), now, id)
         .exec(),
     );
-    await this.publish(app);
+    await this.refreshSubscriptions(app);
     return { view: toEndpointView((await this.record(app, id))!), secret };
   }
 
@@ -145,7 +145,7 @@ export class WebhookStore {
     }
     m.hset(this.keys.endpoint(id), fields);
     await guard(m.exec());
-    await this.publish(app);
+    await this.refreshSubscriptions(app);
     return this.get(app, id);
   }
 
@@ -153,7 +153,7 @@ export class WebhookStore {
   async remove(app: string, id: string): Promise<boolean> {
     if (!(await this.record(app, id))) return false;
     await guard(this.redis.multi().del(this.keys.endpoint(id)).zrem(this.keys.appEndpoints(app), id).exec());
-    await this.publish(app);
+    await this.refreshSubscriptions(app);
     return true;
   }
 
