@@ -6,7 +6,7 @@ import express from 'express';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import type { BatchService, MessageService } from '@ttpush/core';
+import { UrlPolicy, type BatchService, type MessageService, type WebhookStore } from '@ttpush/core';
 import { createKeyring } from './auth.ts';
 import { errorHandler } from './error-handler.ts';
 import { LOG_REDACT_PATHS } from './log-redact.ts';
@@ -18,6 +18,7 @@ import { messagesRouter } from './routes/messages.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { groupsRouter } from './routes/groups.ts';
 import { legacyGroupsRouter } from './routes/legacy-groups.ts';
+import { callbackUrlCheck, webhooksRouter } from './routes/webhooks.ts';
 import type { GroupAdmin } from './groups.ts';
 import { notFound } from './routing.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -36,6 +37,8 @@ export interface AppDeps {
   rateLimiter?: RateLimiter;
   /** Group administration over TeamTalk; absent: the group endpoints answer 503 / error 10. */
   groups?: GroupAdmin;
+  /** Webhooks (/v1/webhooks, callback_url); the routes exist only when given. */
+  webhooks?: WebhookStore;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -52,8 +55,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestContext(logger, metrics));
   app.use(healthRouter({ service, metrics, logger, extraMetrics: deps.extraMetrics }));
   const { rateLimiter } = deps;
-  app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter }));
-  if (deps.batches) app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger }));
+  const policy = new UrlPolicy(config.webhooks.allowedNetworks);
+  const checkCallbackUrl = deps.webhooks && callbackUrlCheck(deps.webhooks, policy);
+  app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter, checkCallbackUrl }));
+  if (deps.batches) {
+    app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger, checkCallbackUrl }));
+  }
+  if (deps.webhooks) app.use(webhooksRouter({ config, store: deps.webhooks, policy, keyring }));
   app.use(groupsRouter({ config, groups: deps.groups, keyring, logger }));
   app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter }));
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));

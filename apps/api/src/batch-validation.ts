@@ -10,6 +10,7 @@ import {
   assertNotSelf,
   describe,
   isPlainObject,
+  optionalCallbackUrl,
   optionalDeadline,
   optionalPriority,
   optionalSendAt,
@@ -17,7 +18,14 @@ import {
   requireId,
 } from './validation.ts';
 
-const HEADER_FIELDS: ReadonlySet<string> = new Set(['from', 'content', 'priority', 'send_at', 'deadline']);
+const HEADER_FIELDS: ReadonlySet<string> = new Set([
+  'from',
+  'content',
+  'priority',
+  'send_at',
+  'deadline',
+  'callback_url',
+]);
 const JSON_FIELDS: ReadonlySet<string> = new Set([...HEADER_FIELDS, 'recipients']);
 const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group', 'content']);
 /** Characters of a refused input kept in the results. */
@@ -38,8 +46,8 @@ export function parseBatchHeader(
       throw new ApiError(
         'unknown_field',
         format === 'json'
-          ? `${key} is not a known field: remove it (the fields are from, content, recipients, priority, send_at, deadline)`
-          : `line 1 has ${key}, not a header field: the first line holds from, content, priority, send_at and deadline; recipients follow, one per line`,
+          ? `${key} is not a known field: remove it (the fields are from, content, recipients, priority, send_at, deadline, callback_url)`
+          : `line 1 has ${key}, not a header field: the first line holds from, content, priority, send_at, deadline and callback_url; recipients follow, one per line`,
         key,
       );
     }
@@ -49,7 +57,8 @@ export function parseBatchHeader(
   const priority = optionalPriority(body.priority, defaultPriority);
   const sendAt = optionalSendAt(body.send_at);
   const deadline = optionalDeadline(body.deadline, sendAt, Date.now());
-  return { from, text, priority, sendAt, deadline };
+  const callbackUrl = optionalCallbackUrl(body.callback_url);
+  return { from, text, priority, sendAt, deadline, ...(callbackUrl !== undefined && { callbackUrl }) };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Config } from '@ttpush/config';
 import {
   RedisBatchService,
   RedisMessageService,
+  WebhookStore,
   consumerRedis,
   producerRedis,
   renderWorkerMetrics,
@@ -45,7 +46,17 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     config.dbProxyAddrs.length > 0 && config.routeAddrs.length > 0
       ? new TeamTalkGroups(config, logger.child({ component: 'groups' }))
       : undefined;
-  const app = createApp({ config, service, batches, logger, extraMetrics, rateLimiter, ...(groups && { groups }) });
+  const webhooks = new WebhookStore(redis, config.redisPrefix);
+  const app = createApp({
+    config,
+    service,
+    batches,
+    webhooks,
+    logger,
+    extraMetrics,
+    rateLimiter,
+    ...(groups && { groups }),
+  });
   const server = createServer(app);
   server.on('clientError', onClientError);
   server.keepAliveTimeout = 65_000;

@@ -24,7 +24,10 @@ const waitSchema = z
   .pipe(z.number().gt(0).max(MAX_WAIT_SECONDS));
 
 /** What the API hands to the queue: a submit request before the app, idempotency and notify are added. */
-export type SendInput = Pick<SubmitRequest, 'from' | 'to' | 'text' | 'priority' | 'sendAt' | 'deadline' | 'metadata'>;
+export type SendInput = Pick<
+  SubmitRequest,
+  'from' | 'to' | 'text' | 'priority' | 'sendAt' | 'deadline' | 'metadata' | 'callbackUrl'
+>;
 
 const SEND_FIELDS: ReadonlySet<string> = new Set([
   'from',
@@ -34,6 +37,7 @@ const SEND_FIELDS: ReadonlySet<string> = new Set([
   'send_at',
   'deadline',
   'metadata',
+  'callback_url',
 ]);
 const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group']);
 
@@ -197,6 +201,19 @@ function optionalMetadata(value: unknown): Record<string, unknown> | undefined {
   return value;
 }
 
+/** Webhooks: where this message's (or batch's) events are also posted; the SSRF policy is checked by the route. */
+export function optionalCallbackUrl(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !/^https?:\/\/\S{1,2040}$/i.test(value)) {
+    throw new ApiError(
+      'invalid_field',
+      `callback_url is ${typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : describe(value)}: give an https:// (or http://) URL of at most 2048 characters, or leave it out`,
+      'callback_url',
+    );
+  }
+  return value;
+}
+
 /** The body of POST /v1/messages. Unknown top-level fields are refused; null optional fields count as absent. */
 export function parseSendBody(body: unknown, maxContentBytes: number, defaultPriority: Priority = 'normal'): SendInput {
   if (!isPlainObject(body)) {
@@ -209,7 +226,7 @@ export function parseSendBody(body: unknown, maxContentBytes: number, defaultPri
     if (!SEND_FIELDS.has(key)) {
       throw new ApiError(
         'unknown_field',
-        `${key} is not a known field: remove it (the fields are from, to, content, priority, send_at, deadline, metadata)`,
+        `${key} is not a known field: remove it (the fields are from, to, content, priority, send_at, deadline, metadata, callback_url)`,
         key,
       );
     }
@@ -221,11 +238,13 @@ export function parseSendBody(body: unknown, maxContentBytes: number, defaultPri
   const sendAt = optionalSendAt(body.send_at);
   const deadline = optionalDeadline(body.deadline, sendAt, Date.now());
   const metadata = optionalMetadata(body.metadata);
+  const callbackUrl = optionalCallbackUrl(body.callback_url);
   if ('user' in to) assertNotSelf(from, to.user, 'to.user', 'from');
   const input: SendInput = { from, to, text, priority };
   if (sendAt !== undefined) input.sendAt = sendAt;
   if (deadline !== undefined) input.deadline = deadline;
   if (metadata !== undefined) input.metadata = metadata;
+  if (callbackUrl !== undefined) input.callbackUrl = callbackUrl;
   return input;
 }
 

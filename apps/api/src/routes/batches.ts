@@ -46,6 +46,8 @@ export interface BatchesDeps {
   keyring: Keyring;
   metrics: ApiMetrics;
   logger: Logger;
+  /** Webhooks: refuses a callback_url (SSRF policy, no callback secret); absent: callback_url is taken as given. */
+  checkCallbackUrl?: ((app: string, url: string) => Promise<void>) | undefined;
 }
 
 /** Largest JSON batch body; bigger batches are streamed as NDJSON. */
@@ -279,6 +281,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
       );
     }
     checkSender(app, header);
+    if (header.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, header.callbackUrl);
     const begun = await batches.begin({ app: app.name, header, idempotencyKey: key });
     if ('duplicate' in begun) return accepted(res, app, begun.duplicate, true);
     const upload = begun.upload;
@@ -324,6 +327,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
           if (header === undefined) {
             header = headerLine(line, app);
             checkSender(app, header);
+            if (header.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, header.callbackUrl);
             const begun = await batches.begin({ app: app.name, header, idempotencyKey: key });
             if ('duplicate' in begun) duplicate = begun.duplicate;
             else upload = begun.upload;

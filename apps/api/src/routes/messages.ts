@@ -21,6 +21,8 @@ export interface MessagesDeps {
   metrics: ApiMetrics;
   logger: Logger;
   rateLimiter?: RateLimiter | undefined;
+  /** Webhooks: refuses a callback_url (SSRF policy, no callback secret); absent: callback_url is taken as given. */
+  checkCallbackUrl?: ((app: string, url: string) => Promise<void>) | undefined;
 }
 
 // Ids are the service's own; anything else cannot name a message.
@@ -61,6 +63,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
             'from',
           );
         }
+        if (input.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, input.callbackUrl);
         const result = await service.submit({
           app: app.name,
           from: input.from,
@@ -72,6 +75,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
           ...(input.metadata !== undefined && { metadata: input.metadata }),
           ...(idempotencyKey !== undefined && { idempotencyKey }),
           ...(wait !== undefined && { notify: true }),
+          ...(input.callbackUrl !== undefined && { callbackUrl: input.callbackUrl }),
         });
         if (!result.duplicate) metrics.accepted.inc({ app: app.name, priority: input.priority });
         logger.debug(

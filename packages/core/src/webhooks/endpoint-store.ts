@@ -193,6 +193,10 @@ export class WebhookStore {
     };
   }
 
+  async hasCallbackSecret(app: string): Promise<boolean> {
+    return (await guard(this.redis.hexists(this.keys.callbackSecret(app), 'secret'))) === 1;
+  }
+
   /** Newest first; `cursor` is the offset the previous page returned. */
   async deliveries(
     app: string,
