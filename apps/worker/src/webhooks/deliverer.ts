@@ -77,7 +77,8 @@ export class WebhookDeliverer {
   private async deliver(id: string): Promise<void> {
     const { delivery: d, endpoint } = await this.queue.load(id);
     if (!d) return;
-    if (d.status !== 'pending') return this.queue.abandon(d, d.lastError ?? '');
+    // Delivered or dead meanwhile (a lease that ran out while the first attempt finished): nothing to send.
+    if (d.status !== 'pending') return this.queue.release(d);
     let secrets: string[];
     let url: string;
     if (d.endpoint) {

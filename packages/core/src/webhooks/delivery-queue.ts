@@ -140,6 +140,11 @@ export class DeliveryQueue {
     await m.exec();
   }
 
+  /** Drops a claim on a delivery that needs no attempt, leaving its record as it is. */
+  async release(d: DeliveryRecord): Promise<void> {
+    await this.redis.multi().zrem(this.keys.due, d.id).zrem(this.keys.semaphore(d.sem), d.id).exec();
+  }
+
   /** Ends a delivery that can no longer be attempted (its endpoint was deleted or disabled). */
   async abandon(d: DeliveryRecord, reason: string, now = Date.now()): Promise<void> {
     const k = this.keys;

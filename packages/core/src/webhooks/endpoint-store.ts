@@ -152,7 +152,11 @@ export class WebhookStore {
   /** Deletes the endpoint; its pending deliveries end as dead when a worker reaches them. */
   async remove(app: string, id: string): Promise<boolean> {
     if (!(await this.record(app, id))) return false;
-    await guard(this.redis.multi().del(this.keys.endpoint(id)).zrem(this.keys.appEndpoints(app), id).exec());
+    const k = this.keys;
+    // Its deliveries stay listed under the app until they expire.
+    await guard(
+      this.redis.multi().del(k.endpoint(id)).del(k.endpointDeliveries(id)).zrem(k.appEndpoints(app), id).exec(),
+    );
     await this.refreshSubscriptions(app);
     return true;
   }
