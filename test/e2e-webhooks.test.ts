@@ -412,3 +412,47 @@ test('an endpoint failing for TTPUSH_WEBHOOK_DISABLE_AFTER is disabled and the a
     await request('DELETE', `/v1/webhooks/endpoints/${good.id}`);
   }
 });
+
+test('a worker killed while sending: every message that ends sent has its event delivered', async () => {
+  const rx = await receiver();
+  const ep = await endpoint(rx.url, ['message.sent']);
+  try {
+    const total = 2000;
+    const storedBefore = h.sandbox.store.count();
+    const ids: string[] = [];
+    let next = 0;
+    const posting = Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = next++; i < total; i = next++) {
+          const r = await h.post('/v1/messages', { from: 400 + (i % 40), to: { user: 500 + i }, content: `k${i}` });
+          assert.equal(r.status, 202, JSON.stringify(r.body));
+          ids.push(r.body.id);
+        }
+      }),
+    );
+    // Kill while messages are still arriving and being sent.
+    while (h.sandbox.store.count() - storedBefore < 200) await sleep(10);
+    await h.killWorker(h.workers[0]!);
+    h.workers.shift();
+    const storedAtKill = h.sandbox.store.count() - storedBefore;
+    await posting;
+    assert.ok(storedAtKill < total, `the worker was killed mid-run (${storedAtKill} stored)`);
+    h.startWorker();
+    const views = await h.waitTerminal(ids, 90_000);
+    const sent = [...views.values()].filter((v) => v.status === 'sent').map((v) => v.id as string);
+    assert.equal(sent.length, total);
+    let missing: string[] = sent;
+    for (const deadline = Date.now() + 30_000; missing.length > 0 && Date.now() < deadline; await sleep(100)) {
+      const seen = new Set(rx.got.map((r) => r.json.data.id as string));
+      missing = sent.filter((id) => !seen.has(id));
+    }
+    assert.deepEqual(missing, [], 'sent messages without a message.sent event');
+    // Duplicates, if any, carry the same webhook-id as the first.
+    const idsOf = new Map<string, Set<string>>();
+    for (const r of rx.got)
+      idsOf.set(r.json.data.id, (idsOf.get(r.json.data.id) ?? new Set()).add(r.headers['webhook-id']!));
+    assert.ok([...idsOf.values()].every((s) => s.size === 1));
+  } finally {
+    await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
+  }
+});

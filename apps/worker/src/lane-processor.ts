@@ -243,6 +243,8 @@ export class LaneProcessor {
         'stored, but no route_server to push it: recipients get it on their next sync',
       );
     }
+    // Webhook events first: a crash before the completion re-sends them under the same id (at least once).
+    await this.events?.message(rec, { status: 'sent', at: Date.now(), msgId: stored.msgId });
     const k = this.keys;
     const left = await this.redis.ttComplete(
       k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel, k.lock(conv), k.lanes,
@@ -254,7 +256,6 @@ export class LaneProcessor {
       state.lastHash = hash;
     }
     this.stats.sent(Date.now() - (rec.sendAt ?? rec.createdAt));
-    this.events?.message(rec, { status: 'sent', at: Date.now(), msgId: stored.msgId });
     log.debug({ msgId: stored.msgId }, 'sent');
     return left === 0 ? 'drained' : 'done';
   }
@@ -266,13 +267,13 @@ export class LaneProcessor {
     code: FailureCode,
     log: Logger,
   ): Promise<'done' | 'drained'> {
+    await this.events?.message(rec, { status: 'failed', at: Date.now(), code, message: FAILURE_CODES[code] });
     const k = this.keys;
     const left = await this.redis.ttComplete(
       k.message(rec.id), k.lane(conv), k.conv(conv), k.depth, k.doneChannel, k.lock(conv), k.lanes,
       rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '', token, conv,
     ); // prettier-ignore
     this.stats.failed(code);
-    this.events?.message(rec, { status: 'failed', at: Date.now(), code, message: FAILURE_CODES[code] });
     log.debug({ code }, 'failed');
     return left === 0 ? 'drained' : 'done';
   }

@@ -32,6 +32,7 @@ export class WebhookDeliverer {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  private again = false;
   private stopped = false;
   private readonly abort = new AbortController();
   private readonly running = new Set<Promise<void>>();
@@ -50,28 +51,41 @@ export class WebhookDeliverer {
     this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 200);
   }
 
+  /** Claims what there is room for; runs on the timer, and again as soon as an attempt ends. */
   private async poll(): Promise<void> {
-    if (this.polling || this.stopped) return;
+    if (this.stopped) return;
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
     this.polling = true;
     try {
-      const room = this.opts.workerConcurrency - this.inFlight;
-      if (room <= 0) return;
-      const ids = await this.queue.claim(room, this.opts.timeoutMs + 10_000, this.opts.endpointConcurrency);
-      for (const id of ids) {
-        this.inFlight++;
-        const p = this.deliver(id)
-          .catch((err: Error) => this.log.warn({ delivery: id, err: err.message }, 'webhook attempt not recorded'))
-          .finally(() => {
-            this.inFlight--;
-            this.running.delete(p);
-          });
-        this.running.add(p);
-      }
+      do {
+        this.again = false;
+        const room = this.opts.workerConcurrency - this.inFlight;
+        if (room <= 0) break;
+        const ids = await this.queue.claim(room, this.opts.timeoutMs + 10_000, this.opts.endpointConcurrency);
+        for (const id of ids) this.run(id);
+        // A full claim may have left more due.
+        if (ids.length === room) this.again = true;
+      } while (this.again && !this.stopped);
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'webhook claim failed');
     } finally {
       this.polling = false;
     }
+  }
+
+  private run(id: string): void {
+    this.inFlight++;
+    const p = this.deliver(id)
+      .catch((err: Error) => this.log.warn({ delivery: id, err: err.message }, 'webhook attempt not recorded'))
+      .finally(() => {
+        this.inFlight--;
+        this.running.delete(p);
+        void this.poll();
+      });
+    this.running.add(p);
   }
 
   private async deliver(id: string): Promise<void> {

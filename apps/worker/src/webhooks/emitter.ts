@@ -1,8 +1,13 @@
 /**
  * Turns terminal states into webhook deliveries. Called on the send path, so it does nothing (a Map lookup) for
  * an app without subscribed endpoints and a message without callback_url; otherwise it builds the event body and
- * queues the deliveries, written to Redis once per tick with one pipeline. A write that fails is retried while
- * the process lives.
+ * queues the deliveries, written to Redis once per tick with one pipeline.
+ *
+ * A message's events are written before its terminal state (the lane awaits `message()`): a worker that dies in
+ * between leaves the message `sending`, the next worker reads it back and emits again under the same event id, so
+ * the event is delivered at least once. A failed write rejects `message()`, and the lane fails like a failed
+ * completion (its job is retried). Other events (batch.completed, endpoint.disabled) are retried while the
+ * process lives.
  */
 import type { Logger } from 'pino';
 import {
@@ -24,10 +29,16 @@ import type { SubscriptionCache } from './subscription-cache.ts';
 export type MessageOutcome =
   { status: 'sent'; at: number; msgId: number } | { status: 'failed'; at: number; code: FailureCode; message: string };
 
+interface Held {
+  deliveries: NewDelivery[];
+  /** Set when a caller awaits the write: a failure is theirs to handle, not retried here. */
+  done?: { resolve: () => void; reject: (err: Error) => void };
+}
+
 const MAX_HELD = 100_000;
 
 export class WebhookEmitter {
-  private pending: NewDelivery[] = [];
+  private held: Held[] = [];
   private flushing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -39,21 +50,27 @@ export class WebhookEmitter {
     private readonly log: Logger,
   ) {}
 
-  message(rec: MessageRecord, o: MessageOutcome): void {
+  /** Resolves once the message's deliveries are in Redis; undefined when there are none to write. */
+  message(rec: MessageRecord, o: MessageOutcome): Promise<void> | undefined {
+    // A worker just started: wait for its first look at the subscriptions rather than miss events.
+    if (!this.subs.loaded) return this.subs.ready.then(() => this.message(rec, o));
     const type = o.status === 'sent' ? 'message.sent' : 'message.failed';
     const endpoints = this.subs.endpoints(rec.app, type);
-    if (endpoints.length === 0 && !rec.callbackUrl) return;
+    if (endpoints.length === 0 && !rec.callbackUrl) return undefined;
     const view = toView({
       ...rec,
       status: o.status,
       updatedAt: o.at,
       ...(o.status === 'sent' ? { msgId: o.msgId, sentAt: o.at } : { errorCode: o.code, errorMessage: o.message }),
     });
-    this.add(rec.app, type, rec.id, o.at, view, endpoints, rec.callbackUrl);
+    return new Promise<void>((resolve, reject) => {
+      this.add(rec.app, type, rec.id, o.at, view, endpoints, rec.callbackUrl, { resolve, reject });
+    });
   }
 
   /** A batch finished: reads it once (its app and callback_url) and emits batch.completed. */
   async batchCompleted(id: string): Promise<void> {
+    if (!this.subs.loaded) await this.subs.ready;
     const h = await this.redis.hgetall(this.batchKeys.batch(id));
     const app = h.app ?? '';
     const endpoints = this.subs.endpoints(app, 'batch.completed');
@@ -78,34 +95,50 @@ export class WebhookEmitter {
     data: unknown,
     endpoints: readonly string[],
     callbackUrl: string | null,
+    done?: Held['done'],
   ): void {
-    if (this.pending.length >= MAX_HELD) {
+    if (this.held.length >= MAX_HELD) {
+      const err = new Error('webhook events are not being written: Redis has not taken any for a while');
+      if (done) return done.reject(err);
       this.log.error({ app, type, subject }, 'webhook event dropped: Redis has not taken events for a while');
       return;
     }
     const eventId = eventIdOf(type, subject);
     const body = JSON.stringify({ type, timestamp: new Date(at).toISOString(), data });
-    for (const ep of endpoints) {
-      this.pending.push({ id: newDeliveryId(), app, endpoint: ep, url: '', eventId, type, body });
-    }
+    const deliveries: NewDelivery[] = endpoints.map((ep) => ({
+      id: newDeliveryId(),
+      app,
+      endpoint: ep,
+      url: '',
+      eventId,
+      type,
+      body,
+    }));
     if (callbackUrl)
-      this.pending.push({ id: newDeliveryId(), app, endpoint: null, url: callbackUrl, eventId, type, body });
-    if (!this.flushing) this.flushing = new Promise<void>((r) => setImmediate(r)).then(() => this.flush());
+      deliveries.push({ id: newDeliveryId(), app, endpoint: null, url: callbackUrl, eventId, type, body });
+    if (deliveries.length === 0) return done?.resolve();
+    this.held.push(done ? { deliveries, done } : { deliveries });
+    this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flush());
   }
 
   private async flush(): Promise<void> {
-    const list = this.pending;
-    this.pending = [];
+    const batch = this.held;
+    this.held = [];
     try {
-      await this.queue.enqueue(list);
-      this.flushing = undefined;
+      await this.queue.enqueue(batch.flatMap((h) => h.deliveries));
+      for (const h of batch) h.done?.resolve();
     } catch (err) {
-      this.pending = list.concat(this.pending);
-      this.log.warn({ err: (err as Error).message, events: list.length }, 'webhook events not queued yet; retrying');
-      this.flushing = new Promise<void>((r) => (this.retryTimer = setTimeout(r, 1000))).then(() => this.flush());
-      return;
+      for (const h of batch) h.done?.reject(err as Error);
+      const kept = batch.filter((h) => !h.done);
+      this.held = kept.concat(this.held);
+      this.log.warn({ err: (err as Error).message }, 'webhook events not written');
+      if (this.held.length > 0) {
+        this.flushing = new Promise<void>((r) => (this.retryTimer = setTimeout(r, 1000))).then(() => this.flush());
+        return;
+      }
     }
-    if (this.pending.length > 0) this.flushing = new Promise<void>((r) => setImmediate(r)).then(() => this.flush());
+    this.flushing =
+      this.held.length > 0 ? new Promise<void>((r) => setImmediate(r)).then(() => this.flush()) : undefined;
   }
 
   /** Writes what is held (waiting at most `deadlineMs` for Redis). */
@@ -115,6 +148,7 @@ export class WebhookEmitter {
       await Promise.race([this.flushing, new Promise((r) => setTimeout(r, 100))]);
     }
     clearTimeout(this.retryTimer);
-    if (this.pending.length > 0) this.log.error({ events: this.pending.length }, 'webhook events lost at shutdown');
+    const lost = this.held.reduce((n, h) => n + h.deliveries.length, 0);
+    if (lost > 0) this.log.error({ deliveries: lost }, 'webhook deliveries lost at shutdown');
   }
 }

@@ -11,6 +11,11 @@ export class SubscriptionCache {
   private subs: Subscriptions = new Map();
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
+  /** False until the first successful read: until then nobody can tell an app has no endpoints. */
+  loaded = false;
+  private markReady!: () => void;
+  /** Resolves at the first successful read. */
+  readonly ready = new Promise<void>((r) => (this.markReady = r));
 
   constructor(
     private readonly store: WebhookStore,
@@ -35,6 +40,8 @@ export class SubscriptionCache {
       .subscriptions()
       .then((s) => {
         this.subs = s;
+        this.loaded = true;
+        this.markReady();
       })
       .catch((err: Error) => this.log.debug({ err: err.message }, 'webhook subscriptions not refreshed'))
       .finally(() => (this.loading = undefined));

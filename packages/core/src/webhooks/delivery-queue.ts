@@ -9,9 +9,10 @@ import { parseEndpoint, type EndpointRecord } from './endpoint-record.ts';
 import type { AttemptView } from './types.ts';
 
 /**
- * KEYS: due. ARGV: now, max, lease ms, cap, key base, recheck ms. Takes up to `max` due deliveries whose endpoint has
- * fewer than `cap` attempts in flight: each gets a semaphore entry and a due time at its lease end. A delivery whose
- * endpoint is full is looked at again after `recheck` ms. Keys are built from the base, all in one hash tag.
+ * KEYS: ready. ARGV: now, max, lease ms, cap, key base, recheck ms. Takes up to `max` due deliveries over the groups
+ * whose earliest delivery is due, each group up to `cap` attempts in flight: a claimed delivery gets a semaphore entry
+ * and its lease end as due time. A group at its cap is looked at again after `recheck` ms, or as soon as one of its
+ * attempts ends (finish() brings it forward). Keys are built from the base, all in one hash tag.
  */
 const CLAIM = `
 local now = tonumber(ARGV[1])
@@ -19,28 +20,30 @@ local max = tonumber(ARGV[2])
 local lease = tonumber(ARGV[3])
 local cap = tonumber(ARGV[4])
 local base = ARGV[5]
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max * 4)
+local groups = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
 local out = {}
-local full = {}
-for _, id in ipairs(ids) do
+for _, g in ipairs(groups) do
   if #out >= max then break end
-  local sem = redis.call('HGET', base .. ':d:' .. id, 'sem')
-  if not sem then
-    redis.call('ZREM', KEYS[1], id)
-  elseif full[sem] then
-    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[6]), id)
-  else
-    local skey = base .. ':sem:' .. sem
-    redis.call('ZREMRANGEBYSCORE', skey, '-inf', now)
-    if redis.call('ZCARD', skey) < cap then
+  local skey = base .. ':sem:' .. g
+  local dkey = base .. ':due:' .. g
+  redis.call('ZREMRANGEBYSCORE', skey, '-inf', now)
+  local room = math.min(cap - redis.call('ZCARD', skey), max - #out)
+  if room > 0 then
+    local ids = redis.call('ZRANGEBYSCORE', dkey, '-inf', now, 'LIMIT', 0, room)
+    for _, id in ipairs(ids) do
       redis.call('ZADD', skey, now + lease, id)
-      redis.call('PEXPIRE', skey, lease * 2)
-      redis.call('ZADD', KEYS[1], now + lease, id)
+      redis.call('ZADD', dkey, now + lease, id)
       out[#out + 1] = id
-    else
-      full[sem] = true
-      redis.call('ZADD', KEYS[1], now + tonumber(ARGV[6]), id)
     end
+    if #ids > 0 then redis.call('PEXPIRE', skey, lease * 2) end
+  end
+  local first = redis.call('ZRANGE', dkey, 0, 0, 'WITHSCORES')
+  if #first == 0 then
+    redis.call('ZREM', KEYS[1], g)
+  else
+    local at = tonumber(first[2])
+    if at <= now then at = now + tonumber(ARGV[6]) end
+    redis.call('ZADD', KEYS[1], at, g)
   end
 end
 return out
@@ -63,6 +66,11 @@ export interface AttemptOutcome {
   next: number | null;
 }
 
+/** The concurrency group of a delivery: its endpoint, or all callback URLs of its app. */
+export function groupOf(d: { app: string; endpoint: string | null }): string {
+  return d.endpoint ?? `cb.${d.app}`;
+}
+
 type ClaimRedis = Redis & { ttWebhookClaim(...args: (string | number)[]): Promise<string[]> };
 
 export class DeliveryQueue {
@@ -81,8 +89,10 @@ export class DeliveryQueue {
     const k = this.keys;
     const pipe = this.redis.pipeline();
     for (const d of list) {
-      pipe.hset(k.delivery(d.id), ...newDeliveryFields({ ...d, now }));
-      pipe.zadd(k.due, now, d.id);
+      const group = groupOf(d);
+      pipe.hset(k.delivery(d.id), ...newDeliveryFields({ ...d, sem: group, now }));
+      pipe.zadd(k.due(group), now, d.id);
+      pipe.zadd(k.ready, 'LT', now, group);
       pipe.zadd(k.appDeliveries(d.app), now, d.id);
       if (d.endpoint) pipe.zadd(k.endpointDeliveries(d.endpoint), now, d.id);
     }
@@ -92,7 +102,7 @@ export class DeliveryQueue {
   }
 
   claim(max: number, leaseMs: number, cap: number, recheckMs = 500, now = Date.now()): Promise<string[]> {
-    return this.redis.ttWebhookClaim(this.keys.due, now, max, leaseMs, cap, this.keys.base, recheckMs);
+    return this.redis.ttWebhookClaim(this.keys.ready, now, max, leaseMs, cap, this.keys.base, recheckMs);
   }
 
   async load(id: string): Promise<{ delivery: DeliveryRecord | null; endpoint: EndpointRecord | null }> {
@@ -129,12 +139,14 @@ export class DeliveryQueue {
     m.ltrim(k.attempts(d.id), -ATTEMPTS_KEPT, -1);
     m.zrem(k.semaphore(d.sem), d.id);
     if (o.next === null) {
-      m.zrem(k.due, d.id);
+      m.zrem(k.due(d.sem), d.id);
       m.pexpire(k.delivery(d.id), DELIVERY_TTL_MS);
       m.pexpire(k.attempts(d.id), DELIVERY_TTL_MS);
     } else {
-      m.zadd(k.due, o.next, d.id);
+      m.zadd(k.due(d.sem), o.next, d.id);
     }
+    // A slot is free: the group's next due delivery may go at once.
+    m.zadd(k.ready, 'LT', now, d.sem);
     // Listing indexes forget what expired long ago.
     m.zremrangebyscore(k.appDeliveries(d.app), '-inf', now - DELIVERY_TTL_MS);
     await m.exec();
@@ -142,7 +154,13 @@ export class DeliveryQueue {
 
   /** Drops a claim on a delivery that needs no attempt, leaving its record as it is. */
   async release(d: DeliveryRecord): Promise<void> {
-    await this.redis.multi().zrem(this.keys.due, d.id).zrem(this.keys.semaphore(d.sem), d.id).exec();
+    const k = this.keys;
+    await this.redis
+      .multi()
+      .zrem(k.due(d.sem), d.id)
+      .zrem(k.semaphore(d.sem), d.id)
+      .zadd(k.ready, 'LT', Date.now(), d.sem)
+      .exec();
   }
 
   /** Ends a delivery that can no longer be attempted (its endpoint was deleted or disabled). */
@@ -151,8 +169,9 @@ export class DeliveryQueue {
     await this.redis
       .multi()
       .hset(k.delivery(d.id), { s: 'dead', next: '', ua: now, le: reason })
-      .zrem(k.due, d.id)
+      .zrem(k.due(d.sem), d.id)
       .zrem(k.semaphore(d.sem), d.id)
+      .zadd(k.ready, 'LT', now, d.sem)
       .pexpire(k.delivery(d.id), DELIVERY_TTL_MS)
       .exec();
   }

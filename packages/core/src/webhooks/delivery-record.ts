@@ -78,6 +78,8 @@ export function toDeliveryDetail(r: DeliveryRecord, attempts: string[]): Deliver
 /** The hash fields of a new delivery, due now. */
 export function newDeliveryFields(d: {
   app: string;
+  /** Its concurrency group (delivery-queue.ts groupOf). */
+  sem: string;
   endpoint: string | null;
   url: string;
   eventId: string;
@@ -86,7 +88,7 @@ export function newDeliveryFields(d: {
   now: number;
 }): (string | number)[] {
   return [
-    'app', d.app, 'ep', d.endpoint ?? '', 'sem', d.endpoint ?? `cb.${d.app}`, 'url', d.url,
+    'app', d.app, 'ep', d.endpoint ?? '', 'sem', d.sem, 'url', d.url,
     'eid', d.eventId, 'type', d.type, 'body', d.body, 's', 'pending', 'a', 0, 'tries', 0,
     'next', d.now, 'ca', d.now, 'ua', d.now,
   ]; // prettier-ignore

@@ -253,7 +253,8 @@ export class WebhookStore {
           .hset(k.delivery(id), { s: 'pending', tries: 0, next: now, ua: now })
           .persist(k.delivery(id))
           .persist(k.attempts(id))
-          .zadd(k.due, now, id)
+          .zadd(k.due(r.sem), now, id)
+          .zadd(k.ready, 'LT', now, r.sem)
           .exec(),
       );
     }
@@ -277,8 +278,9 @@ export class WebhookStore {
         if (statuses[j]?.[1] !== 'dead') return;
         n++;
         m.hset(k.delivery(id), { s: 'pending', tries: 0, next: now, ua: now });
-        m.persist(k.delivery(id)).persist(k.attempts(id)).zadd(k.due, now, id);
+        m.persist(k.delivery(id)).persist(k.attempts(id)).zadd(k.due(endpoint), now, id);
       });
+      m.zadd(k.ready, 'LT', now, endpoint);
       await guard(m.exec());
     }
     return n;

@@ -8,8 +8,12 @@
  *   T:cbs:<app>      hash   an app's callback secret (secret, old, old_until, created, rotated)
  *   T:d:<id>         hash   one delivery (fields in delivery-record.ts)
  *   T:att:<id>       list   its attempts, JSON, oldest first (at most ATTEMPTS_KEPT)
- *   T:due            zset   delivery ids by the time of their next attempt (ms); a claimed one by its lease end
- *   T:sem:<ep>       zset   delivery ids in flight to an endpoint by lease end: the per-endpoint concurrency cap
+ *   T:ready          zset   concurrency groups (an endpoint id, or cb.<app> for an app's callback URLs) by the time
+ *                          their earliest delivery is due (ms): what claims look at, one entry per group, so a
+ *                          group at its cap never holds up the others
+ *   T:due:<group>    zset   the group's delivery ids by the time of their next attempt (ms); a claimed one by its
+ *                          lease end
+ *   T:sem:<group>    zset   the group's delivery ids in flight by lease end: the concurrency cap
  *   T:dapp:<app>     zset   an app's delivery ids by creation time (ms)
  *   T:dep:<ep>       zset   an endpoint's delivery ids by creation time (ms)
  *   T:changed        channel  an app whose endpoints changed (workers refresh their cache)
@@ -38,11 +42,14 @@ export class WebhookKeys {
   attempts(id: string): string {
     return `${this.base}:att:${id}`;
   }
-  get due(): string {
-    return `${this.base}:due`;
+  get ready(): string {
+    return `${this.base}:ready`;
   }
-  semaphore(endpoint: string): string {
-    return `${this.base}:sem:${endpoint}`;
+  due(group: string): string {
+    return `${this.base}:due:${group}`;
+  }
+  semaphore(group: string): string {
+    return `${this.base}:sem:${group}`;
   }
   appDeliveries(app: string): string {
     return `${this.base}:dapp:${app}`;

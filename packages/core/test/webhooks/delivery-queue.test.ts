@@ -117,3 +117,27 @@ test('an endpoint failing without a success for disable-after is disabled once; 
   await store.refreshSubscriptions('crm');
   assert.equal((await store.subscriptions()).get('crm'), undefined);
 });
+
+test('an endpoint at its cap with a long backlog does not hold up another endpoint', async () => {
+  const q = new DeliveryQueue(redis, 'q5');
+  const now = Date.now();
+  await q.enqueue(
+    [...Array(500).keys()].map((n) => delivery('crm', 'ep_busy', n)),
+    now,
+  );
+  await q.enqueue([delivery('crm', 'ep_quiet', 1)], now + 1);
+  const claimed = await Promise.all(
+    (await q.claim(10, 60_000, 2, 500, now + 2)).map(async (id) => (await q.load(id)).delivery!),
+  );
+  assert.deepEqual(claimed.map((d) => d.endpoint).sort(), ['ep_busy', 'ep_busy', 'ep_quiet']);
+  // A finished attempt brings the busy endpoint forward at once: its next delivery goes without the recheck wait.
+  const busy = claimed.find((d) => d.endpoint === 'ep_busy')!;
+  await q.finish(busy, {
+    ok: true,
+    next: null,
+    attempt: { at: new Date().toISOString(), status: 200, error: null, duration_ms: 1 },
+  });
+  const next = await q.claim(10, 60_000, 2, 500, Date.now());
+  assert.equal(next.length, 1);
+  assert.equal((await q.load(next[0]!)).delivery!.endpoint, 'ep_busy');
+});
