@@ -456,3 +456,31 @@ test('a worker killed while sending: every message that ends sent has its event 
     await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
   }
 });
+
+test('every attempt checks the address again: a worker without the allowance refuses to call the receiver', async () => {
+  const rx = await receiver();
+  const ep = await endpoint(rx.url, ['message.sent']);
+  const old = h.workers.shift()!;
+  await h.killWorker(old, 'SIGTERM');
+  h.startWorker({ TTPUSH_WEBHOOK_ALLOWED_NETWORKS: '' });
+  try {
+    await h.waitReady();
+    await sleep(300);
+    const msg = await send(118, 119);
+    let d: any;
+    for (let i = 0; i < 200; i++) {
+      const page = await request('GET', `/v1/webhooks/deliveries?endpoint=${ep.id}`);
+      d = page.body.deliveries.find((x: any) => x.event_id.includes(msg.id));
+      if (d?.attempts >= 1) break;
+      await sleep(50);
+    }
+    assert.equal(d.last_error, 'address_refused');
+    assert.equal(d.last_status, null);
+    assert.equal(rx.got.length, 0);
+  } finally {
+    await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
+    await h.killWorker(h.workers.shift()!, 'SIGTERM');
+    h.startWorker();
+    await h.waitReady();
+  }
+});
