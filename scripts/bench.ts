@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   row(
     'sends with a hung webhook endpoint',
     `${Math.round(hang.withHungEndpoint)} msg/s`,
-    `without an endpoint ${Math.round(hang.withoutEndpoint)} msg/s (ratio ${(hang.withHungEndpoint / hang.withoutEndpoint).toFixed(2)}, target ≈ 1); ${hang.count} sends each, accept to drained`,
+    `without an endpoint ${Math.round(hang.withoutEndpoint)} msg/s (mean of a run before and after; ratio ${(hang.withHungEndpoint / hang.withoutEndpoint).toFixed(2)}, target ≈ 1); ${hang.count} sends each, accept to drained`,
   );
 
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];

@@ -1,9 +1,10 @@
 /**
  * Single-send throughput with and without a webhook endpoint that never answers: a local server that accepts
  * connections and never responds. Sends `count` messages through POST /v1/messages (api + worker against the
- * sandbox) from `connections` concurrent loops and times accept-to-drained (queue depth 0), first with no endpoint,
- * (after a warm-up run) then with the hung endpoint subscribed to message.sent and message.failed. The two rates should match: deliveries
- * have their own loop and concurrency, so a hung receiver holds only webhook slots.
+ * sandbox) from `connections` concurrent loops and times accept-to-drained (queue depth 0): after a warm-up run,
+ * once with no endpoint, once with the hung endpoint subscribed to message.sent and message.failed, and once more
+ * without (the endpoint deleted); the rate without is the mean of the two runs around the one with. The rates should
+ * match: deliveries have their own loop and concurrency, so a hung receiver holds only webhook slots.
  *
  *   node --import tsx scripts/bench/webhook-hang.ts [count] [connections]   prints the result as JSON
  */
@@ -13,8 +14,10 @@ import { BENCH_KEY, startStack, waitFor } from './stack.ts';
 
 export interface WebhookHangResult {
   count: number;
-  /** Messages sent per second, accept to drained, with no endpoint. */
+  /** Messages sent per second, accept to drained, with no endpoint: the mean of a run before and one after. */
   withoutEndpoint: number;
+  /** The runs before and after the one with the hung endpoint. */
+  withoutRuns: [number, number];
   /** The same with an endpoint that never answers. */
   withHungEndpoint: number;
   /** Connections the hung receiver accepted during the second run (attempts made and left hanging). */
@@ -63,7 +66,7 @@ export async function webhookHang(count = 20_000, connections = 64): Promise<Web
   try {
     // A warm-up run first: the first sends pay for JIT and connection set-up.
     await sendAll(stack.url, Math.min(2000, Math.ceil(count / 5)), connections, 500_000);
-    const withoutEndpoint = await sendAll(stack.url, count, connections, 1000);
+    const before = await sendAll(stack.url, count, connections, 1000);
     const r = await fetch(`${stack.url}/v1/webhooks/endpoints`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` },
@@ -82,7 +85,16 @@ export async function webhookHang(count = 20_000, connections = 64): Promise<Web
       headers: { authorization: `Bearer ${BENCH_KEY}` },
     });
     const undelivered = ((await listed.json()) as { deliveries: unknown[] }).deliveries.length;
-    return { count, withoutEndpoint, withHungEndpoint, hungAttempts: accepted, undelivered };
+    const hungAttempts = accepted;
+    // Again without: the endpoint deleted (its pending deliveries end at their next attempt).
+    await fetch(`${stack.url}/v1/webhooks/endpoints/${endpoint}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${BENCH_KEY}` },
+    });
+    await new Promise((ok) => setTimeout(ok, 500));
+    const after = await sendAll(stack.url, count, connections, 1000 + 2 * count);
+    const withoutEndpoint = (before + after) / 2;
+    return { count, withoutEndpoint, withoutRuns: [before, after], withHungEndpoint, hungAttempts, undelivered };
   } finally {
     await stack.close();
     for (const s of sockets) s.destroy();
