@@ -89,6 +89,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     },
     throttles,
   );
+  // Before the BullMQ worker starts: no terminal state may pass without its events.
+  const webhooks = startWebhooks(config, redis, stats, log);
+  lanes.events = webhooks.emitter;
+  chunks.events = webhooks.emitter;
+
   const queue = new Queue<LaneJobData>(LANE_QUEUE, { connection: queueConnection, prefix: config.redisPrefix });
   queue.on('error', (err) => log.debug({ err: err.message }, 'queue error'));
   const worker = new Worker<LaneJobData | ChunkJobData>(
@@ -132,10 +137,6 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       );
     }
   });
-
-  const webhooks = startWebhooks(config, redis, stats, log);
-  lanes.events = webhooks.emitter;
-  chunks.events = webhooks.emitter;
 
   const reconciler = new Reconciler(redis, keys, queue, log);
   reconciler.start();
