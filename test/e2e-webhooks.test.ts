@@ -376,6 +376,19 @@ test('callback_url gets message.failed and batch.completed, signed with the app 
   // One event per batch, none per recipient.
   await sleep(300);
   assert.equal(rx.got.filter((r) => r.json.data.id === batch.body.id).length, 1);
+
+  // NDJSON: callback_url on the header line.
+  const lines = [{ from: 112, content: 'nd', callback_url: rx.url }, { user: 120 }, { user: 121 }];
+  const nd = await fetch(`${h.url}/v1/batches`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${DEV_KEY}`, 'content-type': 'application/x-ndjson' },
+    body: lines.map((l) => JSON.stringify(l)).join('\n'),
+  });
+  const ndBody = (await nd.json()) as { id: string };
+  assert.equal(nd.status, 202, JSON.stringify(ndBody));
+  const [gn] = await rx.waitFor((r) => r.json.type === 'batch.completed' && r.json.data.id === ndBody.id);
+  verify(secret, gn!);
+  assert.equal(gn!.json.data.counts.sent, 2);
 });
 
 test('an endpoint failing for TTPUSH_WEBHOOK_DISABLE_AFTER is disabled and the app told on its other endpoints', async () => {

@@ -148,3 +148,23 @@ test('secrets are shown at creation and rotation only, and never logged', async 
   }
   assert.ok(logs.length > 0, 'the app logged its requests');
 });
+
+test('callback_url on a message: checked for form, SSRF and a callback secret before anything is queued', async () => {
+  const send = (callback_url: unknown, key: string = KEYS.ops) =>
+    call('POST', '/v1/messages', { from: 1, to: { user: 2 }, content: 'x', callback_url }, key);
+  for (const bad of [42, 'ftp://example.com/', 'not a url', `https://example.com/${'x'.repeat(2100)}`]) {
+    const r = await send(bad);
+    assert.equal(r.status, 400, JSON.stringify(bad));
+    assert.equal(r.body.error.code, 'invalid_field');
+    assert.equal(r.body.error.field, 'callback_url');
+  }
+  const refused = await send('http://10.0.0.1/cb');
+  assert.equal(refused.body.error.code, 'webhook_url_refused');
+  const missing = await send(HOOK);
+  assert.equal(missing.status, 409);
+  assert.equal(missing.body.error.code, 'callback_secret_missing');
+  assert.match(missing.body.error.message, /GET \/v1\/webhooks\/callback-secret/);
+  assert.equal((await call('GET', '/v1/webhooks/callback-secret', undefined, KEYS.ops)).status, 201);
+  const ok = await send(HOOK);
+  assert.equal(ok.status, 202, JSON.stringify(ok.body));
+});
