@@ -10,6 +10,7 @@
  *   2. fan-out: a 200,000-recipient NDJSON batch, accept to all stored, and its ratio to the raw ceiling
  *   4. alert latency: high-priority single messages sent while that batch drains
  *   5. also after a 1,000,000-recipient NDJSON upload
+ *   6. single sends with no webhook endpoint and with one that never answers (a stack of its own)
  */
 import autocannon from 'autocannon';
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import { BENCH_KEY, peakRssMb, spawnNode, startStack, stop, waitFor } from './be
 import { closeLoad } from './bench/close-load.ts';
 import { rawCeiling } from './bench/raw-ceiling.ts';
 import { fanOut } from './bench/fan-out.ts';
+import { webhookHang } from './bench/webhook-hang.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
@@ -176,6 +178,14 @@ async function main(): Promise<void> {
   } finally {
     await stack.close();
   }
+
+  console.error('6. single sends while a webhook endpoint never answers');
+  const hang = await webhookHang(20_000, CONNECTIONS);
+  row(
+    'sends with a hung webhook endpoint',
+    `${Math.round(hang.withHungEndpoint)} msg/s`,
+    `without an endpoint ${Math.round(hang.withoutEndpoint)} msg/s (mean of a run before and after; ratio ${(hang.withHungEndpoint / hang.withoutEndpoint).toFixed(2)}, target ≈ 1); ${hang.count} sends each, accept to drained`,
+  );
 
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
   console.log(`\n${'measure'.padEnd(w[0]!)} | ${'value'.padEnd(w[1]!)} | notes`);

@@ -7,7 +7,7 @@ import express from 'express';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import type { BatchService, MessageService } from '@ttpush/core';
+import { UrlPolicy, type BatchService, type MessageService, type WebhookStore } from '@ttpush/core';
 import { createKeyring, DEV_APP_NAME } from './auth.ts';
 import { errorHandler } from './error-handler.ts';
 import { LOG_REDACT_PATHS } from './log-redact.ts';
@@ -20,6 +20,7 @@ import { messagesRouter } from './routes/messages.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { groupsRouter } from './routes/groups.ts';
 import { legacyGroupsRouter } from './routes/legacy-groups.ts';
+import { callbackUrlCheck, webhooksRouter } from './routes/webhooks.ts';
 import type { GroupAdmin } from './groups.ts';
 import { consoleRouter } from './routes/console.ts';
 import { queuesBoardRouter } from './routes/queues-board.ts';
@@ -50,6 +51,8 @@ export interface AppDeps {
   tenants?: { store: TenantStore; keyring: TenantKeyring };
   /** The operators' console (/console) and queue dashboard (/admin/queues); mounted only with `batches`. */
   console?: { overview: () => Promise<Overview>; queues: readonly Queue[] };
+  /** Webhooks (/v1/webhooks, callback_url); the routes exist only when given. */
+  webhooks?: WebhookStore;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -68,8 +71,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRouter({ service, metrics, logger, extraMetrics: deps.extraMetrics }));
   app.use(docsRouter());
   const { rateLimiter } = deps;
-  app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
-  if (deps.batches) app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger, quota }));
+  const policy = new UrlPolicy(config.webhooks.allowedNetworks);
+  const checkCallbackUrl = deps.webhooks && callbackUrlCheck(deps.webhooks, policy);
+  app.use(messagesRouter({ config, service, keyring, metrics, logger, rateLimiter, quota, checkCallbackUrl }));
+  if (deps.batches) {
+    app.use(batchesRouter({ config, batches: deps.batches, keyring, metrics, logger, quota, checkCallbackUrl }));
+  }
+  if (deps.webhooks) app.use(webhooksRouter({ config, store: deps.webhooks, policy, keyring }));
   app.use(groupsRouter({ config, groups: deps.groups, keyring, logger }));
   app.use(
     adminRouter({

@@ -13,6 +13,7 @@ import {
   assertNotSelf,
   describe,
   isPlainObject,
+  optionalCallbackUrl,
   optionalDeadline,
   optionalPriority,
   optionalSendAt,
@@ -46,6 +47,7 @@ export function parseBatchHeader(
       priority: (v) => optionalPriority(v, defaultPriority),
       send_at: optionalSendAt,
       deadline: (v) => optionalDeadline(v, undefined, Date.now()),
+      callback_url: optionalCallbackUrl,
       recipients: (v) => {
         throw new ApiError(
           v === undefined ? 'missing_field' : 'invalid_field',
@@ -67,7 +69,8 @@ export function parseBatchHeader(
   const priority = valid.priority ?? defaultPriority;
   const sendAt = optionalSendAt(valid.send_at);
   const deadline = optionalDeadline(valid.deadline, sendAt, Date.now());
-  return { from: valid.from, text, priority, sendAt, deadline };
+  const callbackUrl = optionalCallbackUrl(valid.callback_url);
+  return { from: valid.from, text, priority, sendAt, deadline, ...(callbackUrl !== undefined && { callbackUrl }) };
 }
 
 /**

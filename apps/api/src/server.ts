@@ -10,6 +10,7 @@ import {
   Keys,
   RedisBatchService,
   RedisMessageService,
+  WebhookStore,
   consumerRedis,
   producerRedis,
   redisTarget,
@@ -80,10 +81,12 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     queues: batches.queues.queues,
     sampler,
   };
+  const webhooks = new WebhookStore(redis, config.redisPrefix);
   const app = createApp({
     config,
     service,
     batches,
+    webhooks,
     logger,
     extraMetrics,
     rateLimiter,

@@ -13,7 +13,10 @@ import { SendMessageBody, SendMessageQuery } from './schemas/message.ts';
 export { MAX_ID, METADATA_MAX_BYTES, MAX_WAIT_SECONDS };
 
 /** What the API hands to the queue: a submit request before the app, idempotency and notify are added. */
-export type SendInput = Pick<SubmitRequest, 'from' | 'to' | 'text' | 'priority' | 'sendAt' | 'deadline' | 'metadata'>;
+export type SendInput = Pick<
+  SubmitRequest,
+  'from' | 'to' | 'text' | 'priority' | 'sendAt' | 'deadline' | 'metadata' | 'callbackUrl'
+>;
 
 const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group']);
 
@@ -177,6 +180,19 @@ function optionalMetadata(value: unknown): Record<string, unknown> | undefined {
   return value;
 }
 
+/** Webhooks: where this message's (or batch's) events are also posted; the SSRF policy is checked by the route. */
+export function optionalCallbackUrl(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !/^https?:\/\/\S{1,2040}$/i.test(value)) {
+    throw new ApiError(
+      'invalid_field',
+      `callback_url is ${typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : describe(value)}: give an https:// (or http://) URL of at most 2048 characters, or leave it out`,
+      'callback_url',
+    );
+  }
+  return value;
+}
+
 const sendExplainers = (maxContentBytes: number, defaultPriority: Priority): Explainers => ({
   fields: {
     from: (v) => requireId(v, 'from'),
@@ -186,6 +202,7 @@ const sendExplainers = (maxContentBytes: number, defaultPriority: Priority): Exp
     send_at: optionalSendAt,
     deadline: (v) => optionalDeadline(v, undefined, Date.now()),
     metadata: optionalMetadata,
+    callback_url: optionalCallbackUrl,
   },
   unknown: (key) =>
     new ApiError(
@@ -212,11 +229,13 @@ export function parseSendBody(body: unknown, maxContentBytes: number, defaultPri
   const priority = valid.priority ?? defaultPriority;
   const sendAt = optionalSendAt(valid.send_at);
   const deadline = optionalDeadline(valid.deadline, sendAt, Date.now());
+  const callbackUrl = optionalCallbackUrl(valid.callback_url);
   if ('user' in to) assertNotSelf(from, to.user, 'to.user', 'from');
   const input: SendInput = { from, to, text, priority };
   if (sendAt !== undefined) input.sendAt = sendAt;
   if (deadline !== undefined) input.deadline = deadline;
   if (valid.metadata != null) input.metadata = valid.metadata;
+  if (callbackUrl !== undefined) input.callbackUrl = callbackUrl;
   return input;
 }
 

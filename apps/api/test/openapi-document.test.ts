@@ -142,6 +142,7 @@ test('a request schema is the one the route validates with: the document shows i
     'send_at',
     'deadline',
     'metadata',
+    'callback_url',
   ]);
   assert.equal(doc.components.schemas.UserId.maximum, 4294967295);
   const upload = doc.paths['/v1/batches'].post.requestBody.content['application/x-ndjson'].schema;

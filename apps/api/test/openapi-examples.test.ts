@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { z } from 'zod';
-import { RedisBatchService, producerRedis } from '@ttpush/core';
+import { RedisBatchService, WebhookStore, producerRedis } from '@ttpush/core';
 import { RedisServer } from '@ttpush/testkit';
 import { createApp } from '../src/app.ts';
 import { ERROR_STATUS } from '../src/errors.ts';
@@ -62,8 +62,11 @@ before(async () => {
   batches = new RedisBatchService({ redis, queueConnection, prefix: 'toas' });
   service.plan = { kind: 'sent', msgId: 4711, afterMs: 0 };
   const store = new TenantStore(redis, 'toas');
+  const base = testConfig({ adminKey: ADMIN_KEY });
   const app = createApp({
-    config: testConfig({ adminKey: ADMIN_KEY }),
+    // The examples' webhook URLs are pointed at loopback (no DNS here): allowed for this test.
+    config: { ...base, webhooks: { ...base.webhooks, allowedNetworks: ['127.0.0.1/32'] } },
+    webhooks: new WebhookStore(redis, 'toas'),
     service,
     batches,
     groups,
@@ -125,10 +128,13 @@ async function call(
   return { status: r.status, type, text, body };
 }
 
-/** The example of an operation's body, with the legacy app_key made a real one. */
+/** The example of an operation's body, with the legacy app_key made a real one and a webhook URL made loopback. */
 function exampleOf(op: OperationSpec): unknown {
   const example = op.body?.example;
   if (example !== null && typeof example === 'object' && 'app_key' in example) return { ...example, app_key: KEYS.dev };
+  if (example !== null && typeof example === 'object' && 'url' in example) {
+    return { ...example, url: 'http://127.0.0.1:9/ttpush/events' };
+  }
   return example;
 }
 
@@ -149,11 +155,15 @@ function bodySchema(op: OperationSpec): Json {
   return schema;
 }
 
-const ids = { message: '', batch: '', key: '' };
+const ids = { message: '', batch: '', key: '', endpoint: '' };
 
 /** Path parameters: the app the admin example creates ('marketing') and the key created for it. */
 const paramsOf = (op: OperationSpec) => ({
-  id: op.path.startsWith('/v1/admin/keys/') ? ids.key : '7',
+  id: op.path.startsWith('/v1/admin/keys/')
+    ? ids.key
+    : op.path.startsWith('/v1/webhooks/endpoints/')
+      ? ids.endpoint
+      : '7',
   name: 'marketing',
 });
 
@@ -177,6 +187,8 @@ test('every example validates against its schema', () => {
 });
 
 test('the live app accepts every example body', async () => {
+  // The callback secret exists once read: rotating it (an example below) needs one.
+  await call(operation('get', '/v1/webhooks/callback-secret'));
   for (const op of jsonOps()) {
     const a = await call(op, { params: paramsOf(op), body: JSON.stringify(exampleOf(op)) });
     if (isLegacy(op)) {
@@ -188,6 +200,7 @@ test('the live app accepts every example body', async () => {
     if (op.path === '/v1/messages') ids.message = a.body.id;
     if (op.path === '/v1/batches') ids.batch = a.body.id;
     if (op.path === '/v1/admin/apps/{name}/keys') ids.key = a.body.key.id;
+    if (op.path === '/v1/webhooks/endpoints' && op.method === 'post') ids.endpoint = a.body.id;
   }
   const upload = operation('post', '/v1/batches').alternateBodies![0]!;
   const a = await call(operation('post', '/v1/batches'), {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { BatchService } from '@ttpush/core';
+import type { BatchService, WebhookStore } from '@ttpush/core';
 import { createApp } from '../src/app.ts';
 import { createApiMetrics } from '../src/metrics.ts';
 import { allOperations } from '../src/openapi/index.ts';
@@ -62,6 +62,7 @@ test('every route the app serves has an operation in the reference, and every op
     service: new MemoryService(),
     // Only its routes are walked: never called.
     batches: {} as BatchService,
+    webhooks: {} as WebhookStore,
     console: {
       overview: () => Promise.reject(new Error('not called: only the routes are walked')),
       queues: [],

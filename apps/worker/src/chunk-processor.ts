@@ -36,6 +36,7 @@ import { BatchStatusCache } from './batch-status-cache.ts';
 import { ChunkSender, type ChunkTarget } from './chunk-sender.ts';
 import { Slots } from './slots.ts';
 import type { RateThrottles } from './rate-throttles.ts';
+import type { WebhookEmitter } from './webhooks/emitter.ts';
 
 export interface ChunkOptions {
   /** A message TeamTalk could not take for this long (from acceptance or send_at) fails as teamtalk_unavailable. */
@@ -85,6 +86,8 @@ interface Attempt {
 
 export class ChunkProcessor {
   stopping = false;
+  /** Webhooks: told when a batch finishes (set by the worker). */
+  events: WebhookEmitter | undefined;
   private readonly slots: Slots;
   private readonly statuses: BatchStatusCache;
   private readonly sender: ChunkSender;
@@ -310,7 +313,12 @@ export class ChunkProcessor {
       this.log.warn({ batch: a.id, chunk: a.n }, 'another attempt took this chunk over: its outcome stands');
       return 'lost';
     }
-    if (r === 2) this.log.info({ batch: a.id }, 'batch finished');
+    if (r === 2) {
+      this.log.info({ batch: a.id }, 'batch finished');
+      await this.events?.batchCompleted(a.id).catch((err: Error) => {
+        this.log.warn({ batch: a.id, err: err.message }, 'batch.completed not emitted');
+      });
+    }
     this.log.debug({ batch: a.id, chunk: a.n, sent, failed, cancelled }, 'chunk done');
     return r === 0 ? 'duplicate' : 'done';
   }

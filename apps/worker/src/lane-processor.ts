@@ -21,6 +21,7 @@ import type { TeamTalk, StoredMessage } from './teamtalk.ts';
 import { im } from '@ttpush/pdu';
 import { classify } from './outcome.ts';
 import type { WorkerStats } from './stats.ts';
+import type { WebhookEmitter } from './webhooks/emitter.ts';
 
 export interface LaneOptions {
   lockMs: number;
@@ -43,6 +44,8 @@ export type LaneResult = 'drained' | 'busy' | 'lost' | 'stopped';
 
 export class LaneProcessor {
   stopping = false;
+  /** Webhooks: told of every terminal state (set by the worker). */
+  events: WebhookEmitter | undefined;
 
   constructor(
     private readonly redis: ScriptedRedis,
@@ -241,6 +244,8 @@ export class LaneProcessor {
         'stored, but no route_server to push it: recipients get it on their next sync',
       );
     }
+    // Webhook events first: a crash before the completion re-sends them under the same id (at least once).
+    await this.events?.message(rec, { status: 'sent', at: Date.now(), msgId: stored.msgId });
     const k = this.keys;
     const p = k.partition(conv);
     const left = await this.redis.ttComplete(
@@ -264,6 +269,7 @@ export class LaneProcessor {
     code: FailureCode,
     log: Logger,
   ): Promise<'done' | 'drained'> {
+    await this.events?.message(rec, { status: 'failed', at: Date.now(), code, message: FAILURE_CODES[code] });
     const k = this.keys;
     const p = k.partition(conv);
     const left = await this.redis.ttComplete(

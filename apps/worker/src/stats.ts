@@ -40,6 +40,11 @@ export class WorkerStats {
     if (this.examples.length > RECENT_FAILURES) this.examples.shift();
   }
 
+  /** Webhook attempts by outcome (delivered, retried, dead) and endpoints disabled (endpoint_disabled). */
+  webhook(outcome: 'delivered' | 'retried' | 'dead' | 'endpoint_disabled'): void {
+    this.add(`webhook:${outcome}`);
+  }
+
   async flush(redis: Redis, key: string): Promise<void> {
     if (this.readBackFound) this.add('read_back_found', this.readBackFound);
     if (this.routeUnavailable) this.add('route_unavailable', this.routeUnavailable);

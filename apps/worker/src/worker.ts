@@ -28,6 +28,7 @@ import { WorkerStats } from './stats.ts';
 import { CHUNK_DEFAULTS, ChunkProcessor } from './chunk-processor.ts';
 import { RateThrottles } from './rate-throttles.ts';
 import { InFlightGate, InFlightShare } from './in-flight-gate.ts';
+import { startWebhooks } from './webhooks/start-webhooks.ts';
 
 /** Waits for `p`, at most `ms`; the timer does not keep the process alive. */
 function withDeadline(p: Promise<unknown>, ms: number): Promise<unknown> {
@@ -92,6 +93,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     },
     throttles,
   );
+  // Before the BullMQ workers start: no terminal state may pass without its events.
+  const webhooks = startWebhooks(config, redis, stats, log);
+  lanes.events = webhooks.emitter;
+  chunks.events = webhooks.emitter;
+
   const queues = new LaneQueues<LaneJobData>(queueConnection, config.redisPrefix, keys.partitions, (err) =>
     log.debug({ err: err.message }, 'queue error'),
   );
@@ -177,6 +183,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       const steps: [string, () => Promise<unknown>][] = [
         ['bullmq worker', () => withDeadline(Promise.all(workers.map((w) => w.close())), deadlineMs)],
         ['reconciler', () => reconciler.stop()],
+        ['webhooks', () => webhooks.close()],
         ['heartbeat', async () => {
           clearInterval(heartbeat);
           share?.stop();

@@ -22,6 +22,17 @@ import type {
   RecipientSource,
   SendMessageRequest,
 } from './types.ts';
+import type {
+  CallbackSecret,
+  CreateEndpointRequest,
+  DeliveriesPage,
+  DeliveriesQuery,
+  UpdateEndpointRequest,
+  WebhookDelivery,
+  WebhookDeliveryDetail,
+  WebhookEndpoint,
+  WebhookEndpointWithSecret,
+} from './webhook-types.ts';
 
 export interface TtpushClientOptions {
   /** ttpush's base URL, e.g. http://127.0.0.1:8400. */
@@ -47,7 +58,7 @@ export interface CreateBatchOptions {
 }
 
 interface Call {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string | undefined>;
   json?: unknown;
@@ -56,7 +67,8 @@ interface Call {
   replayable?: boolean;
   idempotencyKey?: string;
   extraTimeoutMs?: number;
-  /** Tried once: a call without an Idempotency-Key whose lost answer might hide a success. */
+  /** Tried once: a call without an Idempotency-Key whose lost answer might hide a success (creating a group or an
+   * endpoint, rotating a secret). */
   once?: boolean;
 }
 
@@ -183,8 +195,100 @@ export class TtpushClient {
     return this.call<MembersChange>({ method: 'DELETE', path: `/v1/groups/${groupId}/members`, json: req });
   }
 
+  // Webhooks (/v1/webhooks): the app's endpoints, their deliveries and the callback secret.
+
+  /** POST /v1/webhooks/endpoints: the answer carries the endpoint's secret, shown this once. */
+  createEndpoint(req: CreateEndpointRequest): Promise<WebhookEndpointWithSecret> {
+    return this.call({ method: 'POST', path: '/v1/webhooks/endpoints', json: req, once: true });
+  }
+
+  async listEndpoints(): Promise<WebhookEndpoint[]> {
+    const r = await this.call<{ endpoints: WebhookEndpoint[] }>({ method: 'GET', path: '/v1/webhooks/endpoints' });
+    return r.endpoints;
+  }
+
+  getEndpoint(id: string): Promise<WebhookEndpoint> {
+    return this.call({ method: 'GET', path: `/v1/webhooks/endpoints/${encodeURIComponent(id)}` });
+  }
+
+  /** PATCH url, events, enabled (true re-enables an endpoint ttpush disabled) or description. */
+  updateEndpoint(id: string, req: UpdateEndpointRequest): Promise<WebhookEndpoint> {
+    return this.call({ method: 'PATCH', path: `/v1/webhooks/endpoints/${encodeURIComponent(id)}`, json: req });
+  }
+
+  async deleteEndpoint(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/v1/webhooks/endpoints/${encodeURIComponent(id)}` });
+  }
+
+  /** A new secret (shown once); the previous one keeps signing for `graceSeconds` (default 86400). */
+  rotateEndpointSecret(id: string, graceSeconds?: number): Promise<WebhookEndpointWithSecret> {
+    return this.call({
+      method: 'POST',
+      path: `/v1/webhooks/endpoints/${encodeURIComponent(id)}/rotate-secret`,
+      json: graceSeconds === undefined ? {} : { grace_seconds: graceSeconds },
+      once: true,
+    });
+  }
+
+  /** One page of GET /v1/webhooks/deliveries, newest first. */
+  listDeliveries(query: DeliveriesQuery = {}): Promise<DeliveriesPage> {
+    return this.call({
+      method: 'GET',
+      path: '/v1/webhooks/deliveries',
+      query: {
+        endpoint: query.endpoint,
+        status: query.status,
+        cursor: query.cursor,
+        limit: query.limit === undefined ? undefined : String(query.limit),
+      },
+    });
+  }
+
+  /** Every delivery matching `query`, page after page. */
+  async *eachDelivery(query: Omit<DeliveriesQuery, 'cursor'> = {}): AsyncGenerator<WebhookDelivery> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listDeliveries({ ...query, ...(cursor !== undefined && { cursor }) });
+      yield* page.deliveries;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /** A delivery with its payload and attempts (time, HTTP status or error, duration). */
+  getDelivery(id: string): Promise<WebhookDeliveryDetail> {
+    return this.call({ method: 'GET', path: `/v1/webhooks/deliveries/${encodeURIComponent(id)}` });
+  }
+
+  /** Due again at once with a fresh retry schedule; the event keeps its id. */
+  redeliver(id: string): Promise<WebhookDeliveryDetail> {
+    return this.call({ method: 'POST', path: `/v1/webhooks/deliveries/${encodeURIComponent(id)}/redeliver` });
+  }
+
+  /** Redelivers every dead delivery of an endpoint; how many. */
+  async redeliverFailed(endpointId: string): Promise<number> {
+    const r = await this.call<{ redelivered: number }>({
+      method: 'POST',
+      path: `/v1/webhooks/endpoints/${encodeURIComponent(endpointId)}/redeliver-failed`,
+    });
+    return r.redelivered;
+  }
+
+  /** The app's callback secret: `secret` is present on the first call only (when it is created). */
+  callbackSecret(): Promise<CallbackSecret> {
+    return this.call({ method: 'GET', path: '/v1/webhooks/callback-secret', once: true });
+  }
+
+  rotateCallbackSecret(graceSeconds?: number): Promise<CallbackSecret> {
+    return this.call({
+      method: 'POST',
+      path: '/v1/webhooks/callback-secret/rotate',
+      json: graceSeconds === undefined ? {} : { grace_seconds: graceSeconds },
+      once: true,
+    });
+  }
+
   private async call<T>(call: Call): Promise<T> {
-    const maxAttempts = call.once || (call.stream && !call.replayable) ? 1 : this.retries + 1;
+    const maxAttempts = (call.stream && !call.replayable) || call.once ? 1 : this.retries + 1;
     for (let attempt = 0; ; attempt++) {
       const { result, retryAfterMs } = await this.attempt(call);
       if (!(result instanceof TtpushError)) return result as T;
@@ -224,6 +328,8 @@ export class TtpushClient {
       return { result: this.noAnswer(err) };
     }
     if (status >= 200 && status < 300) {
+      // 204 No Content (a deleted endpoint).
+      if (text === '') return { result: undefined };
       try {
         return { result: JSON.parse(text) as unknown };
       } catch {

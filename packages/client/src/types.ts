@@ -22,6 +22,8 @@ export interface SendMessageRequest {
   /** RFC 3339: what is not sent by then fails as `expired`. */
   deadline?: string;
   metadata?: Record<string, unknown>;
+  /** Webhooks: message.sent / message.failed are also posted here, signed with the app's callback secret. */
+  callback_url?: string;
 }
 
 export interface MessageView {
@@ -51,6 +53,8 @@ export interface BatchHeader {
   priority?: Priority;
   send_at?: string;
   deadline?: string;
+  /** Webhooks: batch.completed is also posted here, signed with the app's callback secret. */
+  callback_url?: string;
 }
 
 /** A source of recipients for a streamed upload: an async iterable, or a function that starts a fresh one. */

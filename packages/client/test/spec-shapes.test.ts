@@ -78,6 +78,7 @@ test("the client's types have exactly the fields of the reference's schemas", ()
         send_at: true,
         deadline: true,
         metadata: true,
+        callback_url: true,
       }),
       schemaKeys('SendMessageRequest'),
     ],
@@ -110,7 +111,14 @@ test("the client's types have exactly the fields of the reference's schemas", ()
     ],
     [
       'BatchNdjsonHeader',
-      keysOf<BatchHeader>()({ from: true, content: true, priority: true, send_at: true, deadline: true }),
+      keysOf<BatchHeader>()({
+        from: true,
+        content: true,
+        priority: true,
+        send_at: true,
+        deadline: true,
+        callback_url: true,
+      }),
       schemaKeys('BatchNdjsonHeader'),
     ],
     [

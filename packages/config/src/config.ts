@@ -4,6 +4,7 @@
  * ttpush reads process.env. A bad value throws a ConfigError naming the variable and the fix.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -63,6 +64,20 @@ export interface Config {
     maxInFlightTotal: number;
   };
   worker: { concurrency: number; maxMessageAgeMs: number; lockMs: number };
+  webhooks: {
+    /** Connect + response time of one delivery attempt. */
+    timeoutMs: number;
+    /** Waits before each retry (ms), before ±20% jitter; after the last, a delivery is dead. */
+    retryScheduleMs: number[];
+    /** An endpoint whose deliveries fail without a success for this long is disabled. */
+    disableAfterMs: number;
+    /** CIDRs that endpoint URLs may resolve to although private, loopback or link-local. */
+    allowedNetworks: string[];
+    /** Attempts in flight per endpoint over all workers. */
+    endpointConcurrency: number;
+    /** Attempts in flight per worker, over all endpoints (apart from the send path's concurrency). */
+    workerConcurrency: number;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   embedded: { redis: boolean; teamtalk: boolean };
 }
@@ -113,6 +128,18 @@ export const VARIABLES = {
     'a message TeamTalk could not take for this long fails as teamtalk_unavailable',
   ],
   TTPUSH_WORKER_LOCK_MS: ['10000', 'how long a dead worker holds a conversation before another takes it over'],
+  TTPUSH_WEBHOOK_TIMEOUT_MS: ['10000', 'connect + response time of one webhook delivery attempt'],
+  TTPUSH_WEBHOOK_RETRY_SCHEDULE: [
+    '5s,30s,2m,10m,30m,1h,2h,4h,8h,8h',
+    'waits before each webhook retry (±20% jitter; units ms, s, m, h, d); after the last the delivery is dead',
+  ],
+  TTPUSH_WEBHOOK_DISABLE_AFTER: ['5d', 'a webhook endpoint failing without a success for this long is disabled'],
+  TTPUSH_WEBHOOK_ALLOWED_NETWORKS: [
+    'unset: none',
+    'CIDRs webhook URLs may reach although private, loopback or link-local, comma-separated (e.g. 127.0.0.1/32)',
+  ],
+  TTPUSH_WEBHOOK_ENDPOINT_CONCURRENCY: ['4', 'webhook attempts in flight per endpoint, over all workers'],
+  TTPUSH_WEBHOOK_WORKER_CONCURRENCY: ['64', 'webhook attempts in flight per worker, over all endpoints'],
   TTPUSH_LOG_LEVEL: ['info', 'fatal, error, warn, info, debug, trace or silent'],
 } as const satisfies Record<string, readonly [string, string]>;
 
@@ -213,6 +240,59 @@ export function loadAppKeysFile(path: string): AppKey[] {
     seen.add(k.key);
   }
   return keys.map(({ rate_limit, ...k }) => (rate_limit === undefined ? k : { ...k, rateLimit: rate_limit }));
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration like 500ms, 5s, 2m, 1h or 5d, in ms; undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d{1,9})(ms|s|m|h|d)$/.exec(text.trim());
+  return m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : undefined;
+}
+
+function duration(src: Source, name: VarName, dflt: string, minMs: number, maxMs: number): number {
+  const raw = src[name]?.trim() || dflt;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < minMs || ms > maxMs) {
+    fail(
+      name,
+      `is '${raw}', not a duration from ${minMs} ms to ${maxMs / 86_400_000} days`,
+      'write it like 30s, 2h or 5d',
+    );
+  }
+  return ms;
+}
+
+function retrySchedule(src: Source): number[] {
+  const raw = src.TTPUSH_WEBHOOK_RETRY_SCHEDULE?.trim() || '5s,30s,2m,10m,30m,1h,2h,4h,8h,8h';
+  const parts = raw.split(',').map((p) => p.trim());
+  const out = parts.map((p) => parseDuration(p));
+  if (parts.length > 50 || out.some((ms) => ms === undefined || ms < 1 || ms > 7 * 86_400_000)) {
+    fail(
+      'TTPUSH_WEBHOOK_RETRY_SCHEDULE',
+      `is '${raw}'`,
+      'give up to 50 comma-separated waits of at most 7 days each, like 5s,30s,2m,1h',
+    );
+  }
+  return out as number[];
+}
+
+function networks(src: Source): string[] {
+  const raw = src.TTPUSH_WEBHOOK_ALLOWED_NETWORKS?.trim();
+  if (!raw) return [];
+  return raw.split(',').map((p) => {
+    const cidr = p.trim();
+    const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(cidr);
+    const family = m ? isIP(m[1]!) : 0;
+    if (!m || family === 0 || Number(m[2]) > (family === 4 ? 32 : 128)) {
+      fail(
+        'TTPUSH_WEBHOOK_ALLOWED_NETWORKS',
+        `has '${cidr}', not a CIDR`,
+        'write each range like 127.0.0.1/32 or fd00::/8',
+      );
+    }
+    return cidr;
+  });
 }
 
 /** Reads the configuration from `env` (default process.env) and the optional TTPUSH_CONFIG_FILE. */
@@ -319,6 +399,14 @@ export function loadConfig(env: Source = process.env): Config {
       concurrency: int(src, 'TTPUSH_WORKER_CONCURRENCY', 256, 1, 100_000),
       maxMessageAgeMs: int(src, 'TTPUSH_MAX_MESSAGE_AGE_MS', 3_600_000, 1000, 30 * 24 * 3_600_000),
       lockMs: int(src, 'TTPUSH_WORKER_LOCK_MS', 10_000, 1000, 600_000),
+    },
+    webhooks: {
+      timeoutMs: int(src, 'TTPUSH_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+      retryScheduleMs: retrySchedule(src),
+      disableAfterMs: duration(src, 'TTPUSH_WEBHOOK_DISABLE_AFTER', '5d', 1000, 365 * 86_400_000),
+      allowedNetworks: networks(src),
+      endpointConcurrency: int(src, 'TTPUSH_WEBHOOK_ENDPOINT_CONCURRENCY', 4, 1, 1000),
+      workerConcurrency: int(src, 'TTPUSH_WEBHOOK_WORKER_CONCURRENCY', 64, 1, 10_000),
     },
     logLevel,
     embedded,

@@ -126,6 +126,7 @@ export class RedisBatchService implements BatchService {
     if (h.sendAt !== undefined) fields.push('send_at', h.sendAt);
     if (h.deadline !== undefined) fields.push('deadline', h.deadline);
     if (req.key !== undefined) fields.push('key', req.key);
+    if (h.callbackUrl !== undefined) fields.push('cb', h.callbackUrl);
     const k = this.keys;
     const idem = req.idempotencyKey !== undefined ? k.idempotency(req.app, req.idempotencyKey) : k.none;
     let existing: string | undefined;

@@ -35,6 +35,8 @@ export interface BatchHeader {
   sendAt?: number | undefined;
   /** Unix ms: what is not sent by then fails as `expired`. */
   deadline?: number | undefined;
+  /** Webhooks: the batch's batch.completed is also posted here, signed with the app's callback secret. */
+  callbackUrl?: string | undefined;
 }
 
 /** An input line (NDJSON) or array element (JSON) refused under ?skip_invalid=true. */

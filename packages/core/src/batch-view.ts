@@ -5,6 +5,7 @@
  *   total (valid + rejected) · valid · chunks · duplicates · rejected
  *   sending · sent · failed · cancelled (counters; queued is what is left)
  *   rt0/rn0, rt1/rn1: two (time, sent + failed) samples for the rate
+ *   cb callback_url (webhooks: batch.completed goes there too)
  */
 import type { Priority } from './types.ts';
 import type { BatchStatus, BatchView } from './batch-types.ts';

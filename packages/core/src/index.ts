@@ -20,3 +20,4 @@ export * from './net.ts';
 export * from './rate-limit.ts';
 export * from './tenants/app-key.ts';
 export * from './recent-failures.ts';
+export * from './webhooks/index.ts';

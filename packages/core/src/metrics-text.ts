@@ -33,6 +33,18 @@ export function renderWorkerMetrics(stats: Record<string, number>, health: Healt
   out.push(`ttpush_accept_to_stored_seconds_bucket{le="+Inf"} ${cumulative}`);
   out.push(`ttpush_accept_to_stored_seconds_sum ${(stats.lat_sum_ms ?? 0) / 1000}`);
   out.push(`ttpush_accept_to_stored_seconds_count ${stats.lat_count ?? 0}`);
+  out.push(
+    '# HELP ttpush_webhook_deliveries_total Webhook attempts by outcome: delivered, retried (failed, tried again later), dead.',
+  );
+  out.push('# TYPE ttpush_webhook_deliveries_total counter');
+  for (const outcome of ['delivered', 'retried', 'dead']) {
+    out.push(`ttpush_webhook_deliveries_total{outcome="${outcome}"} ${stats[`webhook:${outcome}`] ?? 0}`);
+  }
+  out.push(
+    '# HELP ttpush_webhook_endpoints_disabled_total Webhook endpoints disabled after failing for TTPUSH_WEBHOOK_DISABLE_AFTER.',
+  );
+  out.push('# TYPE ttpush_webhook_endpoints_disabled_total counter');
+  out.push(`ttpush_webhook_endpoints_disabled_total ${stats['webhook:endpoint_disabled'] ?? 0}`);
   out.push('# HELP ttpush_teamtalk_connection_up TeamTalk connections of live workers by state (1 = in this state).');
   out.push('# TYPE ttpush_teamtalk_connection_up gauge');
   for (const w of health.workers) {

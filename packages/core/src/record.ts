@@ -5,6 +5,7 @@
  *   ec/em error code/message · md metadata JSON · app app name · n notify flag · c conversation
  *   ct TeamTalk create_time used (s) · fl floor: the conversation's last msg_id known before the send
  *   k the sending key's public id (read by MessageService.owner only)
+ *   cb callback_url (webhooks: message.sent / message.failed go there too)
  */
 import type { MessageStatus, MessageView, Priority, Recipient } from './types.ts';
 
@@ -32,6 +33,7 @@ export interface MessageRecord {
   conv: string;
   createTime: number | null;
   floor: number | null;
+  callbackUrl: string | null;
 }
 
 function num(v: string | undefined): number | null {
@@ -63,6 +65,7 @@ export function parseRecord(id: string, h: RecordHash): MessageRecord | null {
     conv: h.c ?? '',
     createTime: num(h.ct),
     floor: num(h.fl),
+    callbackUrl: h.cb || null,
   };
 }
 

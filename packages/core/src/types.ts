@@ -42,6 +42,8 @@ export interface SubmitRequest {
   idempotencyKey?: string;
   /** Set when the caller waits for the result (?wait=, legacy /query): the worker publishes its completion. */
   notify?: boolean;
+  /** Webhooks: this message's message.sent / message.failed are also posted here, signed with the app's callback secret. */
+  callbackUrl?: string;
 }
 
 /** Who sent a message or batch: the app's name and the key's public id. */

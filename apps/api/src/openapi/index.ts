@@ -9,6 +9,7 @@ import './ops-legacy.ts';
 import './ops-health.ts';
 import './ops-admin.ts';
 import './ops-console.ts';
+import './ops-webhooks.ts';
 
 import { allOperations } from './registry.ts';
 import { openApiDocument } from './document.ts';

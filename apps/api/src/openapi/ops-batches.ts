@@ -55,6 +55,11 @@ defineOperation({
     'invalid_recipient',
     ...APP_AUTH_ERRORS,
     'forbidden_sender',
+    'forbidden_group',
+    'forbidden_scope',
+    'quota_exceeded',
+    'webhook_url_refused',
+    'callback_secret_missing',
   ],
 });
 

@@ -13,7 +13,14 @@ defineOperation({
   auth: 'app',
   body: json(CreateGroupBody),
   responses: { '201': { description: 'Created.', body: json(GroupCreated) } },
-  errors: [...JSON_BODY_ERRORS, 'unauthorized', 'forbidden_sender', 'group_create_failed', 'teamtalk_unavailable'],
+  errors: [
+    ...JSON_BODY_ERRORS,
+    'unauthorized',
+    'forbidden_sender',
+    'forbidden_scope',
+    'group_create_failed',
+    'teamtalk_unavailable',
+  ],
 });
 
 const change = (method: 'post' | 'delete', verb: 'add' | 'remove') =>
@@ -33,6 +40,8 @@ const change = (method: 'post' | 'delete', verb: 'add' | 'remove') =>
       ...JSON_BODY_ERRORS,
       'unauthorized',
       'forbidden_sender',
+      'forbidden_group',
+      'forbidden_scope',
       'group_change_forbidden',
       'group_not_found',
       'teamtalk_unavailable',

@@ -38,7 +38,11 @@ defineOperation({
     'self_send',
     ...APP_AUTH_ERRORS,
     'forbidden_sender',
+    'forbidden_group',
     'rate_limited',
+    'quota_exceeded',
+    'webhook_url_refused',
+    'callback_secret_missing',
   ],
 });
 

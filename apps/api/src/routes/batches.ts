@@ -66,6 +66,8 @@ export interface BatchesDeps {
   logger: Logger;
   /** Daily quotas of tenant apps; absent: none. */
   quota?: QuotaCounter | undefined;
+  /** Webhooks: refuses a callback_url (SSRF policy, no callback secret); absent: callback_url is taken as given. */
+  checkCallbackUrl?: ((app: string, url: string) => Promise<void>) | undefined;
 }
 
 /** Largest JSON batch body; bigger batches are streamed as NDJSON. */
@@ -294,6 +296,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     // A non-empty array: parseBatchHeader checked the body with BatchRequest; each element is checked below.
     const list = body.recipients as unknown[];
     checkSender(app, header);
+    if (header.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, header.callbackUrl);
     const begun = await batches.begin({
       app: app.name,
       key: app.keyId,
@@ -345,6 +348,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
           if (header === undefined) {
             header = headerLine(line, app);
             checkSender(app, header);
+            if (header.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, header.callbackUrl);
             const begun = await batches.begin({
               app: app.name,
               key: app.keyId,

@@ -33,6 +33,8 @@ export interface MessagesDeps {
   rateLimiter?: RateLimiter | undefined;
   /** Daily quotas of tenant apps; absent: none. */
   quota?: QuotaCounter | undefined;
+  /** Webhooks: refuses a callback_url (SSRF policy, no callback secret); absent: callback_url is taken as given. */
+  checkCallbackUrl?: ((app: string, url: string) => Promise<void>) | undefined;
 }
 
 function notFound(id: string): ApiError {
@@ -65,6 +67,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
         const input = parseSendBody(req.body, config.maxContentBytes, app.priority);
         requireSender(app, input.from, 'from');
         if ('group' in input.to) requireGroup(app, input.to.group, 'to.group');
+        if (input.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, input.callbackUrl);
         await chargeDailyQuota(deps.quota, app, 1);
         const result = await service.submit({
           app: app.name,
@@ -78,6 +81,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
           ...(input.metadata !== undefined && { metadata: input.metadata }),
           ...(idempotencyKey !== undefined && { idempotencyKey }),
           ...(wait !== undefined && { notify: true }),
+          ...(input.callbackUrl !== undefined && { callbackUrl: input.callbackUrl }),
         });
         if (!result.duplicate) metrics.accepted.inc({ app: app.name, priority: input.priority });
         logger.debug(

@@ -1,7 +1,7 @@
 /** POST /v1/batches (JSON, or NDJSON lines), the batch view and its results. */
 import { z } from 'zod';
 import { BATCH_RESULT_STATES, BATCH_STATUSES } from '@ttpush/core';
-import { Content, Failure, GroupId, Priority, Recipient, Rfc3339, UserId } from './fields.ts';
+import { CallbackUrl, Content, Failure, GroupId, Priority, Recipient, Rfc3339, UserId } from './fields.ts';
 
 /** The batch-wide fields: the JSON body's top level, or an NDJSON upload's first line. */
 const headerShape = {
@@ -14,6 +14,7 @@ const headerShape = {
   deadline: Rfc3339.nullish().meta({
     description: 'Optional RFC 3339 time after now and after send_at: what is not sent by then fails as expired.',
   }),
+  callback_url: CallbackUrl.nullish(),
 };
 
 const recipientContent = Content.optional().meta({ description: "This recipient's own text (overrides the batch's)." });

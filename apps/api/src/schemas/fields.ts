@@ -52,6 +52,16 @@ export const Rfc3339 = z.iso.datetime({ offset: true }).meta({
     'An RFC 3339 time with seconds and an offset, e.g. "2025-01-31T09:30:00Z" or "2025-01-31T17:30:00+08:00".',
 });
 
+export const CallbackUrl = z
+  .string()
+  .regex(/^https?:\/\/\S{1,2040}$/i)
+  .meta({
+    id: 'CallbackUrl',
+    description:
+      'Webhooks: an http(s) URL of at most 2048 characters where this message\'s (or batch\'s) events are also posted, signed with the app\'s callback secret. Refused (webhook_url_refused) when it resolves to a loopback, private or link-local address not allowed by TTPUSH_WEBHOOK_ALLOWED_NETWORKS, or when the app has no callback secret yet.',
+    example: 'https://crm.example.com/ttpush/events',
+  });
+
 export const Metadata = z
   .record(z.string(), z.unknown())
   .refine((m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= METADATA_MAX_BYTES)

@@ -1,6 +1,6 @@
 /** POST /v1/messages and the message view (GET / DELETE /v1/messages/{id}). */
 import { z } from 'zod';
-import { Content, Failure, MAX_WAIT_SECONDS, Metadata, Priority, Recipient, Rfc3339, UserId } from './fields.ts';
+import { CallbackUrl, Content, Failure, MAX_WAIT_SECONDS, Metadata, Priority, Recipient, Rfc3339, UserId } from './fields.ts';
 
 export const SendMessageBody = z
   .object({
@@ -17,6 +17,7 @@ export const SendMessageBody = z
       example: '2025-01-31T18:00:00Z',
     }),
     metadata: Metadata.nullish(),
+    callback_url: CallbackUrl.nullish(),
   })
   .strict()
   .meta({

@@ -1,0 +1,499 @@
+// Webhooks end to end: a real receiver (an HTTP server this test runs) behind endpoints and callback URLs, the api
+// and a worker as child processes, signatures checked with the independent `standardwebhooks` package.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { Harness, DEV_KEY, sleep } from './helpers/harness.ts';
+
+interface Received {
+  /** When it arrived (ms). */
+  at: number;
+  headers: Record<string, string>;
+  body: string;
+  json: { type: string; timestamp: string; data: any };
+}
+
+/** A receiver on 127.0.0.1: records every request, answers what `answer` says (null: never answers). */
+class Receiver {
+  readonly got: Received[] = [];
+  answer: (r: Received) => number | null = () => 200;
+  private readonly open = new Set<ServerResponse>();
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<Receiver> {
+    const server = createServer();
+    const r = new Receiver(server);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const got: Received = {
+          at: Date.now(),
+          headers: req.headers as Record<string, string>,
+          body,
+          json: JSON.parse(body),
+        };
+        r.got.push(got);
+        const status = r.answer(got);
+        if (status === null) {
+          r.open.add(res);
+          res.on('close', () => r.open.delete(res));
+        } else res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    return r;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+
+  get hanging(): number {
+    return this.open.size;
+  }
+
+  /** Until `n` requests matched `pred`; bounded. */
+  async waitFor(pred: (r: Received) => boolean, n = 1, timeoutMs = 20_000): Promise<Received[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hits = this.got.filter(pred);
+      if (hits.length >= n) return hits;
+      if (Date.now() > deadline) throw new Error(`receiver got ${hits.length} of ${n} expected requests`);
+      await sleep(25);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.open) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((ok) => this.server.close(() => ok()));
+  }
+}
+
+let h: Harness;
+const receivers: Receiver[] = [];
+const receiver = async () => {
+  const r = await Receiver.start();
+  receivers.push(r);
+  return r;
+};
+
+before(async () => {
+  h = await Harness.start({
+    env: {
+      TTPUSH_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
+      TTPUSH_WEBHOOK_RETRY_SCHEDULE: '50ms,50ms,50ms,50ms,50ms,50ms',
+      TTPUSH_WEBHOOK_TIMEOUT_MS: '1000',
+      TTPUSH_WEBHOOK_DISABLE_AFTER: '3s',
+    },
+  });
+});
+after(async () => {
+  await Promise.all(receivers.map((r) => r.stop()));
+  await h?.stop();
+});
+
+async function request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const r = await fetch(`${h.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${DEV_KEY}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Creates an endpoint and waits for the worker's subscription cache to learn of it (a pub/sub notice). */
+async function endpoint(url: string, events: string[]): Promise<{ id: string; secret: string }> {
+  const r = await request('POST', '/v1/webhooks/endpoints', { url, events });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  await sleep(300);
+  return r.body;
+}
+
+async function send(from: number, to: number, extra: Record<string, unknown> = {}): Promise<any> {
+  const r = await h.post('/v1/messages?wait=10', { from, to: { user: to }, content: `hi ${to}`, ...extra });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+const verify = (secret: string, got: Received) => new Webhook(secret).verify(got.body, got.headers);
+
+async function webhookMetric(outcome: string): Promise<number> {
+  const text = await (await fetch(`${h.url}/metrics`)).text();
+  const m = new RegExp(`^ttpush_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+test('message.sent arrives signed the Standard Webhooks way, with the msg_id, and verifies independently', async () => {
+  const rx = await receiver();
+  const ep = await endpoint(rx.url, ['message.sent']);
+  assert.match(ep.secret, /^whsec_/);
+  try {
+    const msg = await send(101, 102);
+    const [got] = await rx.waitFor((r) => r.json.data.id === msg.id);
+    assert.deepEqual(verify(ep.secret, got!), got!.json);
+    assert.equal(got!.json.type, 'message.sent');
+    assert.equal(got!.json.data.msg_id, msg.msg_id);
+    assert.equal(got!.json.data.status, 'sent');
+    assert.match(got!.headers['webhook-signature']!, /^v1,[A-Za-z0-9+/]+=*$/);
+    assert.throws(() => verify(`whsec_${Buffer.alloc(32, 1).toString('base64')}`, got!), /signature/i);
+    const listed = await request('GET', `/v1/webhooks/deliveries?endpoint=${ep.id}&status=delivered`);
+    assert.equal(listed.status, 200);
+    assert.ok(listed.body.deliveries.some((d: any) => d.event_id === got!.headers['webhook-id']));
+    // The secret is shown once: never again on reads.
+    const read = await request('GET', `/v1/webhooks/endpoints/${ep.id}`);
+    assert.equal(read.body.secret, undefined);
+    assert.ok(!JSON.stringify((await request('GET', '/v1/webhooks/endpoints')).body).includes(ep.secret));
+  } finally {
+    await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
+  }
+});
+
+test('a receiver failing 5 times then succeeding gets the event with one id, counted delivered once', async () => {
+  const rx = await receiver();
+  const failures = new Map<string, number>();
+  rx.answer = (r) => {
+    const n = failures.get(r.headers['webhook-id']!) ?? 0;
+    failures.set(r.headers['webhook-id']!, n + 1);
+    return n < 5 ? 500 : 204;
+  };
+  const ep = await endpoint(rx.url, ['message.sent']);
+  try {
+    // Earlier tests' counters reach /metrics within a flush (1 s): count from after it.
+    await sleep(1200);
+    const deliveredBefore = await webhookMetric('delivered');
+    const msg = await send(103, 104);
+    const got = await rx.waitFor((r) => r.json.data.id === msg.id, 6);
+    assert.equal(new Set(got.map((g) => g.headers['webhook-id'])).size, 1);
+    for (const g of got) verify(ep.secret, g);
+    const list = await request('GET', `/v1/webhooks/deliveries?endpoint=${ep.id}`);
+    assert.equal(list.body.deliveries.length, 1);
+    const id = list.body.deliveries[0].id;
+    let d: any;
+    for (let i = 0; i < 100; i++) {
+      d = (await request('GET', `/v1/webhooks/deliveries/${id}`)).body;
+      if (d.status === 'delivered') break;
+      await sleep(50);
+    }
+    assert.equal(d.status, 'delivered');
+    assert.equal(d.attempts, 6);
+    assert.deepEqual(
+      d.attempt_log.map((a: any) => a.status),
+      [500, 500, 500, 500, 500, 204],
+    );
+    assert.equal(d.payload.data.id, msg.id);
+    // Worker counters reach /metrics within about a second.
+    for (let i = 0; i < 50 && (await webhookMetric('delivered')) === deliveredBefore; i++) await sleep(100);
+    await sleep(1200);
+    assert.equal((await webhookMetric('delivered')) - deliveredBefore, 1);
+    await sleep(300);
+    assert.equal(got.length, 6, 'no seventh request after the success');
+    assert.equal(rx.got.filter((r) => r.json.data.id === msg.id).length, 6);
+  } finally {
+    await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
+  }
+});
+
+test('a receiver that never answers does not hold up sending', async () => {
+  const rx = await receiver();
+  rx.answer = () => null;
+  const ep = await endpoint(rx.url, ['message.sent', 'message.failed']);
+  let maxHanging = 0;
+  const sampler = setInterval(() => (maxHanging = Math.max(maxHanging, rx.hanging)), 10);
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const r = await h.post('/v1/messages', { from: 200 + (i % 20), to: { user: 300 + i }, content: `m${i}` });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      ids.push(r.body.id);
+    }
+    const views = await h.waitTerminal(ids, 30_000);
+    assert.ok([...views.values()].every((v) => v.status === 'sent'));
+    // The receiver held its first request unanswered before the last message was sent: sends went on meanwhile.
+    const lastSent = Math.max(...[...views.values()].map((v) => Date.parse(v.sent_at)));
+    assert.ok(rx.got.length > 0 && rx.got[0]!.at < lastSent, 'the receiver hung while messages were being sent');
+    assert.ok(maxHanging >= 1, 'the receiver held requests open');
+    assert.ok(maxHanging <= 4, `${maxHanging} open: at most TTPUSH_WEBHOOK_ENDPOINT_CONCURRENCY attempts at once`);
+    const listed = await request('GET', `/v1/webhooks/deliveries?endpoint=${ep.id}&limit=200`);
+    assert.equal(listed.body.deliveries.length, 200);
+    assert.ok(listed.body.deliveries.every((d: any) => d.status !== 'delivered'));
+  } finally {
+    clearInterval(sampler);
+    await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
+  }
+});
+
+test('after a rotation both secrets sign during the grace period, then only the new one', async () => {
+  const rx = await receiver();
+  const ep = await endpoint(rx.url, ['message.sent']);
+  try {
+    const rotated = await request('POST', `/v1/webhooks/endpoints/${ep.id}/rotate-secret`, { grace_seconds: 3600 });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    assert.notEqual(rotated.body.secret, ep.secret);
+    assert.ok(rotated.body.previous_secret_expires_at);
+    const m1 = await send(105, 106);
+    const [g1] = await rx.waitFor((r) => r.json.data.id === m1.id);
+    assert.equal(g1!.headers['webhook-signature']!.split(' ').length, 2);
+    verify(rotated.body.secret, g1!);
+    verify(ep.secret, g1!);
+
+    const again = await request('POST', `/v1/webhooks/endpoints/${ep.id}/rotate-secret`, { grace_seconds: 0 });
+    assert.equal(again.status, 200);
+    const m2 = await send(105, 106);
+    const [g2] = await rx.waitFor((r) => r.json.data.id === m2.id);
+    assert.equal(g2!.headers['webhook-signature']!.split(' ').length, 1);
+    verify(again.body.secret, g2!);
+    assert.throws(() => verify(rotated.body.secret, g2!));
+  } finally {
+    await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
+  }
+});
+
+test('URLs reaching loopback, private or link-local addresses are refused unless allowed', async () => {
+  for (const url of [
+    'http://127.0.0.2:9/x', // loopback outside the allowed 127.0.0.1/32
+    'http://10.1.2.3/x',
+    'http://192.168.1.1/x',
+    'http://169.254.169.254/latest/meta-data',
+    'http://[::1]/x',
+    'http://[::ffff:10.0.0.1]/x',
+    'http://[fe80::1]/x',
+    'http://100.64.0.1/x',
+    'http://localhost/x', // resolves to ::1 (or 127.0.0.1 only when the resolver gives nothing else)
+  ]) {
+    const r = await request('POST', '/v1/webhooks/endpoints', { url, events: ['message.sent'] });
+    if (url.includes('localhost') && r.status === 201) {
+      await request('DELETE', `/v1/webhooks/endpoints/${r.body.id}`);
+      continue;
+    }
+    assert.equal(r.status, 400, `${url}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error.code, 'webhook_url_refused');
+    assert.equal(r.body.error.field, 'url');
+  }
+  const scheme = await request('POST', '/v1/webhooks/endpoints', {
+    url: 'ftp://example.com/',
+    events: ['message.sent'],
+  });
+  assert.equal(scheme.body.error.code, 'webhook_url_refused');
+  await request('GET', '/v1/webhooks/callback-secret');
+  const cb = await h.post('/v1/messages', {
+    from: 1,
+    to: { user: 2 },
+    content: 'x',
+    callback_url: 'http://169.254.169.254/',
+  });
+  assert.equal(cb.status, 400);
+  assert.equal(cb.body.error.code, 'webhook_url_refused');
+  assert.equal(cb.body.error.field, 'callback_url');
+  const bad = await request('POST', '/v1/webhooks/endpoints', { url: 'http://127.0.0.1/', events: ['nope'] });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.field, 'events.0');
+});
+
+test('a dead delivery is redelivered with the same event id, one by one or all failed of an endpoint', async () => {
+  const rx = await receiver();
+  let up = false;
+  rx.answer = () => (up ? 200 : 503);
+  const ep = await endpoint(rx.url, ['message.sent']);
+  try {
+    const m1 = await send(107, 108);
+    const m2 = await send(107, 109);
+    const ids = new Set([m1.id, m2.id]);
+    // 1 attempt + 6 retries each, then dead.
+    await rx.waitFor((r) => ids.has(r.json.data.id), 14);
+    let dead: any;
+    for (let i = 0; i < 100; i++) {
+      dead = await request('GET', `/v1/webhooks/deliveries?endpoint=${ep.id}&status=dead`);
+      if (dead.body.deliveries.length === 2) break;
+      await sleep(50);
+    }
+    assert.equal(dead.body.deliveries.length, 2);
+    up = true;
+    const one = dead.body.deliveries.find((d: any) => d.event_id.includes(m1.id));
+    const r1 = await request('POST', `/v1/webhooks/deliveries/${one.id}/redeliver`);
+    assert.equal(r1.status, 202);
+    const [ok1] = await rx.waitFor((r) => r.json.data.id === m1.id && r.headers['webhook-id'] === one.event_id, 8);
+    assert.ok(ok1);
+    const all = await request('POST', `/v1/webhooks/endpoints/${ep.id}/redeliver-failed`);
+    assert.equal(all.status, 202);
+    assert.equal(all.body.redelivered, 1);
+    await rx.waitFor((r) => r.json.data.id === m2.id, 8);
+    for (let i = 0; i < 100; i++) {
+      const left = await request('GET', `/v1/webhooks/deliveries?endpoint=${ep.id}&status=delivered`);
+      if (left.body.deliveries.length === 2) break;
+      await sleep(50);
+    }
+    const d1 = (await request('GET', `/v1/webhooks/deliveries/${one.id}`)).body;
+    assert.equal(d1.status, 'delivered');
+    assert.equal(d1.attempts, 8);
+  } finally {
+    await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
+  }
+});
+
+test('callback_url gets message.failed and batch.completed, signed with the app callback secret', async () => {
+  const rx = await receiver();
+  const first = await request('GET', '/v1/webhooks/callback-secret');
+  // An earlier test may have created it: rotate to learn a secret.
+  const secret =
+    first.status === 201
+      ? first.body.secret
+      : (await request('POST', '/v1/webhooks/callback-secret/rotate', { grace_seconds: 0 })).body.secret;
+  assert.match(secret, /^whsec_/);
+  assert.equal((await request('GET', '/v1/webhooks/callback-secret')).body.secret, undefined);
+
+  // A message to oneself is refused up front; a text TeamTalk refuses fails: use a deadline already near.
+  const failed = await h.post('/v1/messages', {
+    from: 110,
+    to: { user: 111 },
+    content: 'late',
+    send_at: new Date(Date.now() + 300).toISOString(),
+    deadline: new Date(Date.now() + 301).toISOString(),
+    callback_url: rx.url,
+  });
+  assert.equal(failed.status, 202, JSON.stringify(failed.body));
+  const [gf] = await rx.waitFor((r) => r.json.data.id === failed.body.id);
+  verify(secret, gf!);
+  assert.equal(gf!.json.type, 'message.failed');
+  assert.equal(gf!.json.data.error.code, 'expired');
+
+  const batch = await h.post('/v1/batches', {
+    from: 112,
+    content: 'batch',
+    recipients: [{ user: 113 }, { user: 114 }, { user: 115 }],
+    callback_url: rx.url,
+  });
+  assert.equal(batch.status, 202, JSON.stringify(batch.body));
+  const [gb] = await rx.waitFor((r) => r.json.type === 'batch.completed' && r.json.data.id === batch.body.id);
+  verify(secret, gb!);
+  assert.equal(gb!.json.data.counts.sent, 3);
+  assert.equal(gb!.json.data.status, 'completed');
+  // One event per batch, none per recipient.
+  await sleep(300);
+  assert.equal(rx.got.filter((r) => r.json.data.id === batch.body.id).length, 1);
+
+  // NDJSON: callback_url on the header line.
+  const lines = [{ from: 112, content: 'nd', callback_url: rx.url }, { user: 120 }, { user: 121 }];
+  const nd = await fetch(`${h.url}/v1/batches`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${DEV_KEY}`, 'content-type': 'application/x-ndjson' },
+    body: lines.map((l) => JSON.stringify(l)).join('\n'),
+  });
+  const ndBody = (await nd.json()) as { id: string };
+  assert.equal(nd.status, 202, JSON.stringify(ndBody));
+  const [gn] = await rx.waitFor((r) => r.json.type === 'batch.completed' && r.json.data.id === ndBody.id);
+  verify(secret, gn!);
+  assert.equal(gn!.json.data.counts.sent, 2);
+});
+
+test('an endpoint failing for TTPUSH_WEBHOOK_DISABLE_AFTER is disabled and the app told on its other endpoints', async () => {
+  const broken = await receiver();
+  broken.answer = () => 500;
+  const healthy = await receiver();
+  const bad = await endpoint(broken.url, ['message.sent']);
+  const good = await endpoint(healthy.url, ['batch.completed']);
+  try {
+    let view: any;
+    for (let i = 0; i < 40; i++) {
+      await send(116, 117);
+      view = (await request('GET', `/v1/webhooks/endpoints/${bad.id}`)).body;
+      if (!view.enabled) break;
+      await sleep(250);
+    }
+    assert.equal(view.enabled, false);
+    assert.match(view.disabled_reason, /TTPUSH_WEBHOOK_DISABLE_AFTER/);
+    const [told] = await healthy.waitFor((r) => r.json.type === 'endpoint.disabled');
+    verify(good.secret, told!);
+    assert.equal(told!.json.data.id, bad.id);
+    let metrics = '';
+    for (let i = 0; i < 30 && !/^ttpush_webhook_endpoints_disabled_total [1-9]/m.test(metrics); i++) {
+      if (i > 0) await sleep(100);
+      metrics = await (await fetch(`${h.url}/metrics`)).text();
+    }
+    assert.match(metrics, /^ttpush_webhook_endpoints_disabled_total [1-9]/m);
+    // A disabled endpoint gets no new events; enabling it again restarts the count.
+    const reenabled = await request('PATCH', `/v1/webhooks/endpoints/${bad.id}`, { enabled: true });
+    assert.equal(reenabled.body.enabled, true);
+    assert.equal(reenabled.body.failing_since, null);
+  } finally {
+    await request('DELETE', `/v1/webhooks/endpoints/${bad.id}`);
+    await request('DELETE', `/v1/webhooks/endpoints/${good.id}`);
+  }
+});
+
+test('a worker killed while sending: every message that ends sent has its event delivered', async () => {
+  const rx = await receiver();
+  const ep = await endpoint(rx.url, ['message.sent']);
+  try {
+    const total = 2000;
+    const storedBefore = h.sandbox.store.count();
+    const ids: string[] = [];
+    let next = 0;
+    const posting = Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = next++; i < total; i = next++) {
+          const r = await h.post('/v1/messages', { from: 400 + (i % 40), to: { user: 500 + i }, content: `k${i}` });
+          assert.equal(r.status, 202, JSON.stringify(r.body));
+          ids.push(r.body.id);
+        }
+      }),
+    );
+    // Kill while messages are still arriving and being sent.
+    while (h.sandbox.store.count() - storedBefore < 200) await sleep(10);
+    await h.killWorker(h.workers[0]!);
+    h.workers.shift();
+    const storedAtKill = h.sandbox.store.count() - storedBefore;
+    await posting;
+    assert.ok(storedAtKill < total, `the worker was killed mid-run (${storedAtKill} stored)`);
+    h.startWorker();
+    const views = await h.waitTerminal(ids, 90_000);
+    const sent = [...views.values()].filter((v) => v.status === 'sent').map((v) => v.id as string);
+    assert.equal(sent.length, total);
+    let missing: string[] = sent;
+    for (const deadline = Date.now() + 30_000; missing.length > 0 && Date.now() < deadline; await sleep(100)) {
+      const seen = new Set(rx.got.map((r) => r.json.data.id as string));
+      missing = sent.filter((id) => !seen.has(id));
+    }
+    assert.deepEqual(missing, [], 'sent messages without a message.sent event');
+    // Duplicates, if any, carry the same webhook-id as the first.
+    const idsOf = new Map<string, Set<string>>();
+    for (const r of rx.got)
+      idsOf.set(r.json.data.id, (idsOf.get(r.json.data.id) ?? new Set()).add(r.headers['webhook-id']!));
+    assert.ok([...idsOf.values()].every((s) => s.size === 1));
+  } finally {
+    await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
+  }
+});
+
+test('every attempt checks the address again: a worker without the allowance refuses to call the receiver', async () => {
+  const rx = await receiver();
+  const ep = await endpoint(rx.url, ['message.sent']);
+  const old = h.workers.shift()!;
+  await h.killWorker(old, 'SIGTERM');
+  h.startWorker({ TTPUSH_WEBHOOK_ALLOWED_NETWORKS: '' });
+  try {
+    await h.waitReady();
+    await sleep(300);
+    const msg = await send(118, 119);
+    let d: any;
+    for (let i = 0; i < 200; i++) {
+      const page = await request('GET', `/v1/webhooks/deliveries?endpoint=${ep.id}`);
+      d = page.body.deliveries.find((x: any) => x.event_id.includes(msg.id));
+      if (d?.attempts >= 1) break;
+      await sleep(50);
+    }
+    assert.equal(d.last_error, 'address_refused');
+    assert.equal(d.last_status, null);
+    assert.equal(rx.got.length, 0);
+  } finally {
+    await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
+    await h.killWorker(h.workers.shift()!, 'SIGTERM');
+    h.startWorker();
+    await h.waitReady();
+  }
+});
