@@ -1,6 +1,16 @@
 /** POST /v1/messages and the message view (GET / DELETE /v1/messages/{id}). */
 import { z } from 'zod';
-import { CallbackUrl, Content, Failure, MAX_WAIT_SECONDS, Metadata, Priority, Recipient, Rfc3339, UserId } from './fields.ts';
+import {
+  CallbackUrl,
+  Content,
+  Failure,
+  MAX_WAIT_SECONDS,
+  Metadata,
+  Priority,
+  Recipient,
+  Rfc3339,
+  UserId,
+} from './fields.ts';
 
 export const SendMessageBody = z
   .object({
