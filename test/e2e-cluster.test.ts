@@ -3,7 +3,10 @@
 // all work, and the keys and the BullMQ queues are spread over the masters.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
 import { Harness, DEV_KEY } from './helpers/harness.ts';
 import { assertExactlyOnce, sendAll, type Planned } from './helpers/send-many.ts';
 import { rawPost } from './helpers/raw-post.ts';
@@ -11,9 +14,15 @@ import { finished, ndjsonLines, uploadNdjson, users, waitBatch, decrypt } from '
 
 let h: Harness;
 let secondApi: string;
+const ADMIN_KEY = 'cluster-admin-key-0123456789';
 
 before(async () => {
-  h = await Harness.start({ cluster: true, workers: 2, sandbox: { groups: { '700': [1, 2, 3] } } });
+  h = await Harness.start({
+    cluster: true,
+    workers: 2,
+    sandbox: { groups: { '700': [1, 2, 3] } },
+    env: { TTPUSH_ADMIN_KEY: ADMIN_KEY, TTPUSH_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32' },
+  });
   secondApi = await h.startExtraApi();
 });
 after(async () => {
@@ -177,6 +186,68 @@ test('the keys and the queues are spread: message records and BullMQ queues on e
   assert.equal(metrics.status, 200);
   assert.match(await metrics.text(), /ttpush_queue_depth 0/);
   assert.equal((await fetch(`${h.url}/readyz`)).status, 200);
+});
+
+test('a tenant key made through one api sends through the other, and its signed webhook arrives', async () => {
+  // Tenant records and webhook state live in slots of their own: both must work on a cluster too.
+  const received: { body: string; headers: Record<string, string> }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ body, headers: req.headers as Record<string, string> });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    const admin = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` };
+    let r = await fetch(`${h.url}/v1/admin/apps`, { method: 'POST', headers: admin, body: '{"name":"clustered"}' });
+    assert.equal(r.status, 201, await r.text());
+    r = await fetch(`${h.url}/v1/admin/apps/clustered/keys`, {
+      method: 'POST',
+      headers: admin,
+      body: '{"senders":[4242]}',
+    });
+    assert.equal(r.status, 201);
+    const secretKey = ((await r.json()) as { secret: string }).secret;
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${secretKey}` };
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    r = await fetch(`${secondApi}/v1/webhooks/endpoints`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ url, events: ['message.sent'] }),
+    });
+    assert.equal(r.status, 201, await r.clone().text());
+    const endpointSecret = ((await r.json()) as { secret: string }).secret;
+    r = await fetch(`${secondApi}/v1/messages?wait=10`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ from: 4242, to: { user: 4243 }, content: 'tenant on a cluster' }),
+    });
+    const view = (await r.json()) as { id: string; status: string; msg_id: number };
+    assert.equal(view.status, 'sent', JSON.stringify(view));
+    const deadline = Date.now() + 20_000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(received.length, 1, 'the message.sent event arrived once');
+    const event = new Webhook(endpointSecret).verify(received[0]!.body, received[0]!.headers) as {
+      type: string;
+      data: { id: string; msg_id: number };
+    };
+    assert.equal(event.type, 'message.sent');
+    assert.equal(event.data.id, view.id);
+    assert.equal(event.data.msg_id, view.msg_id);
+    // Out of its scope: another sender is refused on either api.
+    r = await fetch(`${h.url}/v1/messages`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ from: 1, to: { user: 4243 }, content: 'not mine' }),
+    });
+    assert.equal(r.status, 403);
+  } finally {
+    receiver.closeAllConnections();
+    await new Promise<void>((r) => receiver.close(() => r()));
+  }
 });
 
 test('a master down: its partitions answer 503 redis_unavailable, the others are accepted; no process dies', async () => {

@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { BatchKeys, DeliveryQueue, UrlPolicy, WebhookStore, consumerRedis } from '@ttpush/core';
+import { BatchKeys, DeliveryQueue, UrlPolicy, WebhookStore, consumerRedis, redisTarget } from '@ttpush/core';
 import type { WorkerStats } from '../stats.ts';
 import { SubscriptionCache } from './subscription-cache.ts';
 import { WebhookEmitter } from './emitter.ts';
@@ -17,8 +17,9 @@ export interface RunningWebhooks {
 export function startWebhooks(config: Config, redis: Redis, stats: WorkerStats, logger: Logger): RunningWebhooks {
   const log = logger.child({ component: 'webhooks' });
   // Its own connections: a hung receiver never queues commands behind the send path's.
-  const conn = consumerRedis(config.redisUrl!);
-  const subscriber = consumerRedis(config.redisUrl!);
+  const target = redisTarget(config)!;
+  const conn = consumerRedis(target);
+  const subscriber = consumerRedis(target);
   for (const r of [conn, subscriber]) r.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
   const store = new WebhookStore(conn, config.redisPrefix);
   const queue = new DeliveryQueue(conn, config.redisPrefix);
