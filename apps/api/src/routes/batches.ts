@@ -232,8 +232,11 @@ export function batchesRouter(deps: BatchesDeps): Router {
     );
   };
 
-  function checkSender(app: AppIdentity, header: BatchHeader): void {
+  /** Checks the header against the key (sender, callback_url), then creates the batch or finds its repeat. */
+  async function begin(app: AppIdentity, header: BatchHeader, key: string | undefined) {
     requireSender(app, header.from, 'from');
+    if (header.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, header.callbackUrl);
+    return batches.begin({ app: app.name, key: app.keyId, header, idempotencyKey: scopedIdempotencyKey(app, key) });
   }
 
   /** Adds one recipient, or under skip_invalid records it as rejected; an invalid one otherwise fails the upload. */
@@ -295,14 +298,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     const header = parseBatchHeader(body, 'json', config.maxContentBytes, app.priority);
     // A non-empty array: parseBatchHeader checked the body with BatchRequest; each element is checked below.
     const list = body.recipients as unknown[];
-    checkSender(app, header);
-    if (header.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, header.callbackUrl);
-    const begun = await batches.begin({
-      app: app.name,
-      key: app.keyId,
-      header,
-      idempotencyKey: scopedIdempotencyKey(app, key),
-    });
+    const begun = await begin(app, header, key);
     if ('duplicate' in begun) return accepted(res, app, begun.duplicate, true);
     const upload = begun.upload;
     try {
@@ -347,14 +343,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
           if (line.text !== null && line.text.trim() === '') continue;
           if (header === undefined) {
             header = headerLine(line, app);
-            checkSender(app, header);
-            if (header.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, header.callbackUrl);
-            const begun = await batches.begin({
-              app: app.name,
-              key: app.keyId,
-              header,
-              idempotencyKey: scopedIdempotencyKey(app, key),
-            });
+            const begun = await begin(app, header, key);
             if ('duplicate' in begun) duplicate = begun.duplicate;
             else upload = begun.upload;
             continue;

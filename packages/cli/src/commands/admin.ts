@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseInteger, required, UsageError, usageErrorText } from '../args.ts';
-import { DEFAULT_URL } from '../remote/connection.ts';
+import { DEFAULT_URL, baseUrl } from '../remote/connection.ts';
 import { EXIT } from '../remote/exit-codes.ts';
 
 export const adminUsage = `usage: ttpush admin <command> [options]
@@ -286,20 +286,6 @@ export function adminCall(argv: string[]): { call: AdminCall; url: string | unde
     throw new UsageError(`unknown command 'admin ${positionals.join(' ')}'`);
   }
   return { call, url: values.url, json: values.json ?? false };
-}
-
-function baseUrl(url: string | undefined): string {
-  const base = url ?? DEFAULT_URL;
-  let parsed: URL;
-  try {
-    parsed = new URL(base);
-  } catch {
-    throw new UsageError(`--url must be an http(s) URL such as ${DEFAULT_URL}, got '${base}'`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new UsageError(`--url must be an http(s) URL such as ${DEFAULT_URL}, got '${base}'`);
-  }
-  return base.replace(/\/+$/, '');
 }
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
