@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 test('docker-compose.yml is valid for docker-compose config', (t) => {
   const which = spawnSync('sh', ['-c', 'command -v docker-compose']);
@@ -27,5 +27,15 @@ test('the Dockerfile builds on Node 24 LTS and runs the ttpush command', () => {
   assert.ok(froms.length > 0);
   for (const f of froms) assert.match(f!, /^node:24[-.]/);
   assert.match(text, /npm ci --omit=dev/);
+  // npm ci installs each workspace's dependencies only when its package.json is in the deps stage.
+  for (const dir of ['apps', 'packages']) {
+    for (const name of readdirSync(dir)) {
+      if (!existsSync(`${dir}/${name}/package.json`)) continue;
+      assert.ok(
+        text.includes(`COPY ${dir}/${name}/package.json ${dir}/${name}/`),
+        `Dockerfile copies ${dir}/${name}/package.json`,
+      );
+    }
+  }
   assert.match(text, /ENTRYPOINT \["node", "packages\/cli\/bin\/ttpush\.mjs"\]/);
 });
