@@ -152,6 +152,9 @@ test('Redis Cluster: seed nodes replace the URL (no embedded Redis); partitions 
   ]);
   assert.equal(c.embedded.redis, false);
   assert.equal(c.redisPartitions, 8);
+  // One Redis: one partition unless set (partitions spread a cluster's shards; on one Redis they cost polling).
+  assert.equal(loadConfig({}).redisPartitions, 1);
+  assert.equal(loadConfig({ TTPUSH_REDIS_PARTITIONS: '4' }).redisPartitions, 4);
   assert.equal(loadConfig({ TTPUSH_REDIS_PARTITIONS: '36' }).redisPartitions, 36);
   assert.deepEqual(loadConfig({}).redisClusterNodes, []);
   assert.throws(() => loadConfig({ TTPUSH_REDIS_CLUSTER_NODES: 'nohost' }), /TTPUSH_REDIS_CLUSTER_NODES has/);
