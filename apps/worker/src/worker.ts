@@ -30,10 +30,12 @@ import { RateThrottles } from './rate-throttles.ts';
 import { InFlightGate, InFlightShare } from './in-flight-gate.ts';
 import { startWebhooks } from './webhooks/start-webhooks.ts';
 
-/** Waits for `p`, at most `ms`; the timer does not keep the process alive. */
+const TIMED_OUT = Symbol('timed out');
+
+/** Waits for `p`, at most `ms` (then answers TIMED_OUT); the timer does not keep the process alive. */
 function withDeadline(p: Promise<unknown>, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise((r) => (timer = setTimeout(r, ms)));
+  const deadline = new Promise((r) => (timer = setTimeout(() => r(TIMED_OUT), ms)));
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
@@ -181,7 +183,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       lanes.stopping = true;
       chunks.stopping = true;
       const steps: [string, () => Promise<unknown>][] = [
-        ['bullmq worker', () => withDeadline(Promise.all(workers.map((w) => w.close())), deadlineMs)],
+        ['bullmq worker', () => Promise.all(workers.map((w) => w.close()))],
         ['reconciler', () => reconciler.stop()],
         ['webhooks', () => webhooks.close()],
         ['heartbeat', async () => {
@@ -196,9 +198,15 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
           for (const r of [redis, bullConnection, queueConnection]) r.disconnect();
         }],
       ]; // prettier-ignore
+      // Every step has the deadline: with Redis unreachable, a flush or a BullMQ close would wait for ever (the
+      // worker's connections retry without limit) and hold the process after SIGTERM.
+      // One budget for all of them; the last steps (closing sockets) still get a second each.
+      const end = Date.now() + deadlineMs;
       for (const [name, step] of steps) {
         try {
-          await step();
+          if ((await withDeadline(step(), Math.max(1000, end - Date.now()))) === TIMED_OUT) {
+            log.warn({ step: name, deadlineMs }, 'shutdown step did not finish in time; going on');
+          }
         } catch (err) {
           log.warn({ step: name, err: (err as Error).message }, 'shutdown step failed');
         }
