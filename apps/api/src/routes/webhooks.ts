@@ -20,7 +20,7 @@ import {
   patchEndpointBody,
   rotateBody,
 } from '../webhooks/schemas.ts';
-import { checkWebhookUrl } from '../webhooks/url-check.ts';
+import { checkCallbackUrlForm, checkWebhookUrl } from '../webhooks/url-check.ts';
 // Registers the operations these routes serve (the API reference).
 import '../openapi/ops-webhooks.ts';
 
@@ -205,12 +205,13 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
 }
 
 /**
- * The check of a request's callback_url (POST /v1/messages, /v1/batches): the URL policy, and a callback secret the
+ * The check of a request's callback_url (POST /v1/messages, /v1/batches): its form and literal address (no DNS on the
+ * send path; the worker checks the resolved address on delivery), and a callback secret the
  * app has fetched (GET /v1/webhooks/callback-secret), without which nobody could verify the callbacks.
  */
 export function callbackUrlCheck(store: WebhookStore, policy: UrlPolicy) {
   return async (app: string, url: string): Promise<void> => {
-    await checkWebhookUrl(policy, url, 'callback_url');
+    checkCallbackUrlForm(policy, url, 'callback_url');
     if (!(await store.hasCallbackSecret(app))) {
       throw new ApiError(
         'callback_secret_missing',

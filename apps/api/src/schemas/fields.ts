@@ -58,7 +58,7 @@ export const CallbackUrl = z
   .meta({
     id: 'CallbackUrl',
     description:
-      "Webhooks: an http(s) URL of at most 2048 characters where this message's (or batch's) events are also posted, signed with the app's callback secret. Refused (webhook_url_refused) when it resolves to a loopback, private or link-local address not allowed by TTPUSH_WEBHOOK_ALLOWED_NETWORKS, or when the app has no callback secret yet.",
+      "Webhooks: an http(s) URL of at most 2048 characters where this message's (or batch's) events are also posted, signed with the app's callback secret. Refused at once (webhook_url_refused) when its host is a loopback, private or link-local address literal not allowed by TTPUSH_WEBHOOK_ALLOWED_NETWORKS, and (callback_secret_missing) when the app has no callback secret yet; a host name is resolved and checked when the callback is delivered.",
     example: 'https://crm.example.com/ttpush/events',
   });
 

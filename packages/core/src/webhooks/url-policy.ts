@@ -33,12 +33,18 @@ const REFUSED_V4: [string, number][] = [
   ['240.0.0.0', 4],
 ];
 const REFUSED_V6: [string, number][] = [
-  ['::', 128],
-  ['::1', 128],
+  // Unspecified, loopback and IPv4-compatible (::a.b.c.d) addresses.
+  ['::', 96],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  // 6to4 and NAT64 prefixes reach IPv4 addresses (private ones too) through a gateway.
+  ['2002::', 16],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
-  ['64:ff9b::', 96],
 ];
 
 export interface ResolvedTarget {
@@ -111,6 +117,21 @@ export class UrlPolicy {
     return url;
   }
 
+  /**
+   * The check that needs no DNS: the URL's form, and the address when the host is an IP literal. A host name is
+   * resolved and checked when ttpush connects (resolve()), where the address is used.
+   */
+  checkWithoutDns(raw: string): void {
+    const url = this.parse(raw);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(host) && !this.addressAllowed(host)) {
+      throw new UrlRefusedError(
+        'address_refused',
+        `is ${host}, a loopback, private, link-local or reserved address: use a public address, or allow the range in TTPUSH_WEBHOOK_ALLOWED_NETWORKS`,
+      );
+    }
+  }
+
   /** Parses, resolves and checks every address of the host; the target to connect to, or UrlRefusedError. */
   async resolve(raw: string): Promise<ResolvedTarget> {
     const url = this.parse(raw);
@@ -133,9 +154,11 @@ export class UrlPolicy {
     // Every address must pass: a host that also resolves to a refused one could be rebound to it.
     for (const a of addresses) {
       if (!this.addressAllowed(a.address)) {
+        // The address is named only when the caller wrote it: what a host name resolves to inside our network is
+        // not the caller's to learn.
         throw new UrlRefusedError(
           'address_refused',
-          `reaches ${a.address}, a loopback, private, link-local or reserved address: use a public address, or allow the range in TTPUSH_WEBHOOK_ALLOWED_NETWORKS`,
+          `${isIP(host) ? `is ${a.address},` : `names the host ${host}, which resolves to`} a loopback, private, link-local or reserved address: use a public address, or allow the range in TTPUSH_WEBHOOK_ALLOWED_NETWORKS`,
         );
       }
     }
