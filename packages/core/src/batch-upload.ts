@@ -25,6 +25,7 @@ import {
   type RejectedInput,
 } from './batch-types.ts';
 import { JOB_PRIORITY } from './keys.ts';
+import { partitionOf } from './partitions.ts';
 import type { LaneQueues } from './lane-queues.ts';
 import { ServiceUnavailableError, type Priority } from './types.ts';
 import { execPipeline, unavailable } from './batch-redis.ts';
@@ -134,24 +135,36 @@ export class BatchUpload implements BatchUploadHandle {
     if (state === 0 && chunks > 0) {
       const priority = this.header.priority;
       const delay = this.header.sendAt !== undefined && this.header.sendAt > now ? this.header.sendAt - now : 0;
+      // Chunk n goes to the queue of partition (start + n) % N (LaneQueues.forChunk): grouped per queue, one
+      // addBulk per queue (a queue's keys share one Cluster slot) of JOBS_PER_ADD jobs at most.
+      const n = queues.partitions;
+      const start = partitionOf(id, n);
+      const perQueue: number[][] = Array.from({ length: n }, () => []);
+      for (let c = 0; c < chunks; c++) perQueue[(start + c) % n]!.push(c);
+      let added = false;
       try {
-        // One addBulk per partition's queue (a queue's keys share one Cluster slot), JOBS_PER_ADD jobs at most.
-        for (const queue of queues.queues) {
-          const ns = Array.from({ length: chunks }, (_, n) => n).filter((n) => queues.forChunk(id, n) === queue);
+        for (let p = 0; p < n; p++) {
+          const ns = perQueue[p]!;
           for (let first = 0; first < ns.length; first += JOBS_PER_ADD) {
-            await queue.addBulk(
-              ns.slice(first, first + JOBS_PER_ADD).map((n) => ({
+            await queues.partition(p).addBulk(
+              ns.slice(first, first + JOBS_PER_ADD).map((c) => ({
                 name: CHUNK_JOB,
-                data: { batch: id, chunk: n },
-                opts: chunkJobOptions(id, n, priority, delay),
+                data: { batch: id, chunk: c },
+                opts: chunkJobOptions(id, c, priority, delay),
               })),
             );
+            added = true;
           }
         }
       } catch (err) {
-        // Without its jobs the batch would never run: take it back whole, so a retry starts clean.
-        await this.abort();
-        throw unavailable(err);
+        // Nothing queued: take the batch back whole, so a retry with the same Idempotency-Key starts clean.
+        if (!added) {
+          await this.abort();
+          throw unavailable(err);
+        }
+        // Some chunks are queued and may be sending: taking the batch back would let a retry send them again.
+        // It stays, listed in P:bactive; the workers' batch reviver adds the missing chunk jobs when it sees no
+        // progress (BATCH_STALL_MS).
       }
     }
     const view = await this.deps.view(id);
