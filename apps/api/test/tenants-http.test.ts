@@ -275,6 +275,29 @@ describe('scoped keys', () => {
     assert.ok(retry >= 1 && retry <= 86_400, String(retry));
   });
 
+  it("a repeat of an Idempotency-Key's message does not count against the daily quota", async () => {
+    assert.equal((await admin('POST', '/v1/admin/apps', { name: 'retrier', daily_quota: 2 })).status, 201);
+    const k = await newKey('retrier', { senders: '*' });
+    const post = (idem: string) =>
+      fetch(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k.secret}`, 'content-type': 'application/json', 'idempotency-key': idem },
+        body: JSON.stringify({ from: 1, to: { user: 2 }, content: 'once' }),
+      });
+    const first = await post('same');
+    assert.equal(first.status, 202);
+    const firstId = ((await first.json()) as { id: string }).id;
+    for (let i = 0; i < 3; i++) {
+      const again = await post('same');
+      assert.equal(again.status, 202, 'replayed, not refused');
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.equal(((await again.json()) as { id: string }).id, firstId);
+    }
+    // One message counted so far: one more fits, the next does not.
+    assert.equal((await post('second')).status, 202);
+    assert.equal((await post('third')).status, 429);
+  });
+
   it('a batch counts its recipients against the daily quota, and is refused whole when they would pass it', async () => {
     assert.equal((await admin('POST', '/v1/admin/apps', { name: 'bulk', daily_quota: 3 })).status, 201);
     const k = await newKey('bulk', { senders: '*', groups: '*', batches: true });

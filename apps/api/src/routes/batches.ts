@@ -283,8 +283,11 @@ export function batchesRouter(deps: BatchesDeps): Router {
       );
     }
     // Every kept recipient is one message of the app's day; over the quota, the whole upload is refused.
-    await chargeDailyQuota(deps.quota, app, upload.accepted);
-    return upload.finish();
+    const refund = await chargeDailyQuota(deps.quota, app, upload.accepted);
+    return upload.finish().catch(async (err: unknown) => {
+      await refund();
+      throw err;
+    });
   }
 
   async function uploadJson(req: Request, res: Response, app: AppIdentity, skipInvalid: boolean, key?: string) {

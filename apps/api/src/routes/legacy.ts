@@ -115,15 +115,13 @@ export function legacyRouter(deps: LegacyDeps): Router {
       return { code: 'server_error' };
     }
 
-    const { view } = await service.submit({
-      app: app.name,
-      key: app.keyId,
-      from,
-      to,
-      text,
-      priority: 'high',
-      notify: true,
-    });
+    const { view } = await service
+      .submit({ app: app.name, key: app.keyId, from, to, text, priority: 'high', notify: true })
+      .catch(async (err: unknown) => {
+        // Not accepted: not a message of the day.
+        if (deps.quota && app.dailyQuota !== undefined) await deps.quota.refundQuota(app.name, 1);
+        throw err;
+      });
     logger.debug({ reqId: l.requestId, message: view.id, status: view.status }, 'legacy message accepted');
     metrics.accepted.inc({ app: app.name, priority: 'high' });
     const done = replyForView(await service.waitForTerminal(view.id, config.legacyWaitMs));

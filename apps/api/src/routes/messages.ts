@@ -68,21 +68,28 @@ export function messagesRouter(deps: MessagesDeps): Router {
         requireSender(app, input.from, 'from');
         if ('group' in input.to) requireGroup(app, input.to.group, 'to.group');
         if (input.callbackUrl !== undefined) await deps.checkCallbackUrl?.(app.name, input.callbackUrl);
-        await chargeDailyQuota(deps.quota, app, 1);
-        const result = await service.submit({
-          app: app.name,
-          key: app.keyId,
-          from: input.from,
-          to: input.to,
-          text: input.text,
-          priority: input.priority,
-          ...(input.sendAt !== undefined && { sendAt: input.sendAt }),
-          ...(input.deadline !== undefined && { deadline: input.deadline }),
-          ...(input.metadata !== undefined && { metadata: input.metadata }),
-          ...(idempotencyKey !== undefined && { idempotencyKey }),
-          ...(wait !== undefined && { notify: true }),
-          ...(input.callbackUrl !== undefined && { callbackUrl: input.callbackUrl }),
-        });
+        const refund = await chargeDailyQuota(deps.quota, app, 1);
+        const result = await service
+          .submit({
+            app: app.name,
+            key: app.keyId,
+            from: input.from,
+            to: input.to,
+            text: input.text,
+            priority: input.priority,
+            ...(input.sendAt !== undefined && { sendAt: input.sendAt }),
+            ...(input.deadline !== undefined && { deadline: input.deadline }),
+            ...(input.metadata !== undefined && { metadata: input.metadata }),
+            ...(idempotencyKey !== undefined && { idempotencyKey }),
+            ...(wait !== undefined && { notify: true }),
+            ...(input.callbackUrl !== undefined && { callbackUrl: input.callbackUrl }),
+          })
+          .catch(async (err: unknown) => {
+            await refund();
+            throw err;
+          });
+        // A repeat of an Idempotency-Key's message is not a message of the day.
+        if (result.duplicate) await refund();
         if (!result.duplicate) metrics.accepted.inc({ app: app.name, priority: input.priority });
         logger.debug(
           { reqId: l.requestId, message: result.view.id, status: result.view.status, duplicate: result.duplicate },

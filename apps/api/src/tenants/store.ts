@@ -288,6 +288,10 @@ export class TenantStore {
     }
   }
 
+  async refundQuota(app: string, n: number, now = Date.now()): Promise<void> {
+    await this.redis.decrby(`${this.prefix}:tn:quota:${app}:${utcDay(now)}`, n).catch(() => undefined);
+  }
+
   async appendAudit(entry: AuditInput, now = Date.now()): Promise<string> {
     try {
       const id = await this.redis.xadd(
