@@ -225,6 +225,18 @@ describe('tenant keyring over Redis', () => {
       [4, 2, 0],
     );
     assert.equal(even.next_cursor, null);
+    // A filtered page that fills before the end of the stream's last rows still points at the rest.
+    const page = await store.readAudit({ limit: 2, app: 'even' });
+    assert.deepEqual(
+      page.entries.map((e) => e.changes.i),
+      [4, 2],
+    );
+    assert.notEqual(page.next_cursor, null);
+    const rest = await store.readAudit({ limit: 2, app: 'even', cursor: page.next_cursor! });
+    assert.deepEqual(
+      rest.entries.map((e) => e.changes.i),
+      [0],
+    );
   });
 });
 

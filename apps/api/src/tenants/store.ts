@@ -361,7 +361,8 @@ export class TenantStore {
         if (entries.length === q.limit) break;
       }
       if (rows.length < count) {
-        exhausted = true;
+        // The stream's end was read; it is exhausted only if the page did not fill before its last row.
+        exhausted = rows.length === 0 || last === rows[rows.length - 1]![0];
         break;
       }
       end = `(${last}`;
