@@ -27,14 +27,13 @@ export const UPLOAD_TTL_MS = 24 * 3_600_000;
 /** A finished batch (completed, or cancelled with every chunk settled) is kept this long. */
 export const FINISHED_BATCH_TTL_MS = 7 * 24 * 3_600_000;
 
+/** Batches the recent-batches index keeps (its oldest are trimmed as new ones come). */
+export const RECENT_BATCHES = 1000;
+
 /**
  * Job name of a chunk in the partitions' lanes queues (LANE_QUEUE, lane-queues.ts): chunks share them with lane jobs,
  * so priorities order alerts and chunks together.
  */
-/** Batches the recent-batches index keeps (its oldest are trimmed as new ones come). */
-export const RECENT_BATCHES = 1000;
-
-/** Job name of a chunk in the lanes queue (LANE_QUEUE): one queue, so priorities order alerts and chunks together. */
 export const CHUNK_JOB = 'chunk';
 export interface ChunkJobData {
   batch: string;

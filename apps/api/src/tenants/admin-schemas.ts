@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ApiError } from '../errors.ts';
 import { KEY_ID } from './secret.ts';
 
+// TeamTalk ids are uint32 and 0 means "none" on the wire: a scope of id 0 could never be used.
 const MAX_ID = 4294967295;
 /** Lower case, digits, '_', '.', '-': safe in Redis keys, log lines, metric labels and URLs. */
 export const APP_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -17,7 +18,7 @@ const rateLimit = z.number().gt(0).max(10_000_000).nullable().describe('messages
 const dailyQuota = z.number().int().min(1).max(1e12).nullable().describe('messages per UTC day; null: no quota');
 const priority = z.enum(['high', 'normal', 'low']);
 const idScope = z
-  .union([z.literal('*'), z.array(z.number().int().min(0).max(MAX_ID)).max(10_000)])
+  .union([z.literal('*'), z.array(z.number().int().min(1).max(MAX_ID)).max(10_000)])
   .describe('a list of ids, or "*" for every id');
 
 export const createAppSchema = z.strictObject({
