@@ -43,7 +43,11 @@ export class SubscriptionCache {
         this.loaded = true;
         this.markReady();
       })
-      .catch((err: Error) => this.log.debug({ err: err.message }, 'webhook subscriptions not refreshed'))
+      .catch((err: Error) => {
+        // Before the first load, sends wait for it (no terminal state may pass without its events): say so loudly.
+        if (this.loaded) this.log.debug({ err: err.message }, 'webhook subscriptions not refreshed');
+        else this.log.warn({ err: err.message }, 'webhook subscriptions not loaded yet: sends wait for them');
+      })
       .finally(() => (this.loading = undefined));
     return this.loading;
   }

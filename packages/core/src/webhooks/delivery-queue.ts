@@ -149,6 +149,7 @@ export class DeliveryQueue {
     m.zadd(k.ready, 'LT', now, d.sem);
     // Listing indexes forget what expired long ago.
     m.zremrangebyscore(k.appDeliveries(d.app), '-inf', now - DELIVERY_TTL_MS);
+    if (d.endpoint) m.zremrangebyscore(k.endpointDeliveries(d.endpoint), '-inf', now - DELIVERY_TTL_MS);
     await m.exec();
   }
 
