@@ -193,6 +193,18 @@ export function optionalCallbackUrl(value: unknown): string | undefined {
   return value;
 }
 
+/**
+ * The explainers of one (content limit, default priority), made once: built per request, their closures cost
+ * about as much as the schema check itself (tsx names each one with Object.defineProperty).
+ */
+const explainers = new Map<string, Explainers>();
+function explainersFor(maxContentBytes: number, defaultPriority: Priority): Explainers {
+  const key = `${maxContentBytes}:${defaultPriority}`;
+  let e = explainers.get(key);
+  if (e === undefined) explainers.set(key, (e = sendExplainers(maxContentBytes, defaultPriority)));
+  return e;
+}
+
 const sendExplainers = (maxContentBytes: number, defaultPriority: Priority): Explainers => ({
   fields: {
     from: (v) => requireId(v, 'from'),
@@ -223,7 +235,7 @@ export function parseSendBody(body: unknown, maxContentBytes: number, defaultPri
       `the request body is ${body === undefined ? 'missing' : describe(body)}: send a JSON object such as {"from": 1, "to": {"user": 2}, "content": "hello"}`,
     );
   }
-  const valid = checkObject(SendMessageBody, body, sendExplainers(maxContentBytes, defaultPriority));
+  const valid = checkObject(SendMessageBody, body, explainersFor(maxContentBytes, defaultPriority));
   const { from, to } = valid;
   const text = requireContent(valid.content, 'content', maxContentBytes);
   const priority = valid.priority ?? defaultPriority;
