@@ -55,11 +55,16 @@ export class Reconciler {
   }
 
   async tick(now = Date.now()): Promise<void> {
-    for (const p of this.keys.all) {
-      await this.promoteDue(p, now);
-      await this.activateStale(p, now);
-    }
-    await this.batches.tick(now);
+    // Partitions side by side: on a cluster, one shard that is down (or slow) holds up only its own partitions.
+    const results = await Promise.allSettled([
+      ...this.keys.all.map(async (p) => {
+        await this.promoteDue(p, now);
+        await this.activateStale(p, now);
+      }),
+      this.batches.tick(now),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async activate(conv: string, headId: string, priority: Priority): Promise<void> {
