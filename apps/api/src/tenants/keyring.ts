@@ -58,7 +58,10 @@ export class TenantKeyring implements TenantLookup {
       const key = await this.store.getKey(id);
       const app = key === null ? null : await this.store.getApp(key.app);
       e = { key, app, identity: key !== null && app !== null ? identityOf(key, app) : null, fetchedAt: t };
-      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
+      // Full: the oldest entry goes (a Map iterates in insertion order). Clearing it all would let a caller flush
+      // every good key's entry with made-up key ids, each miss being cached too.
+      this.cache.delete(id);
+      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(id, e);
     }
     const { key, app, identity } = e;
