@@ -10,9 +10,11 @@
 import { readFileSync } from 'node:fs';
 import express, { Router, type Response } from 'express';
 import type { Config } from '@ttpush/config';
+import type { Logger } from 'pino';
 import type { BatchActionResult, BatchService } from '@ttpush/core';
 import { adminAuth, adminKeyCheck } from '../admin-auth.ts';
 import { ApiError } from '../errors.ts';
+import { locals } from '../locals.ts';
 import { routeName } from '../request-context.ts';
 import { methodNotAllowed } from '../routing.ts';
 import { consoleSessions } from '../console/session.ts';
@@ -26,6 +28,8 @@ export interface ConsoleDeps {
   batches: BatchService;
   /** The overview JSON (console/overview.ts readOverview over the api's services). */
   overview: () => Promise<Overview>;
+  /** One line per batch action taken from the console (an operator changed an app's batch). */
+  logger?: Logger | undefined;
 }
 
 const ASSETS: Record<string, { type: string; body: Buffer }> = {
@@ -160,6 +164,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         if (!BATCH_ID_SHAPE.test(id)) throw actionError(id, action, { ok: false, reason: 'not_found' });
         const r = await batches[action](id);
         if (!r.ok) throw actionError(id, action, r);
+        deps.logger?.info({ reqId: locals(res).requestId, action, batch: id }, 'console batch action');
         res.status(200).json(r.view);
       })
       .all(methodNotAllowed(['POST']));
