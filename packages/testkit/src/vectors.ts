@@ -1,13 +1,14 @@
 /**
- * Reads the shared test vectors made by running the real TeamTalk C++ code.
- * They live in ../shared/vectors beside the repository and are never copied into it.
+ * Reads the test vectors made by running the real TeamTalk C++ code.
+ * packages/testkit/vectors holds them byte for byte as they were made (never hand-edit them);
+ * .ci/run compares them with their source when that folder is beside the clone.
  */
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const vectorsDir = process.env.TTPUSH_VECTORS_DIR ?? join(repoRoot, '../shared/vectors');
+export const vectorsDir = process.env.TTPUSH_VECTORS_DIR ?? join(repoRoot, 'packages/testkit/vectors');
 
 function readTsv(name: string): Record<string, string>[] {
   const lines = readFileSync(join(vectorsDir, name), 'utf8')

@@ -1,5 +1,5 @@
 /**
- * What each PDU vector in /work/shared/vectors/teamtalk-pdus.tsv holds, written by hand from the
+ * What each PDU vector in packages/testkit/vectors/teamtalk-pdus.tsv holds, written by hand from the
  * vector's note and the header layout (protocol notes §2–§4), so a decoder is checked against
  * values that did not come from our own code.
  */
