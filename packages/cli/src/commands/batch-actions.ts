@@ -7,7 +7,7 @@ import type { BatchResultRow, BatchResultState, BatchView, TtpushClient } from '
 import { parseInteger, parseLine, UsageError, usageErrorText } from '../args.ts';
 import { allSent, progressLine, summaryLine } from '../remote/batch-progress.ts';
 import { connect } from '../remote/connection.ts';
-import { EXIT, reportClientError } from '../remote/exit-codes.ts';
+import { EXIT } from '../remote/exit-codes.ts';
 import { followBatch, reportFollowError } from '../remote/follow.ts';
 
 export const BATCH_ACTIONS = ['status', 'results', 'cancel', 'pause', 'resume'] as const;
