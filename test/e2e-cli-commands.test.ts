@@ -15,12 +15,13 @@ import { DEV_KEY, Harness, sleep } from './helpers/harness.ts';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/ttpush.mjs', import.meta.url));
 const RATE = 50;
+const ADMIN_KEY = 'admin-key-for-the-cli-e2e-000001';
 
 let h: Harness;
 let dir: string;
 
 before(async () => {
-  h = await Harness.start({ env: { TTPUSH_DEV_RATE_LIMIT: String(RATE) } });
+  h = await Harness.start({ env: { TTPUSH_DEV_RATE_LIMIT: String(RATE), TTPUSH_ADMIN_KEY: ADMIN_KEY } });
   dir = mkdtempSync(join(tmpdir(), 'ttpush-cli-cmds-'));
 });
 after(async () => {
@@ -195,6 +196,16 @@ test('a paced batch: counts move inside its one chunk, plain progress lines, Ctr
   });
   assert.ok(mid.rate > 0 && mid.eta_seconds > 0, JSON.stringify(mid));
   assert.equal(mid.counts.sent + mid.counts.failed + mid.counts.sending + mid.counts.queued, n);
+  // The console: the batch's row is part way, and the "batch recipients to go" tile is what the row leaves.
+  await until('the console row and tile to agree part way', async () => {
+    const r = await fetch(`${h.url}/console/api/overview`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const o = (await r.json()) as any;
+    const row = o.batches.find((b: any) => b.id === id);
+    const done = row.counts.sent + row.counts.failed + row.counts.cancelled;
+    return row.progress_percent > 0 && row.progress_percent < 100 && o.queue.batch_pending === n - done
+      ? true
+      : undefined;
+  });
   const status = await ttpush(['batch', 'status', id, '--url', h.url]);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, new RegExp(`^batch ${id} running: \\d+ sent, 0 failed of ${n} \\(\\d+%\\)`));
