@@ -40,6 +40,25 @@ test('the rate is the recent one: 150 more done in the last 3 s is 50/s, whateve
   assert.equal(v.eta_seconds, 90);
 });
 
+test('a step of progress just written does not swing the rate: it is taken between the two samples', () => {
+  // 50/s between the samples; 50 more were written 100 ms after the newer one. From the older sample to now would
+  // say 71/s.
+  const v = toBatchView(
+    'bat_x',
+    running({
+      sending: '1000',
+      sent: '1450',
+      rt0: String(NOW - 2100),
+      rn0: '1300',
+      rt1: String(NOW - 100),
+      rn1: '1400',
+    }),
+    NOW,
+  )!;
+  assert.equal(v.rate, 50);
+  assert.equal(v.eta_seconds, Math.ceil(4550 / 50));
+});
+
 test('a batch that stops moving sees its rate fall and its ETA grow; none while paused', () => {
   const stalled = toBatchView(
     'bat_x',
