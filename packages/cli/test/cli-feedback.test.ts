@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BatchView } from '@ttpush/client';
 import { closest, parseFlags, parseLine, UsageError } from '../src/args.ts';
-import { ProgressPrinter } from '../src/remote/batch-progress.ts';
+import { duration, ProgressPrinter } from '../src/remote/batch-progress.ts';
 import { parseSendArgs, parseTime } from '../src/commands/send.ts';
 import { resumeHint } from '../src/remote/follow.ts';
 
@@ -152,4 +152,11 @@ test('send: --send-at and --deadline take RFC 3339 or a delay; --metadata a JSON
   assert.throws(() => parseSendArgs(['--to-user', '2', '--from', '1', '--metadata', '"s"', 'x']), /JSON object/);
   assert.throws(() => parseSendArgs(['--to-user', '2', '--from', '1', '--metadata', '{', 'x']), /not valid JSON/);
   assert.throws(() => parseSendArgs(['--to-user', '2', '--from', '1', '--idempotency-key', ' ', 'x']), /1 to 200/);
+});
+
+test('durations round up to whole seconds without a 60th second', () => {
+  assert.deepEqual(
+    [0.2, 59.5, 60, 119.7, 125, 3599.5, 3725].map(duration),
+    ['1s', '1m00s', '1m00s', '2m00s', '2m05s', '1h00m', '1h02m'],
+  );
 });

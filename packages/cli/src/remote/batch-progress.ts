@@ -8,10 +8,12 @@ import type { BatchView } from '@ttpush/client';
 /** How often a plain (non-terminal) progress line is written while nothing else changes. */
 export const PLAIN_EVERY_MS = 5000;
 
-function duration(seconds: number): string {
-  if (seconds < 60) return `${Math.ceil(seconds)}s`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s`;
+/** 45s, 2m05s, 1h03m: whole seconds rounded up (119.7 s is 2m00s, never 1m60s). */
+export function duration(seconds: number): string {
+  const total = Math.ceil(seconds);
+  if (total < 60) return `${total}s`;
+  const m = Math.floor(total / 60);
+  if (m < 60) return `${m}m${String(total % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
