@@ -272,7 +272,17 @@ test('ttpush unreachable while following a batch: the same hint, exit 4; cancel 
   const f = await follow.done;
   assert.equal(f.code, 130);
   assert.match(f.stderr, new RegExp(`ttpush batch status: stopped following; batch ${id} goes on server-side`));
+  // Cancelled while followed: the follower ends once the chunks are settled, its summary counts the cancelled, exit 1.
+  const follower = start(['batch', 'status', id, '--follow', '--url', h.url]);
+  await until('the follower to print', () => (follower.stderr().includes(id) ? true : undefined));
   const cancelled = await ttpush(['batch', 'cancel', id, '--url', h.url]);
   assert.equal(cancelled.code, 0, cancelled.stderr);
   assert.match(cancelled.stdout, new RegExp(`^batch ${id} cancelled: `));
+  const ended = await follower.done;
+  assert.equal(ended.code, 1, ended.stderr);
+  const m = new RegExp(`^batch ${id} cancelled: (\\d+) sent, 0 failed, (\\d+) cancelled of 1000 in \\S+\\n$`).exec(
+    ended.stdout,
+  );
+  assert.ok(m, ended.stdout);
+  assert.equal(Number(m[1]) + Number(m[2]), 1000);
 });

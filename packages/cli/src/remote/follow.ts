@@ -10,6 +10,8 @@ import { EXIT, reportClientError } from './exit-codes.ts';
 
 /** How often a running batch is read. */
 export const POLL_MS = 500;
+/** How long a cancelled batch is still read while its workers settle the chunks they were sending. */
+const SETTLE_MS = 10_000;
 /** The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
@@ -53,10 +55,14 @@ export async function followBatch(client: TtpushClient, first: BatchView, opts: 
   };
   process.on('SIGINT', onInterrupt);
   let view = first;
+  let cancelledAt: number | undefined;
   try {
     for (;;) {
       if (opts.progress) printer.show(view);
-      if (finished(view)) return view;
+      if (view.status === 'cancelled') cancelledAt ??= Date.now();
+      // A cancelled batch ends when every chunk is settled (finished_at): its counts then say what was cancelled.
+      const settled = view.status !== 'cancelled' || view.finished_at !== null || Date.now() - cancelledAt! > SETTLE_MS;
+      if (finished(view) && settled) return view;
       await sleep(POLL_MS);
       try {
         view = await client.getBatch(view.id);
