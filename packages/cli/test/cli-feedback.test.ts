@@ -155,8 +155,13 @@ test('send: --send-at and --deadline take RFC 3339 or a delay; --metadata a JSON
 });
 
 test('durations round up to whole seconds without a 60th second', () => {
-  assert.deepEqual(
-    [0.2, 59.5, 60, 119.7, 125, 3599.5, 3725].map(duration),
-    ['1s', '1m00s', '1m00s', '2m00s', '2m05s', '1h00m', '1h02m'],
-  );
+  assert.deepEqual([0.2, 59.5, 60, 119.7, 125, 3599.5, 3725].map(duration), [
+    '1s',
+    '1m00s',
+    '1m00s',
+    '2m00s',
+    '2m05s',
+    '1h00m',
+    '1h02m',
+  ]);
 });
