@@ -1,6 +1,6 @@
 // The ttpush commands a caller reaches for after `send` and `batch`, as a script or a terminal sees them, against a
-// running ttpush whose development key is paced at 50 messages/s (so a batch of a few hundred recipients runs for
-// seconds, inside one chunk): --version and help, unknown flags, send's scheduling flags, message get|cancel, batch
+// running ttpush whose development key is paced at 50 messages/s (so a batch of 1,000 recipients runs for about 20 s,
+// inside one chunk): --version and help, unknown flags, send's scheduling flags, message get|cancel, batch
 // status|results|cancel|pause|resume and --follow, Ctrl-C and a lost ttpush while following, plain progress lines
 // off a terminal, and counts that move while a paced chunk sends.
 import { test, before, after } from 'node:test';
@@ -187,7 +187,7 @@ test('send --send-at --deadline --idempotency-key --metadata; message get and ca
 });
 
 test('a paced batch: counts move inside its one chunk, plain progress lines, Ctrl-C exits 130 with the hint', async () => {
-  const n = 300;
+  const n = 1000;
   const { run, id } = await startBatch('paced', 100_000, n);
   // The batch view's sent count strictly between 0 and the total while the batch still runs.
   const mid = await until('counts inside the chunk', async () => {
