@@ -10,6 +10,11 @@
  *
  * Cancel and pause are seen within statusTtlMs plus one window of replies; the chunk job moves itself to
  * BullMQ's delayed set while its batch is paused or not yet due (moveToDelayed + DelayedError).
+ *
+ * Progress: every progressMs a chunk still sending records what it has settled so far (sent and failed) like an
+ * interruption does (the send state's partial results, the batch counters), through the same fenced script. What
+ * one write counted is marked in the attempt's `counted`, so the final write adds only the rest; an attempt that
+ * takes over after a crash starts from the recorded partial results, so nothing is counted twice.
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -53,6 +58,11 @@ export interface ChunkOptions {
   statusTtlMs: number;
   /** How long a chunk of a paused batch waits in the delayed set before it looks again. */
   pausedRecheckMs: number;
+  /**
+   * How often a chunk still sending publishes what it has settled (one Redis call), so a batch's counts and rate
+   * move while a long (paced) chunk sends, not only when it ends.
+   */
+  progressMs: number;
 }
 
 export const CHUNK_DEFAULTS = {
@@ -61,6 +71,7 @@ export const CHUNK_DEFAULTS = {
   checkEvery: 100,
   statusTtlMs: 200,
   pausedRecheckMs: 1000,
+  progressMs: 1000,
 } as const;
 
 type Interruption = 'stopping' | 'cancelled' | 'paused' | 'expired';
@@ -188,9 +199,11 @@ export class ChunkProcessor {
       ageLimit: dueAt + this.opts.maxMessageAgeMs,
     };
     this.statuses.hold(id, status);
+    const progress = this.startProgress(target, a);
     try {
-      return await this.sendChunk(job, token, target, a, prevClean === '1', status === 'cancelled');
+      return await this.sendChunk(job, token, target, a, prevClean === '1', status === 'cancelled', progress);
     } finally {
+      await progress();
       this.statuses.release(id);
     }
   }
@@ -216,6 +229,7 @@ export class ChunkProcessor {
     a: Attempt,
     clean: boolean,
     cancelledAtClaim: boolean,
+    stopProgress: () => Promise<void>,
   ): Promise<string> {
     const pending: number[] = [];
     for (let i = 0; i < t.results.size; i++) if (t.results.states[i] === RESULT_NONE) pending.push(i);
@@ -248,6 +262,7 @@ export class ChunkProcessor {
         fresh = [];
       } else if (why === 'paused' || why === 'stopping') {
         // What is still in doubt makes the record unclean: the next attempt reads those back first.
+        await stopProgress();
         await this.savePartial(t, a, uncertain.length === 0 && noReply.length === 0);
         return this.later(job, token, Date.now() + (why === 'paused' ? this.opts.pausedRecheckMs : 0));
       }
@@ -288,6 +303,7 @@ export class ChunkProcessor {
         'stored, but no route_server to push them: recipients get them on their next sync',
       );
     }
+    await stopProgress();
     return this.finish(t, a);
   }
 
@@ -321,6 +337,57 @@ export class ChunkProcessor {
     }
     this.log.debug({ batch: a.id, chunk: a.n, sent, failed, cancelled }, 'chunk done');
     return r === 0 ? 'duplicate' : 'done';
+  }
+
+  /**
+   * Publishes the chunk's progress every progressMs until the returned function is called; that function
+   * waits for a write in flight, so the final or partial write that follows sees what it counted.
+   */
+  private startProgress(t: ChunkTarget, a: Attempt): () => Promise<void> {
+    let writing: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      if (writing !== undefined) return;
+      writing = this.publishProgress(t, a)
+        .catch((err: Error) => this.log.debug({ batch: a.id, chunk: a.n, err: err.message }, 'progress not saved'))
+        .finally(() => (writing = undefined));
+    }, this.opts.progressMs);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await writing;
+    };
+  }
+
+  /**
+   * Counts the recipients sent or failed since the last write, and records them with the partial results (only
+   * outcomes it counts: a recipient marked cancelled is counted by the final write). One Redis call; none
+   * when nothing new is settled.
+   */
+  private async publishProgress(t: ChunkTarget, a: Attempt): Promise<void> {
+    const states = t.results.states;
+    const snapshot = Uint8Array.from(a.counted);
+    let sent = 0;
+    let failed = 0;
+    for (let i = 0; i < states.length; i++) {
+      if (snapshot[i] !== RESULT_NONE) continue;
+      if (states[i] === RESULT_SENT) sent++;
+      else if (states[i] === RESULT_FAILED) failed++;
+      else continue;
+      snapshot[i] = states[i]!;
+    }
+    if (sent + failed === 0) return;
+    const recorded = new ChunkResults(t.results.size);
+    for (let i = 0; i < snapshot.length; i++) {
+      if (snapshot[i] === RESULT_SENT) recorded.sent(i, t.results.values[i] as number);
+      else if (snapshot[i] === RESULT_FAILED) recorded.failed(i, t.results.values[i] as string);
+      else if (snapshot[i] === RESULT_CANCELLED) recorded.cancelled(i);
+    }
+    const k = this.keys;
+    const r = await this.redis.ttBatchPartial(
+      k.batch(a.id), k.sendState(a.id, a.n),
+      a.attempt, recorded.encode(true), '0', sent, failed, Date.now(),
+    ); // prettier-ignore
+    if (r === 1) a.counted.set(snapshot);
   }
 
   private async savePartial(t: ChunkTarget, a: Attempt, clean: boolean): Promise<void> {

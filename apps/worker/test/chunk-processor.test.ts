@@ -11,6 +11,7 @@ import {
   BatchKeys,
   RedisBatchService,
   defineBatchScripts,
+  tenantAppKey,
   type BatchRecipient,
   type BatchScriptedRedis,
   type ChunkJobData,
@@ -22,6 +23,7 @@ import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 import { TeamTalk } from '../src/teamtalk.ts';
 import { WorkerStats } from '../src/stats.ts';
 import { CHUNK_DEFAULTS, ChunkProcessor, type ChunkOptions } from '../src/chunk-processor.ts';
+import { RateThrottles } from '../src/rate-throttles.ts';
 
 const PREFIX = 'tchunk';
 const AES = '12345678901234567890123456789012';
@@ -62,13 +64,25 @@ after(async () => {
   await server?.stop();
 });
 
-function processor(stats = new WorkerStats(), opts: Partial<ChunkOptions> = {}): ChunkProcessor {
-  return new ChunkProcessor(redis, keys, tt, stats, silent, {
-    ...CHUNK_DEFAULTS,
-    maxMessageAgeMs: 60_000,
-    uncertainGraceMs: 100,
-    ...opts,
-  });
+function processor(
+  stats = new WorkerStats(),
+  opts: Partial<ChunkOptions> = {},
+  throttles?: RateThrottles,
+): ChunkProcessor {
+  return new ChunkProcessor(
+    redis,
+    keys,
+    tt,
+    stats,
+    silent,
+    { ...CHUNK_DEFAULTS, maxMessageAgeMs: 60_000, uncertainGraceMs: 100, ...opts },
+    throttles,
+  );
+}
+
+/** The workers' rate limits, as the tenant apps in Redis set them (`rate_limit` on the app record). */
+function throttles(): RateThrottles {
+  return new RateThrottles(redis, loadConfig({ TTPUSH_REDIS_PREFIX: PREFIX }));
 }
 
 /** A job as BullMQ hands it to the processor; moveToDelayed records where it was sent. */
@@ -87,11 +101,12 @@ function job(batch: string, chunk: number): { job: Job<ChunkJobData>; delayedUnt
 async function createBatch(
   from: number,
   recipients: BatchRecipient[],
-  extra: { text?: string; sendAt?: number; deadline?: number; priority?: Priority } = {},
+  extra: { text?: string; sendAt?: number; deadline?: number; priority?: Priority; app?: string } = {},
 ): Promise<string> {
+  const { app, ...header } = extra;
   const begun = await service.begin({
-    app: 'test',
-    header: { from, text: extra.text ?? `text from ${from}`, priority: extra.priority ?? 'normal', ...extra },
+    app: app ?? 'test',
+    header: { from, text: extra.text ?? `text from ${from}`, priority: extra.priority ?? 'normal', ...header },
   });
   assert.ok('upload' in begun);
   for (const r of recipients) await begun.upload.add(r);
@@ -158,6 +173,62 @@ test('an attempt that died mid-chunk is read back: what it stored is recorded, o
   assert.deepEqual(v.counts, { queued: 0, sending: 0, sent: 1000, failed: 0, cancelled: 0 });
   const page = await service.results(id, { limit: 1 });
   assert.deepEqual(page!.results[0], { recipient: { user: 20_000 }, state: 'sent', msg_id: early[0]!.msgId });
+});
+
+test('a paced chunk publishes its counts while it sends, and the final write adds only the rest', async () => {
+  // 50 messages/s: the 300 recipients of this one chunk take about 5 s.
+  await redis.hset(tenantAppKey(PREFIX, 'paced'), 'name', 'paced', 'rate_limit', '50');
+  const id = await createBatch(118, usersFrom(90_000, 300), { app: 'paced' });
+  let ended = false;
+  const running = processor(new WorkerStats(), {}, throttles())
+    .process(job(id, 0).job, 'token')
+    .finally(() => (ended = true));
+  const seen: number[] = [];
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const v = await view(id);
+    if (ended) break;
+    seen.push(v.counts.sent);
+    if (v.counts.sent > 0 && v.counts.sent < 300) {
+      // Counted, not also still "sending": the counters add up while the chunk runs.
+      assert.equal(v.counts.sent + v.counts.sending + v.counts.queued, 300);
+      assert.ok(v.rate > 0, 'a batch that moves has a rate');
+      assert.ok(v.eta_seconds !== null && v.eta_seconds > 0);
+      break;
+    }
+    assert.ok(Date.now() < deadline, `no progress while the chunk ran (${seen.length} reads)`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(ended, false, `the chunk ended before any progress was seen (${seen.length} reads, all 0)`);
+  assert.equal(await running, 'done');
+  storedOnce(118, 90_000, 300);
+  const v = await view(id);
+  assert.equal(v.status, 'completed');
+  assert.deepEqual(v.counts, { queued: 0, sending: 0, sent: 300, failed: 0, cancelled: 0 });
+});
+
+test('an attempt that died after publishing progress: the next one counts nothing twice', async () => {
+  const id = await createBatch(119, usersFrom(95_000, 1000), { text: 'died' });
+  const now = Date.now();
+  const claim = await redis.ttBatchClaim(
+    keys.batch(id), keys.sendState(id, 0), keys.results(id, 0), now, Math.floor(now / 1000), 1000, 60_000,
+  ); // prettier-ignore
+  const ct = Number(claim[1]);
+  const data = tt.ciphertext('died');
+  // The dead attempt stored 500 messages and published progress for the first 300 of them.
+  const early = await Promise.all(Array.from({ length: 500 }, (_, i) => tt.store(119, { user: 95_000 + i }, ct, data)));
+  const recorded = early.slice(0, 300).map((m) => `[1,${m.msgId}]`);
+  const partial = `[${recorded.concat(Array.from({ length: 700 }, () => 'null')).join(',')}]`;
+  assert.equal(
+    await redis.ttBatchPartial(keys.batch(id), keys.sendState(id, 0), claim[2]!, partial, '0', 300, 0, Date.now()),
+    1,
+  );
+  assert.deepEqual((await view(id)).counts, { queued: 0, sending: 700, sent: 300, failed: 0, cancelled: 0 });
+  const stats = new WorkerStats();
+  assert.equal(await processor(stats).process(job(id, 0).job, 'token'), 'done');
+  assert.equal(stats.readBackFound, 200);
+  storedOnce(119, 95_000, 1000);
+  assert.deepEqual((await view(id)).counts, { queued: 0, sending: 0, sent: 1000, failed: 0, cancelled: 0 });
 });
 
 test('db_proxy connections cut mid-chunk: every recipient is stored exactly once', async () => {

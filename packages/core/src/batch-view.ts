@@ -27,6 +27,22 @@ function round(rate: number): number {
   return Math.round(rate * 10) / 10;
 }
 
+/**
+ * Messages per second lately. The chunks write progress in steps (at least every second while they send), and the
+ * samples (rt0, rn0), (rt1, rn1) are taken at writes at least 2 s apart: the rate between them is exact, where one
+ * from a sample to now would swing with the step just written. When no sample came for longer than their spacing,
+ * sending slowed or stopped: the rate is then taken from the older sample to now, and decays towards 0.
+ */
+function recentRate(h: BatchHash, done: number, started: number, now: number): number {
+  const t0 = num(h.rt0);
+  const t1 = num(h.rt1) ?? started;
+  if (t0 !== undefined && t1 > t0 && now - t1 <= t1 - t0)
+    return Math.max(0, ((int(h.rn1) - int(h.rn0)) * 1000) / (t1 - t0));
+  const from = t0 ?? t1;
+  const n0 = t0 !== undefined ? int(h.rn0) : int(h.rn1);
+  return now > from ? Math.max(0, ((done - n0) * 1000) / (now - from)) : 0;
+}
+
 export function toBatchView(id: string, h: BatchHash, now = Date.now()): BatchView | null {
   if (!h.status) return null;
   const status = h.status as BatchStatus;
@@ -44,10 +60,7 @@ export function toBatchView(id: string, h: BatchHash, now = Date.now()): BatchVi
   if (started !== undefined && finished !== undefined) {
     rate = finished > started ? (done * 1000) / (finished - started) : done;
   } else if (started !== undefined && status !== 'cancelled') {
-    // Over the older sample (2 to 4+ s old while chunks keep ending): it decays to 0 when sending stops.
-    const t0 = num(h.rt0) ?? num(h.rt1) ?? started;
-    const n0 = num(h.rt0) !== undefined ? int(h.rn0) : int(h.rn1);
-    rate = now > t0 ? Math.max(0, ((done - n0) * 1000) / (now - t0)) : 0;
+    rate = recentRate(h, done, started, now);
   }
   const left = queued + sending;
   const eta = (status === 'running' || status === 'queued') && rate > 0 && left > 0 ? Math.ceil(left / rate) : null;

@@ -3,8 +3,7 @@
  * the admin key from TTPUSH_ADMIN_KEY. A key's secret is printed once, when the key is created or rotated.
  * Exit codes as `send`: 0 done, 2 usage or configuration error, 3 ttpush refused (4xx), 4 unreachable or 5xx.
  */
-import { parseArgs } from 'node:util';
-import { parseInteger, required, UsageError, usageErrorText } from '../args.ts';
+import { parseInteger, parseLine, required, UsageError, usageErrorText, type ParsedLine } from '../args.ts';
 import { DEFAULT_URL, baseUrl } from '../remote/connection.ts';
 import { EXIT } from '../remote/exit-codes.ts';
 
@@ -53,9 +52,7 @@ const OPTIONS = {
   limit: { type: 'string' },
 } as const;
 
-type Values = ReturnType<
-  typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true; allowPositionals: true }>
->['values'];
+type Values = ParsedLine<typeof OPTIONS>['values'];
 
 /** The answers' shapes as far as the text output reads them (the API reference has them in full). */
 interface AppAnswer {
@@ -173,13 +170,7 @@ function secretText(created: CreatedAnswer): string {
 
 /** The call a command line asks for; throws UsageError for a wrong one. */
 export function adminCall(argv: string[]): { call: AdminCall; url: string | undefined; json: boolean } | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseLine(argv, OPTIONS);
   if (values.help || positionals.length === 0) {
     if (values.help) return 'help';
     throw new UsageError('name a command: apps, keys or audit');

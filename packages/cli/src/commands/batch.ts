@@ -1,17 +1,23 @@
 /**
  * `ttpush batch`: streams recipients from a file or stdin to a running ttpush as one batch (an NDJSON
  * upload), then follows it (GET /v1/batches/:id) with a progress line on stderr until it ends.
+ * `ttpush batch status|results|cancel|pause|resume ID` act on a batch by its id (./batch-actions.ts).
  * Exit codes: see ../remote/exit-codes.ts.
  */
 import { existsSync, statSync } from 'node:fs';
-import type { BatchRecipient, BatchView, Priority, TtpushClient } from '@ttpush/client';
-import { parseFlags, parseInteger, required, UsageError, usageErrorText } from '../args.ts';
-import { allSent, progressLine, summaryLine } from '../remote/batch-progress.ts';
+import type { BatchRecipient, BatchView, Priority } from '@ttpush/client';
+import { didYouMean, parseFlags, parseInteger, required, UsageError, usageErrorText } from '../args.ts';
+import { allSent, summaryLine } from '../remote/batch-progress.ts';
 import { connect, DEFAULT_URL } from '../remote/connection.ts';
-import { EXIT, reportClientError } from '../remote/exit-codes.ts';
+import { EXIT } from '../remote/exit-codes.ts';
+import { EXIT_INTERRUPTED, followBatch, reportFollowError } from '../remote/follow.ts';
 import { fileRecipients, RecipientLineError, recipientLines } from '../remote/recipient-lines.ts';
+import { BATCH_ACTIONS, runBatchAction } from './batch-actions.ts';
 
 export const batchUsage = `usage: ttpush batch --from ID --text TEXT --recipients FILE|- [options]
+       ttpush batch status ID [--follow] [--json] [--no-progress]
+       ttpush batch results ID [--state sent|failed|cancelled|rejected] [--limit N] [--json]
+       ttpush batch cancel|pause|resume ID [--json]
 
 Sends TEXT to every recipient in FILE (or stdin, with -) through a running ttpush, as the app whose
 key is in TTPUSH_API_KEY, and follows the batch until it ends. FILE holds one recipient a line: a
@@ -27,8 +33,20 @@ options:
   --no-progress        no progress line on stderr
   -h, --help           this text
 
-exit codes: 0 every recipient sent, 1 some or all failed (or the batch was cancelled), 2 usage or
-configuration error, 3 ttpush refused the request, 4 ttpush unreachable or failing (5xx)`;
+The progress line (stderr) is rewritten in place on a terminal; elsewhere it is a plain line every few
+seconds. Ctrl-C stops following, not the batch: it prints how to follow or cancel it, and exits 130.
+
+On a batch by its id (--url as above):
+  status ID            its progress line (--json: the batch as JSON); --follow: follow it to its end
+                       like 'ttpush batch' does, with the same progress line, summary and exit code
+  results ID           its recipients' outcomes, one a line (--json: NDJSON rows), every page;
+                       --state keeps one outcome, --limit N stops after N rows
+  cancel ID            cancels what is not sent yet; pause ID / resume ID stop and restart sending
+
+exit codes: 0 every recipient sent (status, results, cancel, pause, resume: done), 1 some or all
+failed (or the batch was cancelled), 2 usage or configuration error, 3 ttpush refused the request
+(e.g. cancelling a finished batch, an unknown id), 4 ttpush unreachable or failing (5xx),
+130 interrupted by Ctrl-C (the batch goes on)`;
 
 const OPTIONS = {
   from: { type: 'string' },
@@ -40,9 +58,6 @@ const OPTIONS = {
   'no-progress': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/** How often a running batch is read. */
-const POLL_MS = 500;
 
 interface BatchOptions {
   url: string | undefined;
@@ -78,29 +93,27 @@ export function parseBatchArgs(argv: string[]): BatchOptions | 'help' {
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function follow(client: TtpushClient, first: BatchView, progress: boolean): Promise<BatchView> {
-  let view = first;
-  let shown = false;
-  try {
-    for (;;) {
-      if (progress) {
-        process.stderr.write(`\r${progressLine(view)}\x1b[K`);
-        shown = true;
-      }
-      if (view.status === 'completed' || view.status === 'cancelled') return view;
-      await sleep(POLL_MS);
-      view = await client.getBatch(view.id);
-    }
-  } finally {
-    if (shown) process.stderr.write('\n');
-  }
+/** Ctrl-C while the recipients are uploading: no batch id yet, and ttpush drops an unfinished upload. */
+function interruptUpload(): void {
+  process.stderr.write(
+    '\nttpush batch: interrupted during the upload; ttpush discards an unfinished upload, so nothing of it is sent.\n',
+  );
+  process.exit(EXIT_INTERRUPTED);
 }
 
 export async function run(argv: string[]): Promise<number> {
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith('-')) {
+    if ((BATCH_ACTIONS as readonly string[]).includes(first)) return runBatchAction(first, argv.slice(1));
+    process.stderr.write(
+      usageErrorText(
+        'batch',
+        new UsageError(`unknown subcommand '${first}'${didYouMean(first, BATCH_ACTIONS)}`),
+        batchUsage,
+      ),
+    );
+    return EXIT.usage;
+  }
   let options: BatchOptions | 'help';
   let client;
   try {
@@ -130,19 +143,24 @@ export async function run(argv: string[]): Promise<number> {
   const stream = path === '-' ? guard(recipientLines(process.stdin)) : () => guard(fileRecipients(path)());
   let view: BatchView;
   try {
-    view = await client.createBatch({
-      from: options.from,
-      content: options.text,
-      ...(options.priority !== undefined && { priority: options.priority }),
-      stream,
-    });
-    view = await follow(client, view, options.progress);
+    process.on('SIGINT', interruptUpload);
+    try {
+      view = await client.createBatch({
+        from: options.from,
+        content: options.text,
+        ...(options.priority !== undefined && { priority: options.priority }),
+        stream,
+      });
+    } finally {
+      process.off('SIGINT', interruptUpload);
+    }
+    view = await followBatch(client, view, { command: 'batch', url: options.url, progress: options.progress });
   } catch (err) {
     if (badLine !== undefined) {
       process.stderr.write(`ttpush batch: ${path === '-' ? 'stdin' : path}, ${badLine.message}\n`);
       return EXIT.usage;
     }
-    return reportClientError('batch', err);
+    return reportFollowError('batch', options.url, err);
   }
   const summary = summaryLine(view, Date.now() - started);
   if (options.json) {

@@ -2,9 +2,8 @@
  * `ttpush send`: sends one message through a running ttpush (POST /v1/messages) with the app key from
  * TTPUSH_API_KEY. Exit codes: see ../remote/exit-codes.ts.
  */
-import { parseArgs } from 'node:util';
-import type { MessageView, Priority, Recipient } from '@ttpush/client';
-import { parseInteger, required, UsageError, usageErrorText } from '../args.ts';
+import type { MessageView, Priority, Recipient, SendMessageRequest } from '@ttpush/client';
+import { parseInteger, parseLine, required, UsageError, usageErrorText } from '../args.ts';
 import { connect, DEFAULT_URL } from '../remote/connection.ts';
 import { EXIT, reportClientError } from '../remote/exit-codes.ts';
 
@@ -19,6 +18,13 @@ options:
   --url URL         ttpush's address (default ${DEFAULT_URL})
   --priority P      high, normal or low (default: the app key's)
   --wait S          wait up to S seconds (at most 30) for the message to be sent or fail
+  --send-at TIME    send no earlier than TIME: RFC 3339 (2026-01-31T09:30:00Z) or a delay from now
+                    (30s, 10m, 2h, 1d); the message is 'scheduled' until then
+  --deadline TIME   what is not sent by TIME fails as 'expired' (RFC 3339, or a delay from now)
+  --idempotency-key K
+                    the request's Idempotency-Key: sending again with the same K (within 24 h)
+                    answers the first message instead of sending a second one
+  --metadata JSON   a JSON object kept with the message and shown when it is read
   --json            print the message status as one JSON object on stdout
   -h, --help        this text
 
@@ -32,6 +38,10 @@ const OPTIONS = {
   url: { type: 'string' },
   priority: { type: 'string' },
   wait: { type: 'string' },
+  'send-at': { type: 'string' },
+  deadline: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  metadata: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -46,17 +56,43 @@ interface SendOptions {
   text: string;
   priority: Priority | undefined;
   wait: number | undefined;
+  sendAt: string | undefined;
+  deadline: string | undefined;
+  idempotencyKey: string | undefined;
+  metadata: Record<string, unknown> | undefined;
   json: boolean;
 }
 
-export function parseSendArgs(argv: string[]): SendOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+const DELAY_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** An RFC 3339 time, or a delay from now (30s, 10m, 2h, 1d) turned into one; ttpush checks the rest. */
+export function parseTime(text: string, flag: string, now = Date.now()): string {
+  const t = text.trim();
+  const delay = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(t);
+  if (delay) return new Date(now + Math.round(Number(delay[1]) * DELAY_UNITS[delay[2]!]!)).toISOString();
+  if (!/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}/.test(t) || Number.isNaN(Date.parse(t))) {
+    throw new UsageError(
+      `${flag} must be an RFC 3339 time such as 2026-01-31T09:30:00Z, or a delay from now such as 10m, got '${text}'`,
+    );
   }
-  const { values, positionals } = parsed;
+  return t;
+}
+
+function parseMetadata(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--metadata is not valid JSON: give an object such as '{"order": 42}'`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError(`--metadata must be a JSON object such as '{"order": 42}', got ${text}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function parseSendArgs(argv: string[]): SendOptions | 'help' {
+  const { values, positionals } = parseLine(argv, OPTIONS);
   if (values.help) return 'help';
   const toUser = values['to-user'];
   const toGroup = values['to-group'];
@@ -84,6 +120,10 @@ export function parseSendArgs(argv: string[]): SendOptions | 'help' {
       throw new UsageError(`--wait must be a number of seconds above 0 and at most 30, got '${values.wait}'`);
     }
   }
+  const key = values['idempotency-key'];
+  if (key !== undefined && (key.trim() === '' || !/^[\x20-\x7e]{1,200}$/.test(key))) {
+    throw new UsageError('--idempotency-key must be 1 to 200 printable ASCII characters (e.g. a UUID)');
+  }
   return {
     url: values.url,
     from,
@@ -91,15 +131,21 @@ export function parseSendArgs(argv: string[]): SendOptions | 'help' {
     text: positionals[0]!,
     priority: priority as Priority | undefined,
     wait,
+    sendAt: values['send-at'] === undefined ? undefined : parseTime(values['send-at'], '--send-at'),
+    deadline: values.deadline === undefined ? undefined : parseTime(values.deadline, '--deadline'),
+    idempotencyKey: key,
+    metadata: values.metadata === undefined ? undefined : parseMetadata(values.metadata),
     json: values.json ?? false,
   };
 }
 
-function describe(view: MessageView): string {
+/** One line for a message view: its id, recipient, status, msg_id or error, and when it is scheduled. */
+export function describe(view: MessageView): string {
   const to = 'user' in view.to ? `user ${view.to.user}` : `group ${view.to.group}`;
   const stored = view.msg_id === null ? '' : ` (msg_id ${view.msg_id})`;
   const error = view.error === null ? '' : `: ${view.error.code}: ${view.error.message}`;
-  return `message ${view.id} to ${to}: ${view.status}${stored}${error}`;
+  const when = view.status === 'scheduled' && view.send_at !== null ? ` (send at ${view.send_at})` : '';
+  return `message ${view.id} to ${to}: ${view.status}${when}${stored}${error}`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -119,15 +165,19 @@ export async function run(argv: string[]): Promise<number> {
   }
   let view: MessageView;
   try {
-    view = await client.sendMessage(
-      {
-        from: options.from,
-        to: options.to,
-        content: options.text,
-        ...(options.priority !== undefined && { priority: options.priority }),
-      },
-      options.wait === undefined ? {} : { wait: options.wait },
-    );
+    const req: SendMessageRequest = {
+      from: options.from,
+      to: options.to,
+      content: options.text,
+      ...(options.priority !== undefined && { priority: options.priority }),
+      ...(options.sendAt !== undefined && { send_at: options.sendAt }),
+      ...(options.deadline !== undefined && { deadline: options.deadline }),
+      ...(options.metadata !== undefined && { metadata: options.metadata }),
+    };
+    view = await client.sendMessage(req, {
+      ...(options.wait !== undefined && { wait: options.wait }),
+      ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
+    });
   } catch (err) {
     return reportClientError('send', err);
   }
