@@ -13,7 +13,14 @@ import { hashSecret, newKeySecret, parsePresented, secretMatches } from '../src/
 import { secondsToUtcMidnight, TenantStore, utcDay } from '../src/tenants/store.ts';
 import type { KeyScopes } from '../src/tenants/types.ts';
 
-const SCOPES: KeyScopes = { senders: [1001], groups: [7], batches: false, manage_groups: false, read_all: false };
+const SCOPES: KeyScopes = {
+  senders: [1001],
+  groups: [7],
+  batches: false,
+  manage_groups: false,
+  read_all: false,
+  manage_webhooks: false,
+};
 
 describe('key secrets', () => {
   it('name their key id and hash only the secret part', () => {

@@ -92,7 +92,8 @@ function parseKey(id: string, h: Record<string, string>): StoredKey | null {
   return {
     id,
     app: h.app,
-    scopes: JSON.parse(h.scopes ?? '{}') as KeyScopes,
+    // Keys stored before a scope existed lack it: it is false for them.
+    scopes: { manage_webhooks: false, ...(JSON.parse(h.scopes ?? '{}') as Partial<KeyScopes>) } as KeyScopes,
     created_at: iso(h.created_at)!,
     last_used_at: iso(h.last_used_at),
     revoked_at: iso(h.revoked_at),
