@@ -182,6 +182,7 @@ describe('admin endpoints', () => {
       batches: false,
       manage_groups: false,
       read_all: false,
+      manage_webhooks: false,
     });
     const list = await admin('GET', '/v1/admin/apps/shop/keys');
     const all = await admin('GET', '/v1/admin/keys');
