@@ -18,8 +18,6 @@ const TAGS: Readonly<Record<string, string>> = {
   Batches: 'One text (or one per recipient) to many recipients, uploaded as JSON or streamed as NDJSON.',
   Groups: 'TeamTalk group administration, answered synchronously.',
   Legacy: "The old http_msg_server's /query endpoints, byte for byte: existing callers switch without a change.",
-  Webhooks:
-    "Signed events to the app's endpoints and to a request's callback_url. Endpoints, deliveries and the callback secret are app-wide: every route here needs a key with the manage_webhooks scope (or read_all), 403 forbidden_scope otherwise; a callback_url on a send needs neither.",
   Operations:
     'Health, readiness, metrics and this reference. No app key needed; /metrics takes the metrics token when TTPUSH_METRICS_TOKEN is set.',
 };

@@ -33,6 +33,7 @@ defineOperation({
   auth: 'app',
   summary: 'Create an endpoint',
   description:
+    'Every /v1/webhooks route needs a key with the manage_webhooks scope (or read_all): endpoints, deliveries and the callback secret are app-wide (403 forbidden_scope otherwise; a callback_url on a send needs neither). ' +
     'Subscribes a URL to events. The answer carries the signing secret (whsec_…) once. The URL is refused when it ' +
     'resolves to a loopback, private or link-local address not allowed by TTPUSH_WEBHOOK_ALLOWED_NETWORKS.',
   body: json(createEndpointBody),
