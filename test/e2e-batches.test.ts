@@ -339,7 +339,7 @@ test('a worker stopped (SIGTERM) and one killed (SIGKILL) mid-batch: each recipi
     // The new worker found stored messages of the chunks the killed one was sending, and did not resend them.
     const kr = new Redis(k.redis.url);
     try {
-      const end2 = Date.now() + 5000;
+      const end2 = Date.now() + 20_000;
       let found = 0;
       while ((found = Number(await kr.hget('ttp:stats', 'read_back_found'))) === 0 && Date.now() < end2)
         await sleep(100);
