@@ -122,7 +122,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     config.metrics.port === undefined
       ? undefined
       : await listenMetrics(config, metrics, logger.child({ component: 'metrics' }), extraMetrics).catch(
-          async (err: unknown) => {
+          (err: unknown) => {
+            // The process stops (the port is taken, say): do not leave the API port listening behind it.
             server.close();
             throw err;
           },
