@@ -203,6 +203,7 @@ test('a rotated key works at once; the old one until its grace ends, then never'
     batches: false,
     manage_groups: false,
     read_all: false,
+    manage_webhooks: false,
   });
   const msg = { from: 1, to: { user: 2 }, content: 'rotation' };
   assert.equal((await send(apiB, rotated.secret, msg)).status, 202);
