@@ -522,7 +522,12 @@ test('a worker killed while sending: every message that ends sent has its event 
     h.startWorker();
     const views = await h.waitTerminal(ids, 90_000);
     const sent = [...views.values()].filter((v) => v.status === 'sent').map((v) => v.id as string);
-    assert.equal(sent.length, total);
+    const notSent = [...views.values()].filter((v) => v.status !== 'sent');
+    assert.equal(
+      sent.length,
+      total,
+      `not sent: ${JSON.stringify(notSent.slice(0, 5).map((v) => [v.id, v.status, v.error?.code]))}`,
+    );
     let missing: string[] = sent;
     for (const deadline = Date.now() + 30_000; missing.length > 0 && Date.now() < deadline; await sleep(100)) {
       const seen = new Set(rx.got.map((r) => r.json.data.id as string));
