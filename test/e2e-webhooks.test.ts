@@ -98,7 +98,9 @@ before(async () => {
       TTPUSH_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
       TTPUSH_WEBHOOK_RETRY_SCHEDULE: '50ms,50ms,50ms,50ms,50ms,50ms',
       TTPUSH_WEBHOOK_TIMEOUT_MS: '1000',
-      TTPUSH_WEBHOOK_DISABLE_AFTER: '3s',
+      // Long: an endpoint a test lets fail (a receiver that hangs, or answers 503) must not be disabled half-way
+      // however slow the machine; the test of disabling runs a worker of its own with 3s.
+      TTPUSH_WEBHOOK_DISABLE_AFTER: '1h',
     },
   });
 });
@@ -167,6 +169,17 @@ async function send(from: number, to: number, extra: Record<string, unknown> = {
   const r = await h.post('/v1/messages?wait=10', { from, to: { user: to }, content: `hi ${to}`, ...extra });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return r.body;
+}
+
+/**
+ * Replaces the worker by one started with `env` added to the harness's; resolves once it sent a message (/readyz may
+ * still count the old one's heartbeat for a few seconds).
+ */
+async function swapWorker(env: Record<string, string> = {}): Promise<void> {
+  await h.killWorker(h.workers.shift()!, 'SIGTERM');
+  h.startWorker(env);
+  const r = await h.post('/v1/messages?wait=30', { from: 92, to: { user: 93 }, content: 'worker swapped' });
+  assert.equal(r.body.status, 'sent', JSON.stringify(r.body));
 }
 
 const verify = (secret: string, got: Received) => new Webhook(secret).verify(got.body, got.headers);
@@ -465,6 +478,7 @@ test('an endpoint failing for TTPUSH_WEBHOOK_DISABLE_AFTER is disabled and the a
   const broken = await receiver();
   broken.answer = () => 500;
   const healthy = await receiver();
+  await swapWorker({ TTPUSH_WEBHOOK_DISABLE_AFTER: '3s' });
   const bad = await endpoint(broken, ['message.sent']);
   const good = await endpoint(healthy, ['batch.completed']);
   try {
@@ -492,6 +506,7 @@ test('an endpoint failing for TTPUSH_WEBHOOK_DISABLE_AFTER is disabled and the a
   } finally {
     await request('DELETE', `/v1/webhooks/endpoints/${bad.id}`);
     await request('DELETE', `/v1/webhooks/endpoints/${good.id}`);
+    await swapWorker();
   }
 });
 
@@ -547,12 +562,9 @@ test('a worker killed while sending: every message that ends sent has its event 
 test('every attempt checks the address again: a worker without the allowance refuses to call the receiver', async () => {
   const rx = await receiver();
   const ep = await endpoint(rx, ['message.sent']);
-  const old = h.workers.shift()!;
-  await h.killWorker(old, 'SIGTERM');
-  h.startWorker({ TTPUSH_WEBHOOK_ALLOWED_NETWORKS: '' });
   try {
     // A starting worker reads the endpoints before it lets a message end (no sleep needed).
-    await h.waitReady();
+    await swapWorker({ TTPUSH_WEBHOOK_ALLOWED_NETWORKS: '' });
     const msg = await send(118, 119);
     const [d] = await until(
       () => deliveriesOf(ep.id, [msg.id]),
@@ -564,8 +576,6 @@ test('every attempt checks the address again: a worker without the allowance ref
     assert.equal(rx.got.length, 0);
   } finally {
     await request('DELETE', `/v1/webhooks/endpoints/${ep.id}`);
-    await h.killWorker(h.workers.shift()!, 'SIGTERM');
-    h.startWorker();
-    await h.waitReady();
+    await swapWorker();
   }
 });
