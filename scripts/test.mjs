@@ -59,6 +59,8 @@ run(process.execPath, [
   '--test',
   '--test-reporter=spec',
   `--test-concurrency=${process.env.TTPUSH_TEST_CONCURRENCY ?? 2}`,
-  '--test-timeout=300000',
+  // Per test file (each runs in a process of its own): the crash and cluster files take minutes when several test runs
+  // share the machine.
+  '--test-timeout=900000',
   ...files,
 ]);

@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
+import { untilEndpointKnown } from './helpers/webhooks.ts';
 import { Harness, DEV_KEY } from './helpers/harness.ts';
 import { assertExactlyOnce, sendAll, type Planned } from './helpers/send-many.ts';
 import { rawPost } from './helpers/raw-post.ts';
@@ -207,7 +208,8 @@ test('a tenant key made through one api sends through the other, and its signed 
     r = await fetch(`${h.url}/v1/admin/apps/clustered/keys`, {
       method: 'POST',
       headers: admin,
-      body: '{"senders":[4242]}',
+      // Webhooks are app-wide: the key needs manage_webhooks to create an endpoint.
+      body: '{"senders":[4242],"manage_webhooks":true}',
     });
     assert.equal(r.status, 201);
     const secretKey = ((await r.json()) as { secret: string }).secret;
@@ -219,14 +221,27 @@ test('a tenant key made through one api sends through the other, and its signed 
       body: JSON.stringify({ url, events: ['message.sent'] }),
     });
     assert.equal(r.status, 201, await r.clone().text());
-    const endpointSecret = ((await r.json()) as { secret: string }).secret;
-    r = await fetch(`${secondApi}/v1/messages?wait=10`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ from: 4242, to: { user: 4243 }, content: 'tenant on a cluster' }),
+    const { id: endpointId, secret: endpointSecret } = (await r.json()) as { id: string; secret: string };
+    // The workers learn of the endpoint by a notice: send until a message has a delivery to it (those sent before
+    // have none), rather than guess when with a sleep.
+    let view = { id: '', status: '', msg_id: 0 };
+    await untilEndpointKnown({
+      send: async () => {
+        const sent = await fetch(`${secondApi}/v1/messages?wait=10`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ from: 4242, to: { user: 4243 }, content: 'tenant on a cluster' }),
+        });
+        view = (await sent.json()) as typeof view;
+        assert.equal(view.status, 'sent', JSON.stringify(view));
+        return view.id;
+      },
+      delivered: async (id) => {
+        const page = await fetch(`${h.url}/v1/webhooks/deliveries?endpoint=${endpointId}`, { headers: auth });
+        const body = (await page.json()) as { deliveries: { event_id: string }[] };
+        return body.deliveries.some((d) => d.event_id.includes(`_${id}_`));
+      },
     });
-    const view = (await r.json()) as { id: string; status: string; msg_id: number };
-    assert.equal(view.status, 'sent', JSON.stringify(view));
     const deadline = Date.now() + 20_000;
     while (received.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
     assert.equal(received.length, 1, 'the message.sent event arrived once');

@@ -103,7 +103,12 @@ test('grafana provisioning points at the dashboard folder and the data source th
   );
   const prom = readFileSync('deploy/prometheus/prometheus.yml', 'utf8');
   assert.match(prom, /metrics_path:\s*\/metrics/);
-  assert.match(prom, /targets:\s*\['api:8400'\]/);
+  // /metrics on the api's own metrics port, which docker-compose.yml sets and does not publish.
+  const metricsPort = /TTPUSH_METRICS_PORT:\s*'?(\d+)'?/.exec(compose)?.[1];
+  assert.ok(metricsPort, 'docker-compose.yml sets TTPUSH_METRICS_PORT');
+  assert.match(prom, new RegExp(`targets:\\s*\\['api:${metricsPort}'\\]`));
+  const published = [...compose.matchAll(/^\s*-\s*'?(?:[\d.]+:)?(\d+):(\d+)'?\s*$/gm)].map((m) => m[2]);
+  assert.ok(published.includes('8400') && !published.includes(metricsPort), `published ports ${published.join(', ')}`);
 });
 
 test('docker-compose --profile monitoring config passes, with pinned prometheus and grafana images', (t) => {

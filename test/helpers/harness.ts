@@ -86,9 +86,10 @@ export class Harness {
     return { child, output, exited };
   }
 
-  async startApi(): Promise<void> {
+  /** Starts the api (again, after stopProcesses or a kill), on the same port; `extraEnv` changes its configuration. */
+  async startApi(extraEnv: Record<string, string> = {}): Promise<void> {
     this.apiPort ||= await freePort();
-    this.api = this.spawnRole('api', { TTPUSH_HTTP_PORT: String(this.apiPort) });
+    this.api = this.spawnRole('api', { ...extraEnv, TTPUSH_HTTP_PORT: String(this.apiPort) });
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (this.api.child.exitCode !== null) throw new Error(`api exited: ${this.api.output.join('')}`);
@@ -104,9 +105,9 @@ export class Harness {
   }
 
   /** Starts another api process on a free port against the same Redis; resolves with its base URL. */
-  async startExtraApi(): Promise<string> {
+  async startExtraApi(extraEnv: Record<string, string> = {}): Promise<string> {
     const port = await freePort();
-    const api = this.spawnRole('api', { TTPUSH_HTTP_PORT: String(port) });
+    const api = this.spawnRole('api', { ...extraEnv, TTPUSH_HTTP_PORT: String(port) });
     this.extraApis.push(api);
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 20_000;
@@ -155,6 +156,14 @@ export class Harness {
         await p.exited;
       }),
     );
+  }
+
+  /** Stops the api alone (SIGTERM) and waits for it to exit. */
+  async stopApi(): Promise<void> {
+    const api = this.api;
+    if (!api) return;
+    if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGTERM');
+    await api.exited;
   }
 
   async killWorker(w: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

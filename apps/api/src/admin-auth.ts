@@ -39,17 +39,18 @@ export function adminKeyCheck(adminKey: string | undefined): AdminKeyCheck {
 
 /**
  * Requires the admin key. `alsoAccept` lets a route take another proof of it (the console's session
- * cookie) before the Bearer header is looked at.
+ * cookie, checked in Redis) when the Bearer header does not carry the key.
  */
-export function adminAuth(check: AdminKeyCheck, alsoAccept?: (req: Request) => boolean): RequestHandler {
-  return (req, _res, next) => {
+export function adminAuth(check: AdminKeyCheck, alsoAccept?: (req: Request) => Promise<boolean>): RequestHandler {
+  return async (req, _res, next) => {
     if (!check.enabled) {
       throw new ApiError(
         'admin_disabled',
         'admin endpoints are off: set TTPUSH_ADMIN_KEY (16+ characters) on the api to turn them on',
       );
     }
-    if (alsoAccept?.(req) === true || check.matches(check.presented(req))) {
+    // The Bearer key first: it needs no Redis.
+    if (check.matches(check.presented(req)) || (alsoAccept !== undefined && (await alsoAccept(req)))) {
       next();
       return;
     }

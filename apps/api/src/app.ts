@@ -15,6 +15,7 @@ import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { requestContext } from './request-context.ts';
 import { docsRouter } from './routes/docs.ts';
 import { healthRouter } from './routes/health.ts';
+import { metricsRouter } from './routes/metrics.ts';
 import { legacyRouter } from './routes/legacy.ts';
 import { messagesRouter } from './routes/messages.ts';
 import { batchesRouter } from './routes/batches.ts';
@@ -25,6 +26,7 @@ import type { GroupAdmin } from './groups.ts';
 import { consoleRouter } from './routes/console.ts';
 import { queuesBoardRouter } from './routes/queues-board.ts';
 import type { Overview } from './console/overview.ts';
+import { consoleSessions, type ConsoleSessions } from './console/session.ts';
 import type { Queue } from 'bullmq';
 import { notFound } from './routing.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -50,7 +52,7 @@ export interface AppDeps {
   /** Tenant apps and keys in Redis (keys `ttpk_...`, /v1/admin); absent: configuration keys only. */
   tenants?: { store: TenantStore; keyring: TenantKeyring };
   /** The operators' console (/console) and queue dashboard (/admin/queues); mounted only with `batches`. */
-  console?: { overview: () => Promise<Overview>; queues: readonly Queue[] };
+  console?: { overview: () => Promise<Overview>; queues: readonly Queue[]; sessions?: ConsoleSessions };
   /** Webhooks (/v1/webhooks, callback_url); the routes exist only when given. */
   webhooks?: WebhookStore;
 }
@@ -68,7 +70,11 @@ export function createApp(deps: AppDeps): express.Express {
   // A message's status changes while its body may not look new to a cache: no ETag, no 304.
   app.set('etag', false);
   app.use(requestContext(logger, metrics));
-  app.use(healthRouter({ service, metrics, logger, extraMetrics: deps.extraMetrics }));
+  app.use(healthRouter({ service, logger }));
+  // With TTPUSH_METRICS_PORT, /metrics is served there (metrics-server.ts) and not here.
+  if (config.metrics.port === undefined) {
+    app.use(metricsRouter({ metrics, extraMetrics: deps.extraMetrics, token: config.metrics.token }));
+  }
   app.use(docsRouter());
   const { rateLimiter } = deps;
   const policy = new UrlPolicy(config.webhooks.allowedNetworks);
@@ -92,8 +98,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
   if (deps.console && deps.batches) {
-    app.use(consoleRouter({ config, batches: deps.batches, overview: deps.console.overview, logger }));
-    app.use(queuesBoardRouter(config, deps.console.queues));
+    const sessions = deps.console.sessions ?? consoleSessions(undefined, config.redisPrefix, config.adminKey);
+    app.use(consoleRouter({ config, batches: deps.batches, overview: deps.console.overview, logger, sessions }));
+    app.use(queuesBoardRouter(config, deps.console.queues, sessions));
   }
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -25,6 +25,8 @@ export interface AppIdentity {
   batches: boolean;
   manageGroups: boolean;
   readAll: boolean;
+  /** May manage and read the app's webhooks (endpoints, deliveries, callback secret): app-wide, like read_all. */
+  manageWebhooks: boolean;
   /** The priority of this app's messages and batches when a request names none. */
   priority: Priority;
   /** Messages per second for the whole app; undefined: no limit. */
@@ -64,6 +66,8 @@ function configIdentity(name: string, senders: readonly number[] | '*', priority
     batches: true,
     manageGroups: true,
     readAll: true,
+    // A configuration key is its app's only key: its webhooks carry nobody else's messages.
+    manageWebhooks: true,
     priority,
     rateLimit,
     dailyQuota: undefined,
@@ -107,10 +111,20 @@ export function maySendToGroup(app: AppIdentity, group: number): boolean {
   return app.groups === '*' || app.groups.has(group);
 }
 
-export type Scope = 'batches' | 'manage_groups' | 'read_all';
+export type Scope = 'batches' | 'manage_groups' | 'read_all' | 'manage_webhooks';
 
 export function hasScope(app: AppIdentity, scope: Scope): boolean {
-  return scope === 'batches' ? app.batches : scope === 'manage_groups' ? app.manageGroups : app.readAll;
+  switch (scope) {
+    case 'batches':
+      return app.batches;
+    case 'manage_groups':
+      return app.manageGroups;
+    case 'read_all':
+      return app.readAll;
+    case 'manage_webhooks':
+      // Webhooks see every key's messages of the app: a key that may read them all may manage them too.
+      return app.manageWebhooks || app.readAll;
+  }
 }
 
 /** 403 forbidden_scope naming the scope the key lacks. */
@@ -118,7 +132,7 @@ export function requireScope(app: AppIdentity, scope: Scope, what: string): void
   if (hasScope(app, scope)) return;
   throw new ApiError(
     'forbidden_scope',
-    `the key ${app.keyId} of app '${app.name}' lacks the '${scope}' scope, which ${what} needs: use a key with it, or create one (ttpush admin keys create --app ${app.name} --${scope.replace('_', '-')})`,
+    `the key ${app.keyId} of app '${app.name}' lacks the '${scope}' scope, which ${what} needs: use a key with it${scope === 'manage_webhooks' ? ' (or with read_all)' : ''}, or create one (ttpush admin keys create --app ${app.name} --${scope.replace('_', '-')})`,
   );
 }
 

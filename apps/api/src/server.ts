@@ -16,8 +16,10 @@ import {
   redisTarget,
   renderWorkerMetrics,
 } from '@ttpush/core';
-import { collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createApp } from './app.ts';
+import { createApiMetrics } from './metrics.ts';
+import { listenMetrics } from './metrics-server.ts';
 import { onClientError } from './client-error.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
 import { TeamTalkGroups } from './groups.ts';
@@ -25,12 +27,15 @@ import { TenantKeyring } from './tenants/keyring.ts';
 import { TenantStore } from './tenants/store.ts';
 import { RateSampler, totals } from './console/rate-sampler.ts';
 import { readOverview } from './console/overview.ts';
+import { consoleSessions } from './console/session.ts';
 
 export interface RunningApi {
   server: Server;
   port: number;
   service: RedisMessageService;
   batches: RedisBatchService;
+  /** The port of /metrics when TTPUSH_METRICS_PORT is set. */
+  metricsPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -82,7 +87,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     sampler,
   };
   const webhooks = new WebhookStore(redis, config.redisPrefix);
+  // One set of metrics for the API port and the metrics port, if any.
+  const metrics = createApiMetrics(new Registry());
   const app = createApp({
+    metrics,
     config,
     service,
     batches,
@@ -92,7 +100,11 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     rateLimiter,
     tenants: { store: tenantStore, keyring: tenantKeyring },
     ...(groups && { groups }),
-    console: { overview: () => readOverview(overviewSources), queues: batches.queues.queues },
+    console: {
+      overview: () => readOverview(overviewSources),
+      queues: batches.queues.queues,
+      sessions: consoleSessions(redis, config.redisPrefix, config.adminKey),
+    },
   });
   const server = createServer(app);
   server.on('clientError', onClientError);
@@ -106,11 +118,31 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ host: config.http.host, port }, 'api listening');
+  const metricsListener =
+    config.metrics.port === undefined
+      ? undefined
+      : await listenMetrics(config, metrics, logger.child({ component: 'metrics' }), extraMetrics).catch(
+          (err: unknown) => {
+            // The process stops (the port is taken, say): do not leave the API port listening behind it.
+            server.close();
+            throw err;
+          },
+        );
+  if (config.metrics.port === undefined && config.metrics.token === undefined && !isLoopback(config.http.host)) {
+    logger.warn(
+      { host: config.http.host },
+      '/metrics is open on the API port and names apps, hosts and TeamTalk addresses: set TTPUSH_METRICS_TOKEN or TTPUSH_METRICS_PORT',
+    );
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       sampler.stop();
+      if (metricsListener) {
+        metricsListener.server.close();
+        metricsListener.server.closeAllConnections();
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -124,5 +156,9 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       await groups?.close().catch(() => undefined);
       for (const r of [redis, queueConnection, subscriber, tenantNotices]) r.disconnect();
     })());
-  return { server, port, service, batches, close };
+  return { server, port, service, batches, metricsPort: metricsListener?.port, close };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -14,7 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../src/app.ts';
 import { startApi, type RunningApi } from '../src/server.ts';
 import { MemoryService } from './helpers/memory-service.ts';
-import { consoleSessions, SESSION_COOKIE } from '../src/console/session.ts';
+import { randomBytes } from 'node:crypto';
+import { adminKeyFingerprint, consoleSessions, SESSION_COOKIE, SESSION_TTL_MS } from '../src/console/session.ts';
 
 const ADMIN_KEY = 'admin-key-for-console-tests-0123';
 const DEV_KEY = 'dev-key-for-console-tests-01';
@@ -152,6 +153,11 @@ test('the right key sets an HttpOnly SameSite=Strict session cookie that is not 
   assert.equal((await fetch(`${url}/console/assets/..%2Fsession.ts`)).status, 404);
 });
 
+/** The Redis keys of this api's console sessions. */
+async function sessionKeys(): Promise<string[]> {
+  return redis.keys(`${PREFIX}:console:session:*`);
+}
+
 test('the overview needs the cookie or the Bearer admin key; app keys, forged, expired and old-key sessions are refused', async () => {
   const cookie = await sessionCookie();
   assert.equal((await fetch(`${url}/console/api/overview`, { headers: { cookie } })).status, 200);
@@ -159,14 +165,25 @@ test('the overview needs the cookie or the Bearer admin key; app keys, forged, e
   assert.equal(bearer.status, 200);
   const value = cookie.slice(SESSION_COOKIE.length + 1);
   const forged = `${value.slice(0, -2)}${value.endsWith('AA') ? 'BB' : 'AA'}`;
-  const expired = consoleSessions(ADMIN_KEY).issue(Date.now() - 13 * 3_600_000);
-  const oldKey = consoleSessions('a-previous-admin-key-000000').issue();
+  // A session of this admin key whose Redis entry expired (as it does after 12 h): stored with 1 ms to live.
+  const expired = await consoleSessions(redis, PREFIX, ADMIN_KEY).create();
+  const expiredKey = (await sessionKeys()).find((k) => k.includes(adminKeyFingerprint(ADMIN_KEY)))!;
+  await redis.pexpire(expiredKey, 1);
+  for (const deadline = Date.now() + 5000; (await redis.exists(expiredKey)) === 1 && Date.now() < deadline;) {
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  // A live session made with another admin key (before the key changed).
+  const oldKey = await consoleSessions(redis, PREFIX, 'a-previous-admin-key-000000').create();
+  // The signed tokens of earlier versions (`<expiry ms>.<nonce>.<hmac>`) are no session id.
+  const signedToken = `${Date.now() + 3_600_000}.${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
   const refused: [string, Record<string, string>][] = [
     ['nothing', {}],
     ['app key', { authorization: `Bearer ${DEV_KEY}` }],
     ['forged', { cookie: `${SESSION_COOKIE}=${forged}` }],
+    ['random id', { cookie: `${SESSION_COOKIE}=${randomBytes(32).toString('base64url')}` }],
     ['expired', { cookie: `${SESSION_COOKIE}=${expired}` }],
     ['old key', { cookie: `${SESSION_COOKIE}=${oldKey}` }],
+    ['signed token', { cookie: `${SESSION_COOKIE}=${signedToken}` }],
     ['the key as cookie', { cookie: `${SESSION_COOKIE}=${ADMIN_KEY}` }],
   ];
   for (const [name, headers] of refused) {
@@ -258,6 +275,46 @@ test('logout clears the cookie', async () => {
   assert.match(r.headers.get('set-cookie') ?? '', new RegExp(`^${SESSION_COOKIE}=; Max-Age=0;.*HttpOnly`));
 });
 
+test('a session lives in Redis for 12 h under a hash of its id; the cookie holds only the random id', async () => {
+  const before = new Set(await sessionKeys());
+  const cookie = await sessionCookie();
+  const id = cookie.slice(SESSION_COOKIE.length + 1);
+  assert.match(id, /^[A-Za-z0-9_-]{43}$/);
+  const added = (await sessionKeys()).filter((k) => !before.has(k));
+  assert.equal(added.length, 1, JSON.stringify(added));
+  const key = added[0]!;
+  assert.ok(key.startsWith(`${PREFIX}:console:session:${adminKeyFingerprint(ADMIN_KEY)}:`), key);
+  assert.ok(!key.includes(id) && !key.includes(ADMIN_KEY), key);
+  assert.ok(!(await redis.get(key))!.includes(id));
+  const ttl = await redis.pttl(key);
+  assert.ok(ttl > SESSION_TTL_MS - 60_000 && ttl <= SESSION_TTL_MS, `ttl ${ttl}`);
+});
+
+test('after logout the old cookie opens neither /console/api nor /admin/queues, and /console shows the login', async () => {
+  const cookie = await sessionCookie();
+  assert.equal((await fetch(`${url}/console/api/overview`, { headers: { cookie } })).status, 200);
+  assert.equal((await fetch(`${url}/admin/queues`, { headers: { cookie } })).status, 200);
+  const out = await fetch(`${url}/console/logout`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie, ...sameOrigin() },
+  });
+  assert.equal(out.status, 303);
+  assert.match(out.headers.get('set-cookie') ?? '', new RegExp(`^${SESSION_COOKIE}=; Max-Age=0;`));
+  // A copy of the cookie kept by the browser (or anyone) after the logout:
+  const api = await fetch(`${url}/console/api/overview`, { headers: { cookie } });
+  assert.equal(api.status, 401);
+  assert.equal(((await api.json()) as any).error.code, 'unauthorized');
+  assert.equal((await fetch(`${url}/admin/queues`, { headers: { cookie } })).status, 401);
+  const action = await fetch(`${url}/console/api/batches/bat_0000000000000000000000/cancel`, {
+    method: 'POST',
+    headers: { cookie, ...sameOrigin() },
+  });
+  assert.equal(action.status, 401);
+  const page = await fetch(`${url}/console`, { headers: { cookie } });
+  assert.match(await page.text(), /<form method="post" action="\/console\/login">/);
+});
+
 test('bull-board at /admin/queues: 401 without the admin key; its page, assets and API load with the session', async () => {
   const none = await fetch(`${url}/admin/queues`);
   assert.equal(none.status, 401);
@@ -320,13 +377,37 @@ test('with Redis down the overview answers 503 redis_unavailable and the page st
     assert.equal(r.status, 503);
     assert.equal(((await r.json()) as any).error.code, 'redis_unavailable');
     assert.equal((await fetch(`${url}/console`, { headers: { cookie } })).status, 200);
+    // The Bearer key needs no Redis to be checked.
+    const keyed = await fetch(`${url}/console/api/overview`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    assert.equal(keyed.status, 503);
+    // A logout that cannot delete the session says so and keeps the cookie, so that it can be tried again.
+    const out = await fetch(`${url}/console/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, ...sameOrigin() },
+    });
+    assert.equal(out.status, 503);
+    assert.equal(out.headers.get('set-cookie'), null);
+    // Nor can a new session be stored.
+    const login = await fetch(`${url}/console/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...sameOrigin() },
+      body: new URLSearchParams({ key: ADMIN_KEY }).toString(),
+    });
+    assert.equal(login.status, 503);
+    assert.equal(login.headers.get('set-cookie'), null);
   } finally {
     await redisServer.startProcess();
   }
   let status = 0;
   for (const deadline = Date.now() + 15_000; status !== 200 && Date.now() < deadline;) {
-    status = (await fetch(`${url}/console/api/overview`, { headers: { cookie } })).status;
+    status = (await fetch(`${url}/console/api/overview`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).status;
     if (status !== 200) await new Promise((r) => setTimeout(r, 200));
   }
   assert.equal(status, 200);
+  // This Redis keeps nothing across a restart, sessions included: the old cookie is refused, a new login works.
+  assert.equal((await fetch(`${url}/console/api/overview`, { headers: { cookie } })).status, 401);
+  const fresh = await sessionCookie();
+  assert.equal((await fetch(`${url}/console/api/overview`, { headers: { cookie: fresh } })).status, 200);
 });

@@ -1,7 +1,13 @@
 /** /healthz, /readyz (both outcomes), /metrics, OPTIONS, and requests Node's HTTP parser refuses. */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEYS, bearer, startTestApp, type TestApp } from './helpers/test-app.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { createApiMetrics } from '../src/metrics.ts';
+import { createMetricsApp } from '../src/metrics-server.ts';
+import { KEYS, bearer, startTestApp, testConfig, type TestApp } from './helpers/test-app.ts';
 import { READY_HEALTH } from './helpers/memory-service.ts';
 import { rawExchange } from './helpers/raw-http.ts';
 
@@ -102,5 +108,63 @@ describe('health, readiness and metrics', () => {
     const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { error: { code: string } };
     assert.equal(body.error.code, 'invalid_field');
     assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
+  });
+});
+
+describe('/metrics behind TTPUSH_METRICS_TOKEN and TTPUSH_METRICS_PORT', () => {
+  const TOKEN = 'metrics-token-for-tests-0123456789';
+
+  it('with a token: 401 without it or with another key, 200 with it', async () => {
+    const t = await startTestApp({ metrics: { token: TOKEN, port: undefined } });
+    try {
+      for (const headers of [
+        {},
+        bearer('metrics-token-for-tests-WRONG12345'),
+        bearer(KEYS.dev),
+        { authorization: TOKEN },
+      ]) {
+        const r = await fetch(`${t.url}/metrics`, { headers });
+        assert.equal(r.status, 401, JSON.stringify(headers));
+        assert.equal(r.headers.get('www-authenticate'), 'Bearer');
+        const body = (await r.json()) as { error: { code: string; message: string } };
+        assert.equal(body.error.code, 'unauthorized');
+        assert.match(body.error.message, /TTPUSH_METRICS_TOKEN/);
+      }
+      const ok = await fetch(`${t.url}/metrics`, { headers: bearer(TOKEN) });
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /ttpush_http_requests_total/);
+      // The token is no secret to log.
+      assert.ok(!t.logText().includes(TOKEN));
+      // Health checks stay open.
+      assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('with a port of its own: the API port answers 404, the metrics listener serves /metrics only', async () => {
+    const t = await startTestApp({ metrics: { token: undefined, port: 0 } });
+    const metrics = createApiMetrics(new Registry());
+    metrics.accepted.inc({ app: 'crm', priority: 'normal' });
+    const config = testConfig({ metrics: { token: TOKEN, port: 0 } });
+    const side = createServer(createMetricsApp(config, metrics, pino({ level: 'silent' })));
+    await new Promise<void>((resolve) => side.listen(0, '127.0.0.1', resolve));
+    const sideUrl = `http://127.0.0.1:${(side.address() as AddressInfo).port}`;
+    try {
+      const main = await fetch(`${t.url}/metrics`);
+      assert.equal(main.status, 404);
+      assert.equal(((await main.json()) as { error: { code: string } }).error.code, 'not_found');
+      assert.equal((await fetch(`${sideUrl}/metrics`)).status, 401);
+      const ok = await fetch(`${sideUrl}/metrics`, { headers: bearer(TOKEN) });
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /^ttpush_messages_accepted_total\{app="crm",priority="normal"\} 1$/m);
+      for (const path of ['/v1/messages', '/healthz', '/console']) {
+        assert.equal((await fetch(`${sideUrl}${path}`, { headers: bearer(TOKEN) })).status, 404, path);
+      }
+    } finally {
+      side.closeAllConnections();
+      await new Promise<void>((resolve) => side.close(() => resolve()));
+      await t.close();
+    }
   });
 });

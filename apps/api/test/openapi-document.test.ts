@@ -101,7 +101,9 @@ test('the document is OpenAPI 3.1 in shape: required fields, $refs, path paramet
     doc.info.version,
     JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
   );
-  assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['adminKey', 'appKey']);
+  assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['adminKey', 'appKey', 'metricsToken']);
+  // /metrics: the token when TTPUSH_METRICS_TOKEN is set, nothing otherwise.
+  assert.deepEqual(doc.paths['/metrics'].get.security, [{ metricsToken: [] }, {}]);
   assert.equal(doc.components.securitySchemes.appKey.scheme, 'bearer');
 });
 

@@ -122,7 +122,7 @@ test('lost chunk jobs and a chunk job failed for good are added again; both batc
     for (let u = 20_000; u < 21_500; u++) assert.equal(sandbox.store.singleMessages(2, u).length, 1, `user ${u}`);
 
     // Finished batches leave the safety net's list at its next look; then a pass costs one ZRANGEBYSCORE.
-    const end = Date.now() + 5000;
+    const end = Date.now() + 20_000;
     while ((await conns[0]!.zcard(batchKeys.active)) > 0) {
       assert.ok(Date.now() < end, 'finished batches stay listed');
       await new Promise((r) => setTimeout(r, 50));

@@ -37,12 +37,13 @@ describe('ttpush admin arguments', () => {
       '*',
       '--batches',
       '--read-all',
+      '--manage-webhooks',
     ]);
     assert.deepEqual(
       [c.path, c.body],
       [
         '/v1/admin/apps/crm/keys',
-        { senders: [1, 2], groups: '*', batches: true, manage_groups: false, read_all: true },
+        { senders: [1, 2], groups: '*', batches: true, manage_groups: false, read_all: true, manage_webhooks: true },
       ],
     );
     assert.deepEqual(callOf(['keys', 'create', '--app', 'x']).body, {
@@ -51,6 +52,7 @@ describe('ttpush admin arguments', () => {
       batches: false,
       manage_groups: false,
       read_all: false,
+      manage_webhooks: false,
     });
   });
 

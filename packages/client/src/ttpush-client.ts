@@ -195,7 +195,9 @@ export class TtpushClient {
     return this.call<MembersChange>({ method: 'DELETE', path: `/v1/groups/${groupId}/members`, json: req });
   }
 
-  // Webhooks (/v1/webhooks): the app's endpoints, their deliveries and the callback secret.
+  // Webhooks (/v1/webhooks): the app's endpoints, their deliveries and the callback secret. They are app-wide, so each
+  // of these methods needs a key with the manage_webhooks scope (or read_all): without it they throw TtpushError 403
+  // forbidden_scope. A callback_url on sendMessage / createBatch needs neither.
 
   /** POST /v1/webhooks/endpoints: the answer carries the endpoint's secret, shown this once. */
   createEndpoint(req: CreateEndpointRequest): Promise<WebhookEndpointWithSecret> {

@@ -49,6 +49,12 @@ export interface Config {
   devAppKey: string | undefined;
   /** The operators' key for /console, the queue dashboard and admin endpoints; unset: those answer 403 admin_disabled. */
   adminKey: string | undefined;
+  /**
+   * Who may read /metrics (it names apps, hosts and TeamTalk addresses): `token` (TTPUSH_METRICS_TOKEN) requires
+   * `Authorization: Bearer <token>`; `port` (TTPUSH_METRICS_PORT) serves /metrics on a listener of its own, and the
+   * API port no longer does. Both unset: /metrics is open on the API port.
+   */
+  metrics: { token: string | undefined; port: number | undefined };
   /** Messages per second of the development key; unset: unlimited. */
   devRateLimit: number | undefined;
   maxContentBytes: number;
@@ -109,6 +115,14 @@ export const VARIABLES = {
   TTPUSH_ADMIN_KEY: [
     'unset (random when embedded)',
     'operator key for /console, /admin/queues and admin endpoints (16+ characters); unset: they are off',
+  ],
+  TTPUSH_METRICS_TOKEN: [
+    'unset: /metrics needs no token',
+    'a token of 16+ characters /metrics then requires as "Authorization: Bearer <token>" (401 without it)',
+  ],
+  TTPUSH_METRICS_PORT: [
+    'unset: /metrics on the API port',
+    'serve /metrics on this port only (on TTPUSH_HTTP_HOST), not on the API port: keep it on a network only Prometheus reaches',
   ],
   TTPUSH_DEV_RATE_LIMIT: ['unset: unlimited', 'messages per second the development key may send'],
   TTPUSH_MAX_CONTENT_BYTES: ['3068', 'largest message text in UTF-8 bytes (TeamTalk column varchar(4096))'],
@@ -362,6 +376,18 @@ export function loadConfig(env: Source = process.env): Config {
   if (adminKey !== undefined && adminKey.length < 16) {
     fail('TTPUSH_ADMIN_KEY', 'is shorter than 16 characters', 'use a random key of 16 characters or more');
   }
+  const metricsToken = src.TTPUSH_METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
+    fail(
+      'TTPUSH_METRICS_TOKEN',
+      'is shorter than 16 characters or has a space',
+      'use a random token of 16+ characters',
+    );
+  }
+  const metricsPort = src.TTPUSH_METRICS_PORT?.trim() ? int(src, 'TTPUSH_METRICS_PORT', 0, 0, 65535) : undefined;
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === int(src, 'TTPUSH_HTTP_PORT', 8400, 0, 65535)) {
+    fail('TTPUSH_METRICS_PORT', `is ${metricsPort}, the API port`, 'give /metrics a port of its own, or unset it');
+  }
   const appKeys = src.TTPUSH_APP_KEYS_FILE ? loadAppKeysFile(src.TTPUSH_APP_KEYS_FILE) : [];
   const prefix = src.TTPUSH_REDIS_PREFIX ?? 'ttp';
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(prefix))
@@ -385,6 +411,7 @@ export function loadConfig(env: Source = process.env): Config {
     appKeys,
     devAppKey,
     adminKey,
+    metrics: { token: metricsToken, port: metricsPort },
     devRateLimit: src.TTPUSH_DEV_RATE_LIMIT ? int(src, 'TTPUSH_DEV_RATE_LIMIT', 0, 1, 10_000_000) : undefined,
     maxContentBytes: int(src, 'TTPUSH_MAX_CONTENT_BYTES', 3068, 1, 1024 * 1024),
     legacyWaitMs: int(src, 'TTPUSH_LEGACY_WAIT_MS', 10_000, 100, 120_000),

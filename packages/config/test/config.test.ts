@@ -161,3 +161,22 @@ test('Redis Cluster: seed nodes replace the URL (no embedded Redis); partitions 
   assert.throws(() => loadConfig({ TTPUSH_REDIS_PARTITIONS: '0' }), /TTPUSH_REDIS_PARTITIONS is 0, out of range/);
   assert.throws(() => loadConfig({ TTPUSH_REDIS_PARTITIONS: '37' }), /TTPUSH_REDIS_PARTITIONS is 37, out of range/);
 });
+
+test('metrics: a token of 16+ characters and a port of its own, both optional', () => {
+  assert.deepEqual(loadConfig({}).metrics, { token: undefined, port: undefined });
+  const c = loadConfig({ TTPUSH_METRICS_TOKEN: ' metrics-token-0123456789 ', TTPUSH_METRICS_PORT: '9400' });
+  assert.deepEqual(c.metrics, { token: 'metrics-token-0123456789', port: 9400 });
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ TTPUSH_METRICS_TOKEN: 'short' }, /TTPUSH_METRICS_TOKEN is shorter than 16 characters/],
+    [{ TTPUSH_METRICS_TOKEN: 'has a space in the middle' }, /TTPUSH_METRICS_TOKEN .* has a space/],
+    [{ TTPUSH_METRICS_PORT: 'x' }, /TTPUSH_METRICS_PORT is 'x', not a whole number/],
+    [{ TTPUSH_METRICS_PORT: '8400' }, /TTPUSH_METRICS_PORT is 8400, the API port: give \/metrics a port of its own/],
+  ];
+  for (const [env, re] of cases) {
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && re.test(err.message),
+      JSON.stringify(env),
+    );
+  }
+});

@@ -18,7 +18,8 @@ const TAGS: Readonly<Record<string, string>> = {
   Batches: 'One text (or one per recipient) to many recipients, uploaded as JSON or streamed as NDJSON.',
   Groups: 'TeamTalk group administration, answered synchronously.',
   Legacy: "The old http_msg_server's /query endpoints, byte for byte: existing callers switch without a change.",
-  Operations: 'Health, readiness, metrics and this reference. No key needed.',
+  Operations:
+    'Health, readiness, metrics and this reference. No app key needed; /metrics takes the metrics token when TTPUSH_METRICS_TOKEN is set.',
 };
 
 /** Converts zod schemas, collecting named ones as components; a name used for two different schemas is an error. */
@@ -132,7 +133,13 @@ function operation(op: OperationSpec, set: SchemaSet): Json {
     operationId: operationId(op),
     summary: op.summary,
     ...(op.description && { description: op.description }),
-    security: op.auth === 'none' ? [] : [{ [op.auth === 'app' ? 'appKey' : 'adminKey']: [] }],
+    security:
+      op.auth === 'none'
+        ? []
+        : op.auth === 'metrics'
+          ? // Open unless TTPUSH_METRICS_TOKEN is set.
+            [{ metricsToken: [] }, {}]
+          : [{ [op.auth === 'app' ? 'appKey' : 'adminKey']: [] }],
     ...(params.length > 0 && { parameters: params }),
     ...(bodies.length > 0 && {
       requestBody: {
@@ -185,6 +192,11 @@ export function openApiDocument(ops: readonly OperationSpec[]): Json {
           type: 'http',
           scheme: 'bearer',
           description: 'The admin key (TTPUSH_ADMIN_KEY): Authorization: Bearer <key>.',
+        },
+        metricsToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The metrics token (TTPUSH_METRICS_TOKEN), when set: Authorization: Bearer <token>.',
         },
       },
     },

@@ -65,7 +65,7 @@ defineOperation({
   tag: TAG,
   summary: 'Log in to the console with the admin key',
   description:
-    'Sets an HttpOnly, SameSite=Strict session cookie (an HMAC-signed token with expiry, never the key) and redirects to /console. Must come from the console page (Origin / Sec-Fetch-Site).',
+    'Sets an HttpOnly, SameSite=Strict session cookie (a random session id, never the key; the session lives 12 h in Redis) and redirects to /console. Must come from the console page (Origin / Sec-Fetch-Site).',
   auth: 'none',
   body: {
     contentType: 'application/x-www-form-urlencoded',
@@ -75,6 +75,7 @@ defineOperation({
     '303': { description: 'logged in: to /console', headers: { 'Set-Cookie': 'the session cookie' } },
     '401': html('the form again: that is not the admin key'),
     '403': html('the console is off, or the form was posted from another origin'),
+    '503': html('the form again: Redis, where sessions live, is unreachable'),
   },
 });
 
@@ -83,8 +84,13 @@ defineOperation({
   path: '/console/logout',
   tag: TAG,
   summary: 'Log out of the console',
+  description:
+    'Deletes the session in Redis, so that the cookie (or any copy of it) opens nothing any more, then clears it.',
   auth: 'none',
-  responses: { '303': { description: 'to /console', headers: { 'Set-Cookie': 'clears the session cookie' } } },
+  responses: {
+    '303': { description: 'to /console', headers: { 'Set-Cookie': 'clears the session cookie' } },
+    '503': html('Redis is unreachable: the session could not be ended and the cookie is kept; try again'),
+  },
 });
 
 defineOperation({
@@ -145,5 +151,5 @@ defineOperation({
   description: 'Its pages, static files and API live under /admin/queues/ behind the same admin auth.',
   auth: 'admin',
   responses: { '200': html('the bull-board page') },
-  errors: ['unauthorized', 'admin_disabled'],
+  errors: ['unauthorized', 'admin_disabled', 'redis_unavailable'],
 });

@@ -33,8 +33,11 @@ defineOperation({
   tag: 'Operations',
   operationId: 'metrics',
   summary: "Prometheus metrics of the API and the workers' counters",
-  auth: 'none',
+  description:
+    'With TTPUSH_METRICS_TOKEN set, only with "Authorization: Bearer <token>" (401 otherwise). With TTPUSH_METRICS_PORT set, served on that port only (this port answers 404).',
+  auth: 'metrics',
   responses: { '200': { description: 'Metrics.', body: { contentType: 'text/plain', schema: MetricsText } } },
+  errors: ['unauthorized', 'not_found'],
 });
 
 defineOperation({

@@ -33,6 +33,7 @@ defineOperation({
   auth: 'app',
   summary: 'Create an endpoint',
   description:
+    'Every /v1/webhooks route needs a key with the manage_webhooks scope (or read_all): endpoints, deliveries and the callback secret are app-wide (403 forbidden_scope otherwise; a callback_url on a send needs neither). ' +
     'Subscribes a URL to events. The answer carries the signing secret (whsec_…) once. The URL is refused when it ' +
     'resolves to a loopback, private or link-local address not allowed by TTPUSH_WEBHOOK_ALLOWED_NETWORKS.',
   body: json(createEndpointBody),
@@ -45,6 +46,7 @@ defineOperation({
     'webhook_url_refused',
     'too_many_endpoints',
     'unauthorized',
+    'forbidden_scope',
     'unsupported_media_type',
     'redis_unavailable',
   ],
@@ -56,7 +58,7 @@ defineOperation({
   auth: 'app',
   summary: "List the app's endpoints",
   responses: { '200': ok('the endpoints, oldest first', endpointList) },
-  errors: ['unauthorized', 'redis_unavailable'],
+  errors: ['unauthorized', 'forbidden_scope', 'redis_unavailable'],
 });
 defineOperation({
   method: 'get',
@@ -67,7 +69,7 @@ defineOperation({
   description: 'Shows whether it is enabled, and why ttpush disabled it if it did.',
   params: endpointParams,
   responses: { '200': ok('the endpoint', endpointView) },
-  errors: ['not_found', 'unauthorized', 'redis_unavailable'],
+  errors: ['not_found', 'unauthorized', 'forbidden_scope', 'redis_unavailable'],
 });
 defineOperation({
   method: 'patch',
@@ -86,6 +88,7 @@ defineOperation({
     'webhook_url_refused',
     'not_found',
     'unauthorized',
+    'forbidden_scope',
     'unsupported_media_type',
     'redis_unavailable',
   ],
@@ -99,7 +102,7 @@ defineOperation({
   description: 'Its pending deliveries end as dead.',
   params: endpointParams,
   responses: { '204': { description: 'deleted' } },
-  errors: ['not_found', 'unauthorized', 'redis_unavailable'],
+  errors: ['not_found', 'unauthorized', 'forbidden_scope', 'redis_unavailable'],
 });
 defineOperation({
   method: 'post',
@@ -113,7 +116,15 @@ defineOperation({
   params: endpointParams,
   body: json(rotateBody),
   responses: { '200': ok('the endpoint, with its new secret shown once', endpointWithSecret) },
-  errors: ['invalid_json', 'invalid_field', 'unknown_field', 'not_found', 'unauthorized', 'redis_unavailable'],
+  errors: [
+    'invalid_json',
+    'invalid_field',
+    'unknown_field',
+    'not_found',
+    'unauthorized',
+    'forbidden_scope',
+    'redis_unavailable',
+  ],
 });
 defineOperation({
   method: 'post',
@@ -123,7 +134,7 @@ defineOperation({
   summary: 'Redeliver every dead delivery of an endpoint',
   params: endpointParams,
   responses: { '202': ok('how many deliveries are due again', redeliveredCount) },
-  errors: ['not_found', 'unauthorized', 'redis_unavailable'],
+  errors: ['not_found', 'unauthorized', 'forbidden_scope', 'redis_unavailable'],
 });
 defineOperation({
   method: 'get',
@@ -133,7 +144,7 @@ defineOperation({
   summary: "List the app's deliveries, newest first",
   query: deliveriesQuery,
   responses: { '200': ok('a page of deliveries; next_cursor fetches the next', deliveryPage) },
-  errors: ['invalid_field', 'unknown_field', 'not_found', 'unauthorized', 'redis_unavailable'],
+  errors: ['invalid_field', 'unknown_field', 'not_found', 'unauthorized', 'forbidden_scope', 'redis_unavailable'],
 });
 defineOperation({
   method: 'get',
@@ -143,7 +154,7 @@ defineOperation({
   summary: 'Read a delivery with its payload and attempts',
   params: deliveryParams,
   responses: { '200': ok('the delivery', deliveryDetail) },
-  errors: ['not_found', 'unauthorized', 'redis_unavailable'],
+  errors: ['not_found', 'unauthorized', 'forbidden_scope', 'redis_unavailable'],
 });
 defineOperation({
   method: 'post',
@@ -154,7 +165,7 @@ defineOperation({
   description: 'Due at once with a fresh retry schedule; the event keeps its id (webhook-id).',
   params: deliveryParams,
   responses: { '202': ok('the delivery, pending again', deliveryDetail) },
-  errors: ['not_found', 'unauthorized', 'redis_unavailable'],
+  errors: ['not_found', 'unauthorized', 'forbidden_scope', 'redis_unavailable'],
 });
 defineOperation({
   method: 'get',
@@ -167,7 +178,7 @@ defineOperation({
     '200': ok('the secret exists; it is not shown again', callbackSecretView),
     '201': ok('created: the secret is shown once', callbackSecretView),
   },
-  errors: ['unauthorized', 'redis_unavailable'],
+  errors: ['unauthorized', 'forbidden_scope', 'redis_unavailable'],
 });
 defineOperation({
   method: 'post',
@@ -181,5 +192,5 @@ defineOperation({
     '200': ok('the new secret, shown once', callbackSecretView),
     '201': ok('there was none: created and shown once', callbackSecretView),
   },
-  errors: ['invalid_json', 'invalid_field', 'unknown_field', 'unauthorized', 'redis_unavailable'],
+  errors: ['invalid_json', 'invalid_field', 'unknown_field', 'unauthorized', 'forbidden_scope', 'redis_unavailable'],
 });

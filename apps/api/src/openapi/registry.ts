@@ -42,8 +42,8 @@ export interface OperationSpec {
   /** Unique, camelCase (createMessage); derived from method and path when absent. */
   operationId?: string;
   description?: string;
-  /** app: Bearer app key; admin: Bearer TTPUSH_ADMIN_KEY; none: open. */
-  auth: 'app' | 'admin' | 'none';
+  /** app: Bearer app key; admin: Bearer TTPUSH_ADMIN_KEY; metrics: Bearer TTPUSH_METRICS_TOKEN when set; none: open. */
+  auth: 'app' | 'admin' | 'metrics' | 'none';
   /** Path parameters, one key per {name} in `path`. */
   params?: z.ZodObject;
   query?: z.ZodObject;

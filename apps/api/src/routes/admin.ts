@@ -42,7 +42,7 @@ export interface AdminDeps {
 const APP_HINT = 'e.g. {"name": "crm", "rate_limit": 50, "daily_quota": 100000, "priority": "normal"}';
 const PATCH_HINT = 'give any of rate_limit (msg/s or null), daily_quota (or null), priority, disabled';
 const KEY_HINT =
-  'e.g. {"senders": [1001, 1002] or "*", "groups": [7] or "*", "batches": false, "manage_groups": false, "read_all": false}';
+  'e.g. {"senders": [1001, 1002] or "*", "groups": [7] or "*", "batches": false, "manage_groups": false, "read_all": false, "manage_webhooks": false}';
 const ROTATE_HINT = 'e.g. {"grace_seconds": 3600}, or {} to revoke the old key now';
 
 /** The store's refusals as API errors (their codes are in ERROR_STATUS). */

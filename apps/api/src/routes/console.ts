@@ -3,7 +3,8 @@
  * /console/login and /console/logout, its static CSS and JS, GET /console/api/overview (JSON the page
  * polls) and POST /console/api/batches/:id/{cancel,pause,resume}.
  *
- * Auth: the session cookie (console/session.ts) or `Authorization: Bearer <TTPUSH_ADMIN_KEY>` (scripts).
+ * Auth: the session cookie (console/session.ts: a random id whose session lives in Redis; logout deletes it) or
+ * `Authorization: Bearer <TTPUSH_ADMIN_KEY>` (scripts).
  * A change made with the cookie must also come from this origin (console/same-origin.ts): the cookie is
  * SameSite=Strict, and the Origin check covers browsers and proxies that do not honour it.
  */
@@ -17,7 +18,8 @@ import { ApiError } from '../errors.ts';
 import { locals } from '../locals.ts';
 import { routeName } from '../request-context.ts';
 import { methodNotAllowed } from '../routing.ts';
-import { consoleSessions } from '../console/session.ts';
+import { consoleSessions, type ConsoleSessions } from '../console/session.ts';
+import { isServiceUnavailable } from '../error-handler.ts';
 import { fromSameOrigin, sameOriginUnlessBearer } from '../console/same-origin.ts';
 import { CONSOLE_CSP, consolePage, disabledPage, loginPage } from '../console/pages.ts';
 import type { Overview } from '../console/overview.ts';
@@ -30,6 +32,8 @@ export interface ConsoleDeps {
   overview: () => Promise<Overview>;
   /** One line per batch action taken from the console (an operator changed an app's batch). */
   logger?: Logger | undefined;
+  /** Sessions in Redis; absent (an api without Redis): nobody can log in, the Bearer key still works. */
+  sessions?: ConsoleSessions | undefined;
 }
 
 const ASSETS: Record<string, { type: string; body: Buffer }> = {
@@ -86,7 +90,7 @@ function actionError(id: string, action: BatchAction, r: Exclude<BatchActionResu
 export function consoleRouter(deps: ConsoleDeps): Router {
   const { config, batches } = deps;
   const check = adminKeyCheck(config.adminKey);
-  const sessions = consoleSessions(config.adminKey);
+  const sessions = deps.sessions ?? consoleSessions(undefined, config.redisPrefix, config.adminKey);
   const auth = adminAuth(check, (req) => sessions.valid(req));
   const loginBody = express.urlencoded({ extended: false, limit: LOGIN_BODY_LIMIT, parameterLimit: 10 });
   const router = Router();
@@ -96,16 +100,26 @@ export function consoleRouter(deps: ConsoleDeps): Router {
 
   router
     .route('/console')
-    .get(routeName('console'), (req, res) => {
+    .get(routeName('console'), async (req, res) => {
       if (!check.enabled) return html(res, 403, disabledPage());
-      const known = sessions.valid(req) || check.matches(check.presented(req));
+      let known = check.matches(check.presented(req));
+      if (!known) {
+        try {
+          known = await sessions.valid(req);
+        } catch (err) {
+          if (!isServiceUnavailable(err)) throw err;
+          // Redis down: the page (which holds no data) loads for a session cookie; its API answers 503 until Redis is
+          // back, then 401 (back to the login) if the session is no more.
+          known = sessions.presented(req);
+        }
+      }
       html(res, 200, known ? consolePage() : loginPage());
     })
     .all(methodNotAllowed(['GET']));
 
   router
     .route('/console/login')
-    .post(routeName('console_login'), loginBody, (req, res) => {
+    .post(routeName('console_login'), loginBody, async (req, res) => {
       if (!check.enabled) return html(res, 403, disabledPage());
       if (!fromSameOrigin(req)) {
         return html(
@@ -119,14 +133,33 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       if (!check.matches(key)) {
         return html(res, 401, loginPage("That is not the admin key: paste the api's TTPUSH_ADMIN_KEY exactly."));
       }
-      res.setHeader('Set-Cookie', sessions.cookie(sessions.issue(), req.secure));
+      let id: string;
+      try {
+        id = await sessions.create();
+      } catch (err) {
+        if (!isServiceUnavailable(err)) throw err;
+        return html(res, 503, loginPage('Redis is unreachable, and sessions are kept there: try again in a moment.'));
+      }
+      res.setHeader('Set-Cookie', sessions.cookie(id, req.secure));
       res.redirect(303, '/console');
     })
     .all(methodNotAllowed(['POST']));
 
   router
     .route('/console/logout')
-    .post(routeName('console_logout'), (req, res) => {
+    .post(routeName('console_logout'), async (req, res) => {
+      try {
+        // Deleted in Redis: the cookie opens nothing any more, wherever a copy of it is.
+        await sessions.end(req);
+      } catch (err) {
+        if (!isServiceUnavailable(err)) throw err;
+        // The cookie stays: clearing it would leave a live session that nobody could end before it expires.
+        return html(
+          res,
+          503,
+          loginPage('Redis is unreachable: the session could not be ended. Go back and log out again in a moment.'),
+        );
+      }
       res.setHeader('Set-Cookie', sessions.clearCookie(req.secure));
       res.redirect(303, '/console');
     })

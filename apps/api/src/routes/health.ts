@@ -1,19 +1,15 @@
-/** GET /healthz (the process answers), /readyz (Redis reachable, a worker connected to TeamTalk), /metrics. */
+/** GET /healthz (the process answers) and /readyz (Redis reachable, a worker connected to TeamTalk); /metrics: metrics.ts. */
 import { Router } from 'express';
-import { register as defaultRegistry } from 'prom-client';
 import type { HealthReport, MessageService } from '@ttpush/core';
 import type { Logger } from 'pino';
 import { isServiceUnavailable } from '../error-handler.ts';
 import { locals } from '../locals.ts';
-import type { ApiMetrics } from '../metrics.ts';
 import { routeName } from '../request-context.ts';
 import { methodNotAllowed } from '../routing.ts';
 
 export interface HealthDeps {
   service: MessageService;
-  metrics: ApiMetrics;
   logger: Logger;
-  extraMetrics?: (() => Promise<string>) | undefined;
 }
 
 /** Why the service is not ready; empty when it is. */
@@ -30,7 +26,7 @@ export function notReadyReasons(report: HealthReport): string[] {
 }
 
 export function healthRouter(deps: HealthDeps): Router {
-  const { service, metrics, logger } = deps;
+  const { service, logger } = deps;
   const router = Router();
 
   router
@@ -57,19 +53,6 @@ export function healthRouter(deps: HealthDeps): Router {
       else res.status(503).json({ status: 'not_ready', reasons });
     })
     .all(routeName('/readyz'), methodNotAllowed(['GET']));
-
-  router
-    .route('/metrics')
-    .get(routeName('/metrics'), async (_req, res) => {
-      const registries = metrics.registry === defaultRegistry ? [defaultRegistry] : [defaultRegistry, metrics.registry];
-      const texts = await Promise.all(registries.map((r) => r.metrics()));
-      if (deps.extraMetrics) texts.push(await deps.extraMetrics().catch(() => ''));
-      res
-        .status(200)
-        .type(metrics.registry.contentType)
-        .send(texts.filter((t) => t.trim().length > 0).join('\n'));
-    })
-    .all(routeName('/metrics'), methodNotAllowed(['GET']));
 
   return router;
 }

@@ -1,7 +1,7 @@
 /**
  * bull-board at /admin/queues: the BullMQ queues ttpush uses (LANE_QUEUE, "lanes", one per partition, shown as
  * p0-lanes, p1-lanes, ...: conversation lane activations and batch chunks share them so that priorities order both), behind the admin key (the
- * console's session cookie or the Bearer key). Its pages, static assets and API all sit under the
+ * console's session cookie, checked in Redis, or the Bearer key). Its pages, static assets and API all sit under the
  * base path, so the one guard covers them.
  *
  * Read-only: a lane job's state belongs to ttpush's Lua scripts (a job retried or removed by hand would
@@ -14,15 +14,14 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Config } from '@ttpush/config';
 import { adminAuth, adminKeyCheck } from '../admin-auth.ts';
-import { consoleSessions } from '../console/session.ts';
+import type { ConsoleSessions } from '../console/session.ts';
 import { sameOriginUnlessBearer } from '../console/same-origin.ts';
 import { routeName } from '../request-context.ts';
 
 export const QUEUES_BOARD_PATH = '/admin/queues';
 
-export function queuesBoardRouter(config: Config, queues: readonly Queue[]): Router {
+export function queuesBoardRouter(config: Config, queues: readonly Queue[], sessions: ConsoleSessions): Router {
   const check = adminKeyCheck(config.adminKey);
-  const sessions = consoleSessions(config.adminKey);
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(QUEUES_BOARD_PATH);
   createBullBoard({

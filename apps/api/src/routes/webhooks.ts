@@ -1,12 +1,14 @@
 /**
  * /v1/webhooks: an app's endpoints (create, list, read, change, delete, rotate the secret), its deliveries (list,
  * read with attempts, redeliver) and its callback secret. Every route is scoped to the calling app's key: another
- * app's endpoint or delivery answers 404.
+ * app's endpoint or delivery answers 404. They are app-wide (an endpoint receives the messages of every key of the
+ * app, with their metadata; the callback secret signs every key's callbacks), so every route needs the
+ * manage_webhooks scope (or read_all): 403 forbidden_scope otherwise. A callback_url needs neither.
  */
-import { Router, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import { DELIVERY_ID, ENDPOINT_ID, EndpointLimitError, type UrlPolicy, type WebhookStore } from '@ttpush/core';
 import type { Config } from '@ttpush/config';
-import { bearerAuth, type Keyring } from '../auth.ts';
+import { bearerAuth, requireScope, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { jsonBody, requireJsonType } from '../json-body.ts';
 import { locals } from '../locals.ts';
@@ -59,7 +61,22 @@ function optionalBody(body: unknown): unknown {
 export function webhooksRouter(deps: WebhooksDeps): Router {
   const { config, store, policy, keyring } = deps;
   const router = Router();
-  const auth = bearerAuth(keyring);
+  const authenticate = bearerAuth(keyring);
+  /** The app key, then the manage_webhooks scope (or read_all). */
+  const auth: RequestHandler = (req, res, next) =>
+    authenticate(req, res, (err?: unknown) => {
+      if (err !== undefined) return next(err);
+      try {
+        requireScope(
+          locals(res).app!,
+          'manage_webhooks',
+          "managing or reading the app's webhooks (endpoints, deliveries, the callback secret)",
+        );
+      } catch (refusal) {
+        return next(refusal);
+      }
+      next();
+    });
   const json = [requireJsonType(), jsonBody(config.http.bodyLimitBytes)];
   // POSTs whose fields are all optional: a body is read only when one is sent.
   const maybeJson = [jsonBody(config.http.bodyLimitBytes)];

@@ -45,6 +45,10 @@ export const createKeySchema = z.strictObject({
   batches: z.boolean().default(false),
   manage_groups: z.boolean().default(false),
   read_all: z.boolean().default(false),
+  manage_webhooks: z
+    .boolean()
+    .default(false)
+    .describe("may manage and read the app's webhook endpoints, deliveries and callback secret (read_all may too)"),
 });
 
 export const rotateKeySchema = z.strictObject({
@@ -77,6 +81,7 @@ const scopesView = z.object({
   batches: z.boolean(),
   manage_groups: z.boolean(),
   read_all: z.boolean(),
+  manage_webhooks: z.boolean(),
 });
 
 export const appView = z.object({

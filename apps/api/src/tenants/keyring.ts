@@ -35,6 +35,7 @@ function identityOf(key: StoredKey, app: AppRecord): AppIdentity {
     batches: key.scopes.batches,
     manageGroups: key.scopes.manage_groups,
     readAll: key.scopes.read_all,
+    manageWebhooks: key.scopes.manage_webhooks,
     priority: app.priority,
     rateLimit: app.rate_limit ?? undefined,
     dailyQuota: app.daily_quota ?? undefined,

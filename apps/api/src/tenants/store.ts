@@ -87,12 +87,18 @@ function parseApp(name: string, h: Record<string, string>): AppRecord | null {
   };
 }
 
+/** A key's scopes as stored; keys stored before a scope existed lack it, and it is false for them. */
+function parseScopes(json: string | undefined): KeyScopes {
+  const s = JSON.parse(json ?? '{}') as Partial<KeyScopes>;
+  return { ...s, manage_webhooks: s.manage_webhooks ?? false } as KeyScopes;
+}
+
 function parseKey(id: string, h: Record<string, string>): StoredKey | null {
   if (!h.app || !h.hash) return null;
   return {
     id,
     app: h.app,
-    scopes: JSON.parse(h.scopes ?? '{}') as KeyScopes,
+    scopes: parseScopes(h.scopes),
     created_at: iso(h.created_at)!,
     last_used_at: iso(h.last_used_at),
     revoked_at: iso(h.revoked_at),

@@ -19,6 +19,11 @@ export interface KeyScopes {
   manage_groups: boolean;
   /** May read and act on messages and batches sent with the app's other keys. */
   read_all: boolean;
+  /**
+   * May manage and read the app's webhooks: endpoints, deliveries and the callback secret. They are app-wide (an
+   * endpoint receives every key's messages), so read_all allows it too. Absent in keys made before the scope: false.
+   */
+  manage_webhooks: boolean;
 }
 
 export interface AppRecord {

@@ -17,6 +17,7 @@ commands:
   apps show NAME
   apps set NAME [--rate-limit N|none] [--daily-quota N|none] [--priority P] [--disable | --enable]
   keys create --app NAME [--senders 1,2|*] [--groups 7,8|*] [--batches] [--manage-groups] [--read-all]
+                [--manage-webhooks]
   keys list [--app NAME]
   keys revoke KEY_ID
   keys rotate KEY_ID [--grace SECONDS]
@@ -48,6 +49,7 @@ const OPTIONS = {
   batches: { type: 'boolean' },
   'manage-groups': { type: 'boolean' },
   'read-all': { type: 'boolean' },
+  'manage-webhooks': { type: 'boolean' },
   grace: { type: 'string' },
   limit: { type: 'string' },
 } as const;
@@ -68,6 +70,7 @@ interface ScopesAnswer {
   batches: boolean;
   manage_groups: boolean;
   read_all: boolean;
+  manage_webhooks?: boolean;
 }
 interface KeyAnswer {
   id: string;
@@ -149,7 +152,7 @@ function appLine(a: AppAnswer): string {
 
 function scopeText(s: ScopesAnswer): string {
   const ids = (v: unknown) => (v === '*' ? '*' : (v as number[]).join(',') || 'none');
-  const flags = (['batches', 'manage_groups', 'read_all'] as const).filter((f) => s[f]);
+  const flags = (['batches', 'manage_groups', 'read_all', 'manage_webhooks'] as const).filter((f) => s[f]);
   return `senders ${ids(s.senders)}; groups ${ids(s.groups)}${flags.length ? `; ${flags.join(', ')}` : ''}`;
 }
 
@@ -217,7 +220,7 @@ export function adminCall(argv: string[]): { call: AdminCall; url: string | unde
     }
     call = { method: 'PATCH', path: `/v1/admin/apps/${seg(name)}`, body, print: (a: AppAnswer) => `app ${appLine(a)}` };
   } else if (group === 'keys' && sub === 'create') {
-    only(values, ['app', 'senders', 'groups', 'batches', 'manage-groups', 'read-all'], what);
+    only(values, ['app', 'senders', 'groups', 'batches', 'manage-groups', 'read-all', 'manage-webhooks'], what);
     if (rest.length > 0) throw new UsageError(`'${what}' takes no arguments (the app is --app NAME)`);
     const app = required(values.app, '--app');
     call = {
@@ -229,6 +232,7 @@ export function adminCall(argv: string[]): { call: AdminCall; url: string | unde
         batches: values.batches ?? false,
         manage_groups: values['manage-groups'] ?? false,
         read_all: values['read-all'] ?? false,
+        manage_webhooks: values['manage-webhooks'] ?? false,
       },
       print: secretText,
     };
