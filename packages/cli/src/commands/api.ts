@@ -18,7 +18,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const logger = createLogger(config.logLevel, 'ttpush-api');
+  const logger = createLogger(config.logLevel, 'ttpush-api', config.logFormat);
   let api;
   try {
     api = await startApi(config, logger);

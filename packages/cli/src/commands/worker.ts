@@ -18,7 +18,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const logger = createLogger(config.logLevel, 'ttpush-worker');
+  const logger = createLogger(config.logLevel, 'ttpush-worker', config.logFormat);
   const worker = await startWorker(config, logger);
   await onShutdown(() => worker.close());
   return 0;
