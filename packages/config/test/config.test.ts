@@ -161,3 +161,27 @@ test('Redis Cluster: seed nodes replace the URL (no embedded Redis); partitions 
   assert.throws(() => loadConfig({ TTPUSH_REDIS_PARTITIONS: '0' }), /TTPUSH_REDIS_PARTITIONS is 0, out of range/);
   assert.throws(() => loadConfig({ TTPUSH_REDIS_PARTITIONS: '37' }), /TTPUSH_REDIS_PARTITIONS is 37, out of range/);
 });
+
+test('TTPUSH_LOG_FORMAT: json or pretty; unset, pretty only when stdout is a terminal', () => {
+  assert.equal(loadConfig({}, { stdoutIsTTY: true }).logFormat, 'pretty');
+  assert.equal(loadConfig({}, { stdoutIsTTY: false }).logFormat, 'json');
+  assert.equal(loadConfig({ TTPUSH_LOG_FORMAT: 'json' }, { stdoutIsTTY: true }).logFormat, 'json');
+  assert.equal(loadConfig({ TTPUSH_LOG_FORMAT: 'pretty' }, { stdoutIsTTY: false }).logFormat, 'pretty');
+  assert.throws(() => loadConfig({ TTPUSH_LOG_FORMAT: 'text' }), /TTPUSH_LOG_FORMAT is 'text': use json or pretty/);
+});
+
+test('TTPUSH_DATA_DIR defaults to .ttpush; TTPUSH_SANDBOX_PORTS takes three ports, 0 for a free one', () => {
+  const c = loadConfig({});
+  assert.equal(c.dataDir, '.ttpush');
+  assert.deepEqual(c.sandboxPorts, { db: 10600, route: 8200, msg: 8000 });
+  assert.equal(loadConfig({ TTPUSH_DATA_DIR: '/tmp/second' }).dataDir, '/tmp/second');
+  assert.deepEqual(loadConfig({ TTPUSH_SANDBOX_PORTS: '0, 0,0' }).sandboxPorts, { db: 0, route: 0, msg: 0 });
+  assert.deepEqual(loadConfig({ TTPUSH_SANDBOX_PORTS: '11600,9200,9000' }).sandboxPorts, {
+    db: 11600,
+    route: 9200,
+    msg: 9000,
+  });
+  for (const bad of ['10600,8200', '1,2,3,4', 'a,b,c', '70000,1,2', '9000,9000,1']) {
+    assert.throws(() => loadConfig({ TTPUSH_SANDBOX_PORTS: bad }), /TTPUSH_SANDBOX_PORTS is '/, bad);
+  }
+});

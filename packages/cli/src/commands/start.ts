@@ -30,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = bootConfig();
   if (!config) return 2;
-  const logger = createLogger(config.logLevel, 'ttpush');
+  const logger = createLogger(config.logLevel, 'ttpush', config.logFormat);
   const env: NodeJS.ProcessEnv = { ...process.env };
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
