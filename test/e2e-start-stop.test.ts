@@ -144,6 +144,63 @@ test('one Ctrl-C to the process group: in-flight messages end sent, nothing is f
   }
 });
 
+test('a second Ctrl-C more than a second later forces: everything exits at once, and nothing is sent twice', async () => {
+  const sandbox = await startSandbox({});
+  try {
+    const dir = dataDir();
+    const env = {
+      TTPUSH_DB_PROXY_ADDRS: `127.0.0.1:${sandbox.dbProxy.port}`,
+      TTPUSH_ROUTE_ADDRS: `127.0.0.1:${sandbox.route.port}`,
+      TTPUSH_DEV_APP_KEY: DEV_KEY,
+    };
+    const s = await start({ dataDir: dir, env });
+    const fp = footprint(s);
+    // db_proxy holds each request for 20 s: a clean stop would wait for it, a forced one does not.
+    sandbox.dbProxy.setFault({ delayMs: 20_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await sendTo(s.url, 4000 + i, `forced ${i}`));
+    await waitFor(
+      () => 'nothing in flight at db_proxy',
+      () => sandbox.dbProxy.inFlight > 0,
+    );
+    const first = Date.now();
+    s.signal('SIGINT', true);
+    await s.waitOutput(/ttpush start: Ctrl-C: the workers finish/);
+    await waitFor(
+      () => 'time',
+      () => Date.now() - first > 1500,
+    );
+    s.signal('SIGINT', true);
+    const { code } = await exitWithin(s, 15_000);
+    assert.equal(code, 1, s.output());
+    assert.match(s.output(), /ttpush start: Ctrl-C again: forcing everything to stop now/);
+    assert.match(s.output(), /ttpush: SIGTERM again: exiting now/);
+    assert.match(s.output(), /ttpush start: stopped \(forced\)/);
+    await assertAllGone(s, fp);
+
+    // The next start reads back what was cut off: each message ends sent, stored once.
+    sandbox.dbProxy.setFault({ delayMs: 0 });
+    const next = await start({ dataDir: dir, env });
+    await waitFor(
+      () => 'messages not all sent',
+      async () => {
+        const views = await Promise.all(
+          ids.map(async (id) => {
+            const r = await fetch(`${next.url}/v1/messages/${id}`, { headers: { authorization: `Bearer ${DEV_KEY}` } });
+            return ((await r.json()) as { status: string }).status;
+          }),
+        );
+        return views.every((v) => v === 'sent');
+      },
+      90_000,
+    );
+    for (let i = 0; i < 5; i++) assert.equal(sandbox.store.singleMessages(1, 4000 + i).length, 1, `user ${4000 + i}`);
+    await next.stop();
+  } finally {
+    await sandbox.close();
+  }
+});
+
 test('SIGTERM to ttpush start: a clean stop, no process of its tree left, its ports free', async () => {
   const s = await start({ dataDir: dataDir() });
   const fp = footprint(s);

@@ -98,6 +98,7 @@ export async function run(argv: string[]): Promise<number> {
   // stop what started. `stopAsked` resolves on the first one.
   const children: ChildProcess[] = [];
   let failed = false;
+  let forced = false;
   let redis: EmbeddedRedis | undefined;
   let wakeStop: () => void = () => undefined;
   const stopAsked = new Promise<void>((r) => (wakeStop = r));
@@ -114,6 +115,7 @@ export async function run(argv: string[]): Promise<number> {
       wakeStop();
     },
     (signal) => {
+      forced = true;
       process.stderr.write(
         `ttpush start: ${signal === 'SIGINT' ? 'Ctrl-C' : signal} again: forcing everything to stop now\n`,
       );
@@ -300,6 +302,6 @@ export async function run(argv: string[]): Promise<number> {
     ),
   );
   await cleanup();
-  process.stderr.write('ttpush start: stopped\n');
-  return failed ? 1 : 0;
+  process.stderr.write(forced ? 'ttpush start: stopped (forced)\n' : 'ttpush start: stopped\n');
+  return failed || forced ? 1 : 0;
 }
