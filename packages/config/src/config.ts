@@ -111,9 +111,12 @@ export const VARIABLES = {
   TTPUSH_ROUTE_ADDRS: ['unset: the sandbox', 'route_server addresses, comma-separated host:port'],
   TTPUSH_AES_KEY: ['the public stock key', "the TeamTalk servers' 32-character aesKey"],
   TTPUSH_APP_KEYS_FILE: ['unset', 'JSON file of app keys and the sender ids each may use'],
-  TTPUSH_DEV_APP_KEY: ['unset (random when embedded)', 'a development key that may do everything'],
+  TTPUSH_DEV_APP_KEY: [
+    'unset (ttpush start: made once, kept in TTPUSH_DATA_DIR/keys.json)',
+    'a development key that may do everything',
+  ],
   TTPUSH_ADMIN_KEY: [
-    'unset (random when embedded)',
+    'unset (ttpush start: made once, kept in TTPUSH_DATA_DIR/keys.json)',
     'operator key for /console, /admin/queues and admin endpoints (16+ characters); unset: they are off',
   ],
   TTPUSH_DEV_RATE_LIMIT: ['unset: unlimited', 'messages per second the development key may send'],
