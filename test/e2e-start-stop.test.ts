@@ -228,3 +228,12 @@ test('kill <pid of npm start>: ttpush start notices and stops everything cleanly
   assert.match(s.output(), /ttpush start: stopped/);
   assert.doesNotMatch(s.output(), / again: |exiting now|forcing/i);
 });
+
+test('kill -9 <pid of npm start>: the sh -c npm left behind is no shield, ttpush start stops everything', async () => {
+  const s = await start({ dataDir: dataDir(), viaNpm: true });
+  const fp = footprint(s);
+  s.signal('SIGKILL');
+  await assertAllGone(s, fp);
+  assert.match(s.output(), /the process that ran it \(pid \d+\) is gone|its parent process \(pid \d+\) is gone/);
+  assert.match(s.output(), /ttpush start: stopped/);
+});

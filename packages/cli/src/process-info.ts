@@ -20,6 +20,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The parent pid of a process, where /proc tells it (Linux); undefined elsewhere or when it is gone. */
+export function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The command line of a process (Linux: /proc; elsewhere ps), or undefined when it cannot be read. */
 export function processCommand(pid: number): string | undefined {
   try {

@@ -23,6 +23,7 @@ import { bootConfig, handleStopRequests } from '../boot.ts';
 import { DataDirLockedError, acquireDataDirLock, lockedMessage, type DataDirLock } from '../data-dir-lock.ts';
 import { startEmbeddedRedis, stopLeftoverRedis, type EmbeddedRedis } from '../embedded-redis.ts';
 import { keptKeys, type KeptKeys } from '../kept-keys.ts';
+import { isAlive, parentOf, processCommand } from '../process-info.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/ttpush.mjs', import.meta.url));
 /** A child still running this long after its SIGTERM is killed (the worker's own drain deadline is 15 s). */
@@ -133,9 +134,13 @@ export async function run(argv: string[]): Promise<number> {
     },
   );
   // `kill <pid of npm start>` ends npm without a word to this process: the parent changing is the sign.
+  // Under npm the parent is the `sh -c` of the script, which outlives an npm killed with SIGKILL: then npm is watched.
   const parentPid = process.ppid;
+  const npmPid = /^(\/bin\/)?sh -c /.test(processCommand(parentPid) ?? '') ? parentOf(parentPid) : undefined;
   setInterval(() => {
     if (process.ppid !== parentPid) requests.request(`its parent process (pid ${parentPid}) is gone`);
+    else if (npmPid !== undefined && npmPid > 1 && !isAlive(npmPid))
+      requests.request(`the process that ran it (pid ${npmPid}) is gone`);
   }, PARENT_CHECK_MS).unref();
 
   try {
