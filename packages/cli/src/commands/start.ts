@@ -261,14 +261,12 @@ export async function run(argv: string[]): Promise<number> {
     children.push(child);
     child.on('error', (err) => {
       failed = true;
-      console.error(`ttpush start: the ${role} process did not start: ${err.message}`);
-      requests.request(`the ${role} process did not start`);
+      requests.request(`the ${role} process did not start (${err.message})`);
     });
     child.once('exit', (code, signal) => {
       if (!requests.requested) {
         failed = true;
-        console.error(`ttpush start: the ${role} process exited (${code ?? signal}); stopping everything`);
-        requests.request(`the ${role} process exited`);
+        requests.request(`the ${role} process exited (${code ?? signal})`);
       }
     });
   };
