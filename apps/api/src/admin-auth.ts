@@ -56,7 +56,7 @@ export function adminAuth(check: AdminKeyCheck, alsoAccept?: (req: Request) => P
     }
     throw new ApiError(
       'unauthorized',
-      'this endpoint needs the admin key: send "Authorization: Bearer <TTPUSH_ADMIN_KEY>"',
+      'this endpoint needs the admin key: send "Authorization: Bearer <TTPUSH_ADMIN_KEY>"; `ttpush start` (npm start) prints it at each start and keeps it in keys.json of its data folder (TTPUSH_DATA_DIR, default .ttpush)',
       null,
       { 'WWW-Authenticate': 'Bearer' },
     );

@@ -176,6 +176,10 @@ export function scopedIdempotencyKey(app: AppIdentity, key: string | undefined):
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
+/** Where a caller finds the current development key: what a 401 says after a restart or a forgotten export. */
+export const DEV_KEY_HINT =
+  '`ttpush start` (npm start) prints the development key at each start and keeps it in keys.json of its data folder (TTPUSH_DATA_DIR, default .ttpush): export TTPUSH_API_KEY=<that key>';
+
 /** Requires `Authorization: Bearer <key>` naming a known key; sets locals.app. */
 export function bearerAuth(keyring: Keyring): RequestHandler {
   return (req, res, next) => {
@@ -184,7 +188,7 @@ export function bearerAuth(keyring: Keyring): RequestHandler {
     if (header === undefined || header === '') {
       throw new ApiError(
         'unauthorized',
-        'the Authorization header is missing: send "Authorization: Bearer <your app key>"',
+        `the Authorization header is missing: send "Authorization: Bearer <your app key>"; ${DEV_KEY_HINT}`,
         null,
         challenge,
       );
@@ -193,7 +197,7 @@ export function bearerAuth(keyring: Keyring): RequestHandler {
     if (!m) {
       throw new ApiError(
         'unauthorized',
-        'the Authorization header is not "Bearer <key>": send "Authorization: Bearer <your app key>"',
+        `the Authorization header is not "Bearer <key>": send "Authorization: Bearer <your app key>"; ${DEV_KEY_HINT}`,
         null,
         challenge,
       );
@@ -203,7 +207,7 @@ export function bearerAuth(keyring: Keyring): RequestHandler {
         next(
           new ApiError(
             'unauthorized',
-            'the app key in the Authorization header is not known, revoked, or its app is disabled: use a current key (ttpush admin keys list), one from the app keys file (TTPUSH_APP_KEYS_FILE) or the development key',
+            `the app key in the Authorization header is not known, revoked, or its app is disabled: use a current key (ttpush admin keys list), one from the app keys file (TTPUSH_APP_KEYS_FILE) or the development key; ${DEV_KEY_HINT}`,
             null,
             challenge,
           ),

@@ -1,12 +1,16 @@
 /**
  * Per-request context: the request id (X-Request-Id when sane, else a new one) echoed in the
- * response, and one info log line plus one http_requests_total count and duration when the request ends.
+ * response, and one log line plus one http_requests_total count and duration when the request ends: at info, but
+ * at debug for the probes (/healthz, /readyz) that orchestrators and load balancers call every few seconds.
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ApiMetrics } from './metrics.ts';
 import { locals } from './locals.ts';
+
+// Probes answered every few seconds: their lines at info would bury the requests people look for.
+const PROBE_ROUTES = new Set(['/healthz', '/readyz']);
 
 // An id a proxy or caller chose is kept only if it is safe to log and echo.
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:/+=-]{1,128}$/;
@@ -29,7 +33,7 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
       metrics.httpRequests.inc({ route: l.route, status: String(status) });
       if (l.app !== undefined) metrics.appRequests.inc({ app: l.app.name, status: String(status) });
       metrics.httpDuration.observe({ route: l.route }, ms / 1000);
-      logger.info(
+      logger[PROBE_ROUTES.has(l.route) ? 'debug' : 'info'](
         {
           reqId: requestId,
           method: req.method,

@@ -109,6 +109,24 @@ describe('health, readiness and metrics', () => {
     assert.equal(body.error.code, 'invalid_field');
     assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
   });
+  it('the probes (/healthz, /readyz) log their request line at debug, other requests at info', async () => {
+    const requestId = (name: string) => ({ 'x-request-id': `probe-log-${name}` });
+    await fetch(`${t.url}/healthz`, { headers: requestId('healthz') });
+    await fetch(`${t.url}/readyz`, { headers: requestId('readyz') });
+    await fetch(`${t.url}/metrics`, { headers: requestId('metrics') });
+    const line = async (name: string) => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const found = t.logs.find((l) => l.msg === 'request' && l.reqId === `probe-log-${name}`);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no request line for ${name}: ${t.logText()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    assert.equal((await line('healthz')).level, 20);
+    assert.equal((await line('readyz')).level, 20);
+    assert.equal((await line('metrics')).level, 30);
+  });
 });
 
 describe('/metrics behind TTPUSH_METRICS_TOKEN and TTPUSH_METRICS_PORT', () => {

@@ -85,6 +85,12 @@ export interface Config {
     workerConcurrency: number;
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** TTPUSH_LOG_FORMAT: JSON lines, or pino-pretty's one readable line per entry (default: pretty on a terminal). */
+  logFormat: 'json' | 'pretty';
+  /** TTPUSH_DATA_DIR: the folder of `ttpush start` (its lock, kept keys and the private Redis's data), as given. */
+  dataDir: string;
+  /** TTPUSH_SANDBOX_PORTS: the sandbox TeamTalk's ports under `ttpush start`; 0 takes a free one. */
+  sandboxPorts: { db: number; route: number; msg: number };
   embedded: { redis: boolean; teamtalk: boolean };
 }
 
@@ -111,9 +117,12 @@ export const VARIABLES = {
   TTPUSH_ROUTE_ADDRS: ['unset: the sandbox', 'route_server addresses, comma-separated host:port'],
   TTPUSH_AES_KEY: ['the public stock key', "the TeamTalk servers' 32-character aesKey"],
   TTPUSH_APP_KEYS_FILE: ['unset', 'JSON file of app keys and the sender ids each may use'],
-  TTPUSH_DEV_APP_KEY: ['unset (random when embedded)', 'a development key that may do everything'],
+  TTPUSH_DEV_APP_KEY: [
+    'unset (ttpush start: made once, kept in TTPUSH_DATA_DIR/keys.json)',
+    'a development key that may do everything',
+  ],
   TTPUSH_ADMIN_KEY: [
-    'unset (random when embedded)',
+    'unset (ttpush start: made once, kept in TTPUSH_DATA_DIR/keys.json)',
     'operator key for /console, /admin/queues and admin endpoints (16+ characters); unset: they are off',
   ],
   TTPUSH_METRICS_TOKEN: [
@@ -155,6 +164,18 @@ export const VARIABLES = {
   TTPUSH_WEBHOOK_ENDPOINT_CONCURRENCY: ['4', 'webhook attempts in flight per endpoint, over all workers'],
   TTPUSH_WEBHOOK_WORKER_CONCURRENCY: ['64', 'webhook attempts in flight per worker, over all endpoints'],
   TTPUSH_LOG_LEVEL: ['info', 'fatal, error, warn, info, debug, trace or silent'],
+  TTPUSH_LOG_FORMAT: [
+    'pretty when stdout is a terminal, else json',
+    'json (one JSON object a line) or pretty (one readable line per entry, for people)',
+  ],
+  TTPUSH_DATA_DIR: [
+    '.ttpush',
+    "folder of `ttpush start`: its lock (one ttpush per folder), the kept development and admin keys (keys.json) and the private redis-server's data",
+  ],
+  TTPUSH_SANDBOX_PORTS: [
+    '10600,8200,8000',
+    'db_proxy,route,msg_server ports of the sandbox TeamTalk that `ttpush start` runs (0: a free port)',
+  ],
 } as const satisfies Record<string, readonly [string, string]>;
 
 type VarName = keyof typeof VARIABLES;
@@ -309,8 +330,28 @@ function networks(src: Source): string[] {
   });
 }
 
-/** Reads the configuration from `env` (default process.env) and the optional TTPUSH_CONFIG_FILE. */
-export function loadConfig(env: Source = process.env): Config {
+function sandboxPorts(src: Source): Config['sandboxPorts'] {
+  const raw = src.TTPUSH_SANDBOX_PORTS?.trim() || '10600,8200,8000';
+  const parts = raw.split(',').map((p) => p.trim());
+  const ports = parts.map((p) => (/^\d{1,5}$/.test(p) ? Number(p) : NaN));
+  if (ports.length !== 3 || ports.some((p) => !(p >= 0 && p <= 65535))) {
+    fail(
+      'TTPUSH_SANDBOX_PORTS',
+      `is '${raw}', not three ports`,
+      'give the db_proxy, route and msg_server ports, comma-separated, e.g. 10600,8200,8000 (0: a free port)',
+    );
+  }
+  const nonZero = ports.filter((p) => p !== 0);
+  if (new Set(nonZero).size !== nonZero.length)
+    fail('TTPUSH_SANDBOX_PORTS', `is '${raw}', a port twice`, 'give three different ports (or 0 for a free one)');
+  return { db: ports[0]!, route: ports[1]!, msg: ports[2]! };
+}
+
+/**
+ * Reads the configuration from `env` (default process.env) and the optional TTPUSH_CONFIG_FILE.
+ * `stdoutIsTTY` (default: whether process.stdout is a terminal) chooses the log format when TTPUSH_LOG_FORMAT is unset.
+ */
+export function loadConfig(env: Source = process.env, opts: { stdoutIsTTY?: boolean } = {}): Config {
   let src: Source = { ...env };
   const file = env.TTPUSH_CONFIG_FILE;
   if (file) {
@@ -367,6 +408,13 @@ export function loadConfig(env: Source = process.env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     fail('TTPUSH_LOG_LEVEL', `is '${logLevel}'`, 'use fatal, error, warn, info, debug, trace or silent');
   }
+
+  const formatRaw = src.TTPUSH_LOG_FORMAT?.trim() || undefined;
+  if (formatRaw !== undefined && formatRaw !== 'json' && formatRaw !== 'pretty') {
+    fail('TTPUSH_LOG_FORMAT', `is '${formatRaw}'`, 'use json or pretty (unset: pretty when stdout is a terminal)');
+  }
+  const logFormat = formatRaw ?? ((opts.stdoutIsTTY ?? process.stdout.isTTY === true) ? 'pretty' : 'json');
+  const dataDir = src.TTPUSH_DATA_DIR?.trim() || '.ttpush';
 
   const devAppKey = src.TTPUSH_DEV_APP_KEY?.trim() || undefined;
   if (devAppKey !== undefined && devAppKey.length < 8) {
@@ -437,6 +485,9 @@ export function loadConfig(env: Source = process.env): Config {
       workerConcurrency: int(src, 'TTPUSH_WEBHOOK_WORKER_CONCURRENCY', 64, 1, 10_000),
     },
     logLevel,
+    logFormat,
+    dataDir,
+    sandboxPorts: sandboxPorts(src),
     embedded,
   };
 }

@@ -180,3 +180,27 @@ test('metrics: a token of 16+ characters and a port of its own, both optional', 
     );
   }
 });
+
+test('TTPUSH_LOG_FORMAT: json or pretty; unset, pretty only when stdout is a terminal', () => {
+  assert.equal(loadConfig({}, { stdoutIsTTY: true }).logFormat, 'pretty');
+  assert.equal(loadConfig({}, { stdoutIsTTY: false }).logFormat, 'json');
+  assert.equal(loadConfig({ TTPUSH_LOG_FORMAT: 'json' }, { stdoutIsTTY: true }).logFormat, 'json');
+  assert.equal(loadConfig({ TTPUSH_LOG_FORMAT: 'pretty' }, { stdoutIsTTY: false }).logFormat, 'pretty');
+  assert.throws(() => loadConfig({ TTPUSH_LOG_FORMAT: 'text' }), /TTPUSH_LOG_FORMAT is 'text': use json or pretty/);
+});
+
+test('TTPUSH_DATA_DIR defaults to .ttpush; TTPUSH_SANDBOX_PORTS takes three ports, 0 for a free one', () => {
+  const c = loadConfig({});
+  assert.equal(c.dataDir, '.ttpush');
+  assert.deepEqual(c.sandboxPorts, { db: 10600, route: 8200, msg: 8000 });
+  assert.equal(loadConfig({ TTPUSH_DATA_DIR: '/tmp/second' }).dataDir, '/tmp/second');
+  assert.deepEqual(loadConfig({ TTPUSH_SANDBOX_PORTS: '0, 0,0' }).sandboxPorts, { db: 0, route: 0, msg: 0 });
+  assert.deepEqual(loadConfig({ TTPUSH_SANDBOX_PORTS: '11600,9200,9000' }).sandboxPorts, {
+    db: 11600,
+    route: 9200,
+    msg: 9000,
+  });
+  for (const bad of ['10600,8200', '1,2,3,4', 'a,b,c', '70000,1,2', '9000,9000,1']) {
+    assert.throws(() => loadConfig({ TTPUSH_SANDBOX_PORTS: bad }), /TTPUSH_SANDBOX_PORTS is '/, bad);
+  }
+});

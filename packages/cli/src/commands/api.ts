@@ -1,7 +1,7 @@
 /** `ttpush api`: one HTTP API process (configuration from TTPUSH_* variables; TTPUSH_REDIS_URL required). */
 import { startApi } from '@ttpush/api';
 import { createLogger } from '@ttpush/core';
-import { bootConfig, onShutdown } from '../boot.ts';
+import { bootConfig, leaveTerminalSignalsToStart, onShutdown } from '../boot.ts';
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
@@ -10,6 +10,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  leaveTerminalSignalsToStart();
   const config = bootConfig();
   if (!config) return 2;
   if (config.embedded.redis) {
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const logger = createLogger(config.logLevel, 'ttpush-api');
+  const logger = createLogger(config.logLevel, 'ttpush-api', config.logFormat);
   let api;
   try {
     api = await startApi(config, logger);

@@ -1,7 +1,7 @@
 /** `ttpush worker`: one worker process (TTPUSH_REDIS_URL, TTPUSH_DB_PROXY_ADDRS and TTPUSH_ROUTE_ADDRS required). */
 import { startWorker } from '@ttpush/worker';
 import { createLogger } from '@ttpush/core';
-import { bootConfig, onShutdown } from '../boot.ts';
+import { bootConfig, leaveTerminalSignalsToStart, onShutdown } from '../boot.ts';
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
@@ -10,6 +10,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  leaveTerminalSignalsToStart();
   const config = bootConfig();
   if (!config) return 2;
   if (config.embedded.redis || config.embedded.teamtalk) {
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const logger = createLogger(config.logLevel, 'ttpush-worker');
+  const logger = createLogger(config.logLevel, 'ttpush-worker', config.logFormat);
   const worker = await startWorker(config, logger);
   await onShutdown(() => worker.close());
   return 0;
