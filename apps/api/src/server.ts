@@ -50,6 +50,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     queueConnection,
     prefix: config.redisPrefix,
     partitions,
+    recordTtlMs: config.recordTtlMs,
   });
   const batches = new RedisBatchService({ redis, queueConnection, prefix: config.redisPrefix, partitions });
   collectDefaultMetrics();

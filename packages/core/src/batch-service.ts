@@ -11,6 +11,7 @@ import {
   CHUNK_SIZE,
   FINISHED_BATCH_TTL_MS,
   RECENT_BATCHES,
+  REJECTED_SAMPLE,
   UPLOAD_STALE_MS,
   UPLOAD_TTL_MS,
   chunkLength,
@@ -141,8 +142,14 @@ export class RedisBatchService implements BatchService {
       throw unavailable(err);
     }
     if (existing !== undefined) {
-      const view = await this.get(existing);
-      if (view) return { duplicate: view };
+      let h: Record<string, string>;
+      try {
+        h = await this.redis.hgetall(k.batch(existing));
+      } catch (err) {
+        throw unavailable(err);
+      }
+      const view = toBatchView(existing, h);
+      if (view) return { duplicate: view, fingerprint: h.fp || undefined };
       throw new ServiceUnavailableError('the batch of this Idempotency-Key is no longer available');
     }
     await this.index(id, now);
@@ -266,7 +273,7 @@ export class RedisBatchService implements BatchService {
     const next = from + lines.length;
     return {
       results,
-      next_cursor: next < meta.rejected ? encodeCursor({ part: 'rejected', index: next }) : null,
+      next_cursor: next < Math.min(meta.rejected, REJECTED_SAMPLE) && lines.length === want ? encodeCursor({ part: 'rejected', index: next }) : null,
     };
   }
 
@@ -292,7 +299,7 @@ export class RedisBatchService implements BatchService {
       }
     }
     if (state !== undefined && state !== 'rejected') return;
-    for (let from = 0; from < meta.rejected; from += 1000) {
+    for (let from = 0; from < Math.min(meta.rejected, REJECTED_SAMPLE); from += 1000) {
       let lines: string[];
       try {
         lines = await this.redis.lrange(this.keys.rejected(id), from, from + 999);

@@ -10,6 +10,7 @@ import {
   CHUNK_SIZE,
   FINISHED_BATCH_TTL_MS,
   MAX_BATCH_RECIPIENTS,
+  REJECTED_SAMPLE,
   UPLOAD_TTL_MS,
   chunkJobId,
   type ChunkJobData,
@@ -106,15 +107,17 @@ export class BatchUpload implements BatchUploadHandle {
   }
 
   reject(input: RejectedInput): Promise<void> | undefined {
-    this.rejectedCount++;
+    // Counted always, listed only among the first REJECTED_SAMPLE: the rest would cost Redis without bound.
+    if (this.rejectedCount++ >= REJECTED_SAMPLE) return undefined;
     this.rejectedLines.push(JSON.stringify(input));
     return this.rejectedLines.length >= REJECTED_PER_WRITE ? this.flushRejected() : undefined;
   }
 
-  async finish(): Promise<BatchView> {
+  async finish(fingerprint?: string): Promise<BatchView> {
     const { redis, keys, queues } = this.deps;
     this.flushChunk();
     this.flushRejected();
+    if (fingerprint !== undefined) this.track(redis.hset(keys.batch(this.id), 'fp', fingerprint));
     await Promise.all(this.writes);
     if (this.failure) throw unavailable(this.failure);
     const id = this.id;
