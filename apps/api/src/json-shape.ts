@@ -56,7 +56,8 @@ export function findShapeProblem(root: unknown, maxDepth = MAX_JSON_DEPTH): Shap
     if (typeof v !== 'object' || v === null) continue;
     if (frame.depth > maxDepth) return { kind: 'too_deep', field: formatPath(topField(pathOf(frame))) };
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], depth: frame.depth + 1, parent: frame, key: i });
+      for (let i = v.length - 1; i >= 0; i--)
+        stack.push({ value: v[i], depth: frame.depth + 1, parent: frame, key: i });
       continue;
     }
     for (const key of Object.keys(v)) {

@@ -147,7 +147,10 @@ export const VARIABLES = {
     '1073741824',
     'largest batch upload in bytes after gzip decompression (413 body_too_large)',
   ],
-  TTPUSH_UPLOAD_MAX_LINES: ['11000000', 'most lines of an NDJSON batch upload, blank lines included (413 too_many_lines)'],
+  TTPUSH_UPLOAD_MAX_LINES: [
+    '11000000',
+    'most lines of an NDJSON batch upload, blank lines included (413 too_many_lines)',
+  ],
   TTPUSH_UPLOAD_TIMEOUT: ['10m', 'longest time a batch upload may take to arrive and be checked (408 upload_timeout)'],
   TTPUSH_WEBHOOK_TIMEOUT_MS: ['10000', 'connect + response time of one webhook delivery attempt'],
   TTPUSH_WEBHOOK_RETRY_SCHEDULE: [

@@ -273,7 +273,10 @@ export class RedisBatchService implements BatchService {
     const next = from + lines.length;
     return {
       results,
-      next_cursor: next < Math.min(meta.rejected, REJECTED_SAMPLE) && lines.length === want ? encodeCursor({ part: 'rejected', index: next }) : null,
+      next_cursor:
+        next < Math.min(meta.rejected, REJECTED_SAMPLE) && lines.length === want
+          ? encodeCursor({ part: 'rejected', index: next })
+          : null,
     };
   }
 

@@ -146,7 +146,8 @@ export interface BatchUploadHandle {
  * A new upload, or the batch an Idempotency-Key already names, with the fingerprint its upload ended with (absent
  * while it is still uploading, or for a batch from before fingerprints were kept).
  */
-export type BeginBatchResult = { upload: BatchUploadHandle } | { duplicate: BatchView; fingerprint?: string | undefined };
+export type BeginBatchResult =
+  { upload: BatchUploadHandle } | { duplicate: BatchView; fingerprint?: string | undefined };
 
 export type BatchActionResult =
   | { ok: true; view: BatchView }

@@ -17,7 +17,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
   BATCH_RESULT_STATES,
@@ -184,15 +184,45 @@ function drain(req: Request, res: Response): Promise<void> {
   });
 }
 
-/** The upload body as a stream of bytes: as sent, or gunzipped. */
-function bodyStream(req: Request): Readable {
+/**
+ * The body as sent is read ahead up to this many bytes, whatever the line loop has consumed: a paused socket is
+ * not read, so a client that sent everything and left would go unnoticed until the loop caught up (minutes, for a
+ * small gzip of newlines). With more room than the socket buffers hold, its close is seen at once.
+ */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+
+interface UploadBody {
+  /** The bytes of the body: as sent, or gunzipped. */
+  stream: Readable;
+  /** Stops reading: unpipes the request (left to drain or close) and destroys the streams made here. */
+  stop(): void;
+}
+
+function bodyStream(req: Request): UploadBody {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') return req;
-  if (encoding === 'gzip' || encoding === 'x-gzip') return req.pipe(createGunzip());
-  throw new ApiError(
-    'unsupported_media_type',
-    `the Content-Encoding ${encoding} is not supported for an NDJSON upload: send it uncompressed or gzip`,
-  );
+  const gzip = encoding === 'gzip' || encoding === 'x-gzip';
+  if (!gzip && encoding !== 'identity' && encoding !== '') {
+    throw new ApiError(
+      'unsupported_media_type',
+      `the Content-Encoding ${encoding} is not supported for an NDJSON upload: send it uncompressed or gzip`,
+    );
+  }
+  const raw = new PassThrough({ highWaterMark: READ_AHEAD_BYTES });
+  // A request that fails (cut off) fails the stream it feeds: the loop learns of it.
+  const onError = (err: Error) => raw.destroy(err);
+  req.once('error', onError);
+  req.pipe(raw);
+  const stream = gzip ? raw.pipe(createGunzip()) : raw;
+  if (gzip) raw.once('error', (err) => stream.destroy(err));
+  return {
+    stream,
+    stop() {
+      req.off('error', onError);
+      req.unpipe(raw);
+      raw.destroy();
+      stream.destroy();
+    },
+  };
 }
 
 /** The ApiError for a body stream that failed (cut off by the client, or corrupt gzip), or null for other errors. */
@@ -406,14 +436,8 @@ export function batchesRouter(deps: BatchesDeps): Router {
     let header: BatchHeader | undefined;
     let duplicate: { view: BatchView; fingerprint?: string | undefined } | undefined;
     const hash = key === undefined ? undefined : ndjsonFingerprint(skipInvalid);
-    const source = bodyStream(req);
-    // A gunzip stream is not destroyed with the request it reads: stopping the upload stops it too.
-    const stopSource = () => {
-      if (source !== req) {
-        req.unpipe();
-        source.destroy();
-      }
-    };
+    const body = bodyStream(req);
+    const source = body.stream;
     try {
       const handle = async (lines: NdjsonLine[]) => {
         guard.checkLines(splitter.lines);
@@ -468,7 +492,8 @@ export function batchesRouter(deps: BatchesDeps): Router {
       }
       accepted(res, app, await finishUpload(app, upload, hash?.digest('base64url')), false);
     } catch (err) {
-      stopSource();
+      // Streams made for the upload stop with it (a gunzip is not destroyed with the request it reads).
+      body.stop();
       if (upload) {
         await upload.abort();
         logger.debug({ reqId: locals(res).requestId, batch: upload.id, err }, 'batch upload refused; deleted');
