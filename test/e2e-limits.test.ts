@@ -73,6 +73,17 @@ test('a scheduled message keeps its text until it ends; cancelled, it drops it a
   assert.equal((await h.get(`/v1/messages/${r.body.id}`)).body.status, 'cancelled');
 });
 
+test('a finished batch is kept TTPUSH_RECORD_TTL too', async () => {
+  const r = await h.post('/v1/batches', { from: 1, content: 'batch ttl', recipients: [{ user: 5 }, { user: 6 }] });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  await waitFor(
+    'the batch to finish',
+    async () => (await h.get(`/v1/batches/${r.body.id}`)).body.status === 'completed',
+  );
+  const ttl = await redis.pttl(`ttp:b:{${r.body.id}}`);
+  assert.ok(ttl > HOUR_MS - 60_000 && ttl <= HOUR_MS, `ttl ${ttl}`);
+});
+
 /** CPU seconds (user + system) the process has used so far. */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -111,6 +122,8 @@ test('a gzip of newlines whose client disconnects: the api stops at once, queues
   const pid = h.api!.child.pid!;
   // 1 GB of newlines, about 1 MB of gzip: minutes of a core if the api went on after the client left.
   const bomb = await gzipNewlines('{"from": 1, "content": "bomb"}\n{"user": 2}\n', 1024);
+  const earlier = new Set(await redis.keys('ttp:b:*'));
+  const fresh = async () => (await redis.keys('ttp:b:*')).filter((k) => !earlier.has(k));
   const socket = connect(h.apiPort, '127.0.0.1');
   socket.on('error', () => undefined);
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
@@ -119,7 +132,7 @@ test('a gzip of newlines whose client disconnects: the api stops at once, queues
       `authorization: Bearer ${DEV_KEY}\r\ncontent-length: ${bomb.length}\r\n\r\n`,
   );
   socket.write(bomb);
-  await waitFor('the upload to begin', async () => (await redis.keys('ttp:b:*')).length > 0);
+  await waitFor('the upload to begin', async () => (await fresh()).length > 0);
   socket.destroy();
   // Idle again: a second of wall time costs the api well under half a second of CPU.
   await waitFor('the api to go idle', async () => {
@@ -127,7 +140,7 @@ test('a gzip of newlines whose client disconnects: the api stops at once, queues
     await sleep(1000);
     return cpuSeconds(pid) - t0 < 0.3;
   });
-  await waitFor('its keys to be deleted', async () => (await redis.keys('ttp:b:*')).length === 0);
+  await waitFor('its keys to be deleted', async () => (await fresh()).length === 0);
   assert.equal(await metric('ttpush_batch_uploads_stopped_total', 'reason="client_gone"'), 1);
   assert.equal((await redis.keys('ttp:*lanes:bat_*')).length, 0, 'no chunk job');
 });

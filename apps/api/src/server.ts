@@ -52,7 +52,13 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     partitions,
     recordTtlMs: config.recordTtlMs,
   });
-  const batches = new RedisBatchService({ redis, queueConnection, prefix: config.redisPrefix, partitions });
+  const batches = new RedisBatchService({
+    redis,
+    queueConnection,
+    prefix: config.redisPrefix,
+    partitions,
+    finishedTtlMs: config.recordTtlMs,
+  });
   collectDefaultMetrics();
   const extraMetrics = async () => renderWorkerMetrics(await service.stats(), await service.health());
   const rateLimiter = new RedisRateLimiter(redis, config.redisPrefix);

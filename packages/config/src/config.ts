@@ -141,7 +141,7 @@ export const VARIABLES = {
   TTPUSH_WORKER_LOCK_MS: ['10000', 'how long a dead worker holds a conversation before another takes it over'],
   TTPUSH_RECORD_TTL: [
     '7d',
-    'how long a finished message (sent, failed, cancelled) is kept for GET /v1/messages/:id (its text is dropped at once); units ms, s, m, h, d',
+    "how long a finished message (sent, failed, cancelled) or batch (completed, cancelled) is kept for GET; a message's text is dropped from Redis at once (units ms, s, m, h, d)",
   ],
   TTPUSH_UPLOAD_MAX_BYTES: [
     '1073741824',

@@ -57,6 +57,8 @@ export interface RedisBatchServiceOptions {
   queueConnection: Redis;
   /** TTPUSH_REDIS_PARTITIONS (default DEFAULT_PARTITIONS): chunk jobs go round the partitions' queues. */
   partitions?: number;
+  /** TTPUSH_RECORD_TTL: a finished batch is kept this long (default FINISHED_BATCH_TTL_MS). */
+  finishedTtlMs?: number;
 }
 
 interface ChunkState {
@@ -104,9 +106,11 @@ export class RedisBatchService implements BatchService {
   private readonly redis: BatchScriptedRedis;
   readonly keys: BatchKeys;
   readonly queues: LaneQueues<ChunkJobData>;
+  private readonly finishedTtlMs: number;
 
   constructor(opts: RedisBatchServiceOptions) {
     this.redis = defineBatchScripts(opts.redis);
+    this.finishedTtlMs = opts.finishedTtlMs ?? FINISHED_BATCH_TTL_MS;
     this.keys = new BatchKeys(opts.prefix);
     // Queue errors surface per call as ServiceUnavailableError.
     this.queues = new LaneQueues<ChunkJobData>(
@@ -154,7 +158,13 @@ export class RedisBatchService implements BatchService {
     }
     await this.index(id, now);
     const upload = new BatchUpload(
-      { redis: this.redis, keys: k, queues: this.queues, view: (bid) => this.get(bid) },
+      {
+        redis: this.redis,
+        keys: k,
+        queues: this.queues,
+        view: (bid) => this.get(bid),
+        finishedTtlMs: this.finishedTtlMs,
+      },
       id,
       h,
       idem,
@@ -315,7 +325,7 @@ export class RedisBatchService implements BatchService {
   }
 
   cancel(id: string): Promise<BatchActionResult> {
-    return this.act(id, (k) => this.redis.ttBatchCancel(k, Date.now(), FINISHED_BATCH_TTL_MS, CHUNK_SIZE));
+    return this.act(id, (k) => this.redis.ttBatchCancel(k, Date.now(), this.finishedTtlMs, CHUNK_SIZE));
   }
 
   pause(id: string): Promise<BatchActionResult> {

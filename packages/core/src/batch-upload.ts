@@ -60,6 +60,8 @@ export interface BatchUploadDeps {
   queues: LaneQueues<ChunkJobData>;
   /** Reads the view once the upload is finished. */
   view(id: string): Promise<BatchView | null>;
+  /** TTPUSH_RECORD_TTL: a batch finished at once (nothing to send) is kept this long (default FINISHED_BATCH_TTL_MS). */
+  finishedTtlMs?: number;
 }
 
 export class BatchUpload implements BatchUploadHandle {
@@ -129,7 +131,8 @@ export class BatchUpload implements BatchUploadHandle {
       if (chunks > 0) await redis.zadd(keys.active, Math.max(now, this.header.sendAt ?? 0), id);
       state = await redis.ttBatchFinishUpload(
         keys.batch(id), keys.rejected(id),
-        now, this.valid, chunks, this.rejectedCount, this.duplicates, FINISHED_BATCH_TTL_MS,
+        now, this.valid, chunks, this.rejectedCount, this.duplicates,
+        this.deps.finishedTtlMs ?? FINISHED_BATCH_TTL_MS,
       ); // prettier-ignore
     } catch (err) {
       throw unavailable(err);

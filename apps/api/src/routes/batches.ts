@@ -103,7 +103,7 @@ function uploadType(header: string | undefined): UploadType {
 function notFound(id: string): ApiError {
   return new ApiError(
     'not_found',
-    `there is no batch with id ${JSON.stringify(id)}: check the id the POST answered (batches are kept 7 days after they finish)`,
+    `there is no batch with id ${JSON.stringify(id)}: check the id the POST answered (finished batches are kept for TTPUSH_RECORD_TTL, 7 days by default)`,
     'id',
   );
 }
