@@ -104,6 +104,9 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const server = createServer(app);
   server.on('clientError', onClientError);
   server.keepAliveTimeout = 65_000;
+  // Node ends a request whose body has not arrived within requestTimeout (300 s): a batch upload allowed longer
+  // (TTPUSH_UPLOAD_TIMEOUT) must not be cut off before its own limit answers 408.
+  server.requestTimeout = Math.max(server.requestTimeout, config.upload.timeoutMs + 5000);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => {

@@ -151,7 +151,7 @@ export const VARIABLES = {
     '11000000',
     'most lines of an NDJSON batch upload, blank lines included (413 too_many_lines)',
   ],
-  TTPUSH_UPLOAD_TIMEOUT: ['10m', 'longest time a batch upload may take to arrive and be checked (408 upload_timeout)'],
+  TTPUSH_UPLOAD_TIMEOUT: ['5m', 'longest time a batch upload may take to arrive and be checked (408 upload_timeout)'],
   TTPUSH_WEBHOOK_TIMEOUT_MS: ['10000', 'connect + response time of one webhook delivery attempt'],
   TTPUSH_WEBHOOK_RETRY_SCHEDULE: [
     '5s,30s,2m,10m,30m,1h,2h,4h,8h,8h',
@@ -429,7 +429,7 @@ export function loadConfig(env: Source = process.env): Config {
     upload: {
       maxBytes: int(src, 'TTPUSH_UPLOAD_MAX_BYTES', 1024 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
       maxLines: int(src, 'TTPUSH_UPLOAD_MAX_LINES', 11_000_000, 2, 100_000_000),
-      timeoutMs: duration(src, 'TTPUSH_UPLOAD_TIMEOUT', '10m', 1000, 86_400_000),
+      timeoutMs: duration(src, 'TTPUSH_UPLOAD_TIMEOUT', '5m', 1000, 86_400_000),
     },
     webhooks: {
       timeoutMs: int(src, 'TTPUSH_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),

@@ -165,7 +165,7 @@ test('Redis Cluster: seed nodes replace the URL (no embedded Redis); partitions 
 test('input limits and record retention: defaults, durations, and a bad value named with its fix', () => {
   const c = loadConfig({});
   assert.equal(c.recordTtlMs, 7 * 86_400_000);
-  assert.deepEqual(c.upload, { maxBytes: 1024 ** 3, maxLines: 11_000_000, timeoutMs: 600_000 });
+  assert.deepEqual(c.upload, { maxBytes: 1024 ** 3, maxLines: 11_000_000, timeoutMs: 300_000 });
   const set = loadConfig({
     TTPUSH_RECORD_TTL: '36h',
     TTPUSH_UPLOAD_MAX_BYTES: '1048576',
