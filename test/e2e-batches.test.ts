@@ -214,8 +214,10 @@ test('a retried upload with the same Idempotency-Key is a no-op answering the fi
   assert.equal(b.body.id, a.body.id);
   assert.equal(b.headers['idempotent-replayed'], 'true');
   await waitBatch(h, a.body.id, finished);
+  // The same key with another request (a JSON body naming one of the recipients) is refused, never sent.
   const c = await h.post('/v1/batches', { from: 1, content: 'once only', recipients: [{ user: 40 }] }, headers);
-  assert.equal(c.body.id, a.body.id);
+  assert.equal(c.status, 422, JSON.stringify(c.body));
+  assert.equal(c.body.error.code, 'idempotency_key_reused');
   await sleep(300);
   assert.equal(h.sandbox.store.singleMessages(1, 40).length, 1);
   assert.equal(h.sandbox.store.singleMessages(1, 41).length, 1);

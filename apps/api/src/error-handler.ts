@@ -30,6 +30,14 @@ export function toApiError(err: unknown): ApiError | null {
       { 'Retry-After': '1' },
     );
   }
+  if (err instanceof Error && (err as { code?: unknown }).code === 'idempotency_key_reused') {
+    const first = (err as { firstId?: unknown }).firstId;
+    return new ApiError(
+      'idempotency_key_reused',
+      `this Idempotency-Key was first used with another request${typeof first === 'string' ? ` (${first})` : ''}: send the same request again to get its first answer, or use a new key for a new request`,
+      'Idempotency-Key',
+    );
+  }
   const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
   switch (type) {
     case 'entity.parse.failed':

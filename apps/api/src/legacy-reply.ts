@@ -2,8 +2,9 @@
  * The old http_msg_server's reply, byte for byte (protocol notes §9): HTTP 200 with header lines
  * written without a space after the colon, then jsoncpp's styled JSON (keys error_code, error_msg,
  * then msg_id or group_id; three-space indent; `" : "`; raw UTF-8; trailing newline). Node's HTTP writer always
- * puts ": " between a header's name and value, so the reply is written on the socket itself, and the
- * connection is closed after it, as the old server did.
+ * puts ": " between a header's name and value, so the head is made here and handed to the response as its
+ * ready-made head; the response still goes through Node's queue (a reply to a pipelined request waits for the
+ * answers before it), and the connection is closed after it, as the old server did.
  */
 import type { Response } from 'express';
 import { locals } from './locals.ts';
@@ -28,9 +29,6 @@ export type LegacyReply =
   | { code: 'ok'; groupId: number }
   | { code: 'ok' }
   | { code: Exclude<LegacyCode, 'ok'> };
-
-/** How long a connection whose reply was written may stay half-open before it is destroyed. */
-const LINGER_MS = 5000;
 
 /** jsoncpp's quoting: `"` `\` and control characters escaped, everything else (non-ASCII too) raw. */
 function quote(text: string): string {
@@ -67,25 +65,50 @@ export function legacyBody(reply: LegacyReply): string {
   return styledJson(entries);
 }
 
-export function legacyResponseBytes(reply: LegacyReply): Buffer {
-  const body = Buffer.from(legacyBody(reply), 'utf8');
-  const head =
+/** The head of the old reply for a body of `length` bytes. */
+function legacyHead(length: number): string {
+  return (
     'HTTP/1.1 200 OK\r\n' +
     'Cache-Control:no-cache\r\n' +
     'Connection:close\r\n' +
-    `Content-Length:${body.length}\r\n` +
-    'Content-Type:text/html;charset=utf-8\r\n\r\n';
-  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+    `Content-Length:${length}\r\n` +
+    'Content-Type:text/html;charset=utf-8\r\n\r\n'
+  );
 }
 
-/** Writes the reply on the response's socket and closes it; the Express response is never used after this. */
+export function legacyResponseBytes(reply: LegacyReply): Buffer {
+  const body = Buffer.from(legacyBody(reply), 'utf8');
+  return Buffer.concat([Buffer.from(legacyHead(body.length), 'latin1'), body]);
+}
+
+/**
+ * The fields of Node's OutgoingMessage (node:_http_outgoing) that carry a head already made: end() writes
+ * `_header` before the body, as it would a head it built itself, and `_last` / `shouldKeepAlive` make the
+ * server destroy the connection once the reply is written (socket.destroySoon), answers queued before it first. They have been stable from Node 0.x to 24.
+ */
+interface RawHead {
+  _header: string | null;
+  _last: boolean;
+  shouldKeepAlive: boolean;
+}
+
+/**
+ * Ends the response with the old reply. Through the response, not the socket: a reply to the second of two
+ * pipelined requests is written only after the first one's answer, and the request's log line and metrics
+ * come from the response's own finish.
+ */
 export function sendLegacyReply(res: Response, reply: LegacyReply): void {
   const l = locals(res);
-  res.statusCode = 200;
-  const socket = res.socket ?? res.req.socket;
-  if (!socket.destroyed && socket.writable) {
-    socket.setTimeout(LINGER_MS, () => socket.destroy());
-    socket.end(legacyResponseBytes(reply));
+  if (res.headersSent || res.writableEnded) {
+    res.destroy();
+    l.complete();
+    return;
   }
-  l.complete();
+  const body = Buffer.from(legacyBody(reply), 'utf8');
+  res.statusCode = 200;
+  const raw = res as unknown as RawHead;
+  raw._header = legacyHead(body.length);
+  raw._last = true;
+  raw.shouldKeepAlive = false;
+  res.end(body);
 }

@@ -15,6 +15,8 @@ export interface ApiMetrics {
   adminChanges: Counter<'action'>;
   /** Time to answer, by route template (the Grafana dashboard's latency panel). */
   httpDuration: Histogram<'route'>;
+  /** Batch uploads stopped before their end: client_gone, timeout, too_large, too_many_lines. */
+  uploadsStopped: Counter<'reason'>;
   /** Messages accepted and not yet terminal, read from the queue at scrape time. */
   queueDepth: Gauge;
   /** Where queueDepth reads from; createApp points it at service.queueDepth(). */
@@ -54,6 +56,12 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const uploadsStopped = new Counter({
+    name: 'ttpush_batch_uploads_stopped_total',
+    help: 'Batch uploads stopped before their end (nothing queued), by reason: client_gone, timeout, too_large, too_many_lines',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   const queueDepth = new Gauge({
     name: 'ttpush_queue_depth',
     help: 'Messages accepted and not yet sent, failed or cancelled',
@@ -74,6 +82,7 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     appRequests,
     adminChanges,
     httpDuration,
+    uploadsStopped,
     queueDepth,
     setQueueDepthSource(read) {
       readDepth = read;

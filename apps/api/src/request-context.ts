@@ -29,7 +29,8 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
       if (done) return;
       done = true;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const status = res.statusCode;
+      // Closed before an answer was written: the client went away (499, as nginx logs it), whatever statusCode says.
+      const status = res.headersSent || res.writableFinished ? res.statusCode : 499;
       metrics.httpRequests.inc({ route: l.route, status: String(status) });
       if (l.app !== undefined) metrics.appRequests.inc({ app: l.app.name, status: String(status) });
       metrics.httpDuration.observe({ route: l.route }, ms / 1000);

@@ -55,8 +55,15 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     queueConnection,
     prefix: config.redisPrefix,
     partitions,
+    recordTtlMs: config.recordTtlMs,
   });
-  const batches = new RedisBatchService({ redis, queueConnection, prefix: config.redisPrefix, partitions });
+  const batches = new RedisBatchService({
+    redis,
+    queueConnection,
+    prefix: config.redisPrefix,
+    partitions,
+    finishedTtlMs: config.recordTtlMs,
+  });
   collectDefaultMetrics();
   const extraMetrics = async () => renderWorkerMetrics(await service.stats(), await service.health());
   const rateLimiter = new RedisRateLimiter(redis, config.redisPrefix);
@@ -109,6 +116,9 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const server = createServer(app);
   server.on('clientError', onClientError);
   server.keepAliveTimeout = 65_000;
+  // Node ends a request whose body has not arrived within requestTimeout (300 s): a batch upload allowed longer
+  // (TTPUSH_UPLOAD_TIMEOUT) must not be cut off before its own limit answers 408.
+  server.requestTimeout = Math.max(server.requestTimeout, config.upload.timeoutMs + 5000);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => {

@@ -63,6 +63,8 @@ export interface ChunkOptions {
    * move while a long (paced) chunk sends, not only when it ends.
    */
   progressMs: number;
+  /** TTPUSH_RECORD_TTL: a finished batch is kept this long (default FINISHED_BATCH_TTL_MS). */
+  finishedTtlMs?: number;
 }
 
 export const CHUNK_DEFAULTS = {
@@ -323,7 +325,8 @@ export class ChunkProcessor {
     const k = this.keys;
     const r = await this.redis.ttBatchFinishChunk(
       k.batch(a.id), k.sendState(a.id, a.n), k.results(a.id, a.n),
-      a.attempt, t.results.encode(), sent, failed, cancelled, uncounted, Date.now(), FINISHED_BATCH_TTL_MS,
+      a.attempt, t.results.encode(), sent, failed, cancelled, uncounted, Date.now(),
+      this.opts.finishedTtlMs ?? FINISHED_BATCH_TTL_MS,
     ); // prettier-ignore
     if (r === -1) {
       this.log.warn({ batch: a.id, chunk: a.n }, 'another attempt took this chunk over: its outcome stands');

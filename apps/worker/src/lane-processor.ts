@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
+  DEFAULT_RECORD_TTL_MS,
   FAILURE_CODES,
   Keys,
   parseRecord,
@@ -28,6 +29,8 @@ export interface LaneOptions {
   maxMessageAgeMs: number;
   /** Wait before reading back a request lost with its connection: lets a slow db_proxy finish it. */
   uncertainGraceMs: number;
+  /** TTPUSH_RECORD_TTL: a terminal record is kept this long (default DEFAULT_RECORD_TTL_MS). */
+  recordTtlMs?: number;
 }
 
 interface ConvState {
@@ -251,6 +254,7 @@ export class LaneProcessor {
     const left = await this.redis.ttComplete(
       k.message(rec.id), k.lane(conv), k.conv(conv), k.depth(p), k.lock(conv), k.lanes(p),
       rec.id, 'sent', Date.now(), stored.msgId, '', '', stored.createTime, hash, token, conv, k.doneChannel,
+      this.opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS,
     ); // prettier-ignore
     if (stored.msgId > state.lastMsgId) {
       state.lastMsgId = stored.msgId;
@@ -275,6 +279,7 @@ export class LaneProcessor {
     const left = await this.redis.ttComplete(
       k.message(rec.id), k.lane(conv), k.conv(conv), k.depth(p), k.lock(conv), k.lanes(p),
       rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '', token, conv, k.doneChannel,
+      this.opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS,
     ); // prettier-ignore
     this.stats.failed(code, rec.id);
     log.debug({ code }, 'failed');

@@ -81,6 +81,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     lockMs: config.worker.lockMs,
     maxMessageAgeMs: config.worker.maxMessageAgeMs,
     uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
+    recordTtlMs: config.recordTtlMs,
   });
   const chunks = new ChunkProcessor(
     defineBatchScripts(redis),
@@ -90,6 +91,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     log,
     {
       ...CHUNK_DEFAULTS,
+      finishedTtlMs: config.recordTtlMs,
       maxMessageAgeMs: config.worker.maxMessageAgeMs,
       uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
     },

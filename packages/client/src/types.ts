@@ -79,6 +79,8 @@ export interface BatchView {
   total: number;
   counts: BatchCounts;
   rejected: number;
+  /** How many of the rejected inputs the results list (the first 1,000). */
+  rejected_listed: number;
   duplicates: number;
   rate: number;
   eta_seconds: number | null;

@@ -92,6 +92,7 @@ test("the client's types have exactly the fields of the reference's schemas", ()
         total: true,
         counts: true,
         rejected: true,
+        rejected_listed: true,
         duplicates: true,
         rate: true,
         eta_seconds: true,

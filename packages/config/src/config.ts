@@ -70,6 +70,17 @@ export interface Config {
     maxInFlightTotal: number;
   };
   worker: { concurrency: number; maxMessageAgeMs: number; lockMs: number };
+  /** How long a message record is kept once terminal (sent, failed, cancelled). */
+  recordTtlMs: number;
+  /** Limits of one batch upload (NDJSON streamed, or JSON): refused with a 4xx when passed. */
+  upload: {
+    /** Bytes of the body after decompression. */
+    maxBytes: number;
+    /** Lines of an NDJSON body, blank lines included. */
+    maxLines: number;
+    /** Time from the first byte to the end of the upload. */
+    timeoutMs: number;
+  };
   webhooks: {
     /** Connect + response time of one delivery attempt. */
     timeoutMs: number;
@@ -151,6 +162,19 @@ export const VARIABLES = {
     'a message TeamTalk could not take for this long fails as teamtalk_unavailable',
   ],
   TTPUSH_WORKER_LOCK_MS: ['10000', 'how long a dead worker holds a conversation before another takes it over'],
+  TTPUSH_RECORD_TTL: [
+    '7d',
+    "how long a finished message (sent, failed, cancelled) or batch (completed, cancelled) is kept for GET; a message's text is dropped from Redis at once (units ms, s, m, h, d)",
+  ],
+  TTPUSH_UPLOAD_MAX_BYTES: [
+    '1073741824',
+    'largest batch upload in bytes after gzip decompression (413 body_too_large)',
+  ],
+  TTPUSH_UPLOAD_MAX_LINES: [
+    '11000000',
+    'most lines of an NDJSON batch upload, blank lines included (413 too_many_lines)',
+  ],
+  TTPUSH_UPLOAD_TIMEOUT: ['5m', 'longest time a batch upload may take to arrive and be checked (408 upload_timeout)'],
   TTPUSH_WEBHOOK_TIMEOUT_MS: ['10000', 'connect + response time of one webhook delivery attempt'],
   TTPUSH_WEBHOOK_RETRY_SCHEDULE: [
     '5s,30s,2m,10m,30m,1h,2h,4h,8h,8h',
@@ -475,6 +499,12 @@ export function loadConfig(env: Source = process.env, opts: { stdoutIsTTY?: bool
       concurrency: int(src, 'TTPUSH_WORKER_CONCURRENCY', 256, 1, 100_000),
       maxMessageAgeMs: int(src, 'TTPUSH_MAX_MESSAGE_AGE_MS', 3_600_000, 1000, 30 * 24 * 3_600_000),
       lockMs: int(src, 'TTPUSH_WORKER_LOCK_MS', 10_000, 1000, 600_000),
+    },
+    recordTtlMs: duration(src, 'TTPUSH_RECORD_TTL', '7d', 60_000, 365 * 86_400_000),
+    upload: {
+      maxBytes: int(src, 'TTPUSH_UPLOAD_MAX_BYTES', 1024 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+      maxLines: int(src, 'TTPUSH_UPLOAD_MAX_LINES', 11_000_000, 2, 100_000_000),
+      timeoutMs: duration(src, 'TTPUSH_UPLOAD_TIMEOUT', '5m', 1000, 86_400_000),
     },
     webhooks: {
       timeoutMs: int(src, 'TTPUSH_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),

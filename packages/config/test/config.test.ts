@@ -204,3 +204,25 @@ test('TTPUSH_DATA_DIR defaults to .ttpush; TTPUSH_SANDBOX_PORTS takes three port
     assert.throws(() => loadConfig({ TTPUSH_SANDBOX_PORTS: bad }), /TTPUSH_SANDBOX_PORTS is '/, bad);
   }
 });
+
+test('input limits and record retention: defaults, durations, and a bad value named with its fix', () => {
+  const c = loadConfig({});
+  assert.equal(c.recordTtlMs, 7 * 86_400_000);
+  assert.deepEqual(c.upload, { maxBytes: 1024 ** 3, maxLines: 11_000_000, timeoutMs: 300_000 });
+  const set = loadConfig({
+    TTPUSH_RECORD_TTL: '36h',
+    TTPUSH_UPLOAD_MAX_BYTES: '1048576',
+    TTPUSH_UPLOAD_MAX_LINES: '5000',
+    TTPUSH_UPLOAD_TIMEOUT: '90s',
+  });
+  assert.equal(set.recordTtlMs, 36 * 3_600_000);
+  assert.deepEqual(set.upload, { maxBytes: 1_048_576, maxLines: 5000, timeoutMs: 90_000 });
+  assert.throws(() => loadConfig({ TTPUSH_RECORD_TTL: '7 days' }), /TTPUSH_RECORD_TTL is '7 days'.*write it like/);
+  assert.throws(() => loadConfig({ TTPUSH_RECORD_TTL: '10s' }), /TTPUSH_RECORD_TTL/);
+  assert.throws(
+    () => loadConfig({ TTPUSH_UPLOAD_MAX_LINES: '1e6' }),
+    /TTPUSH_UPLOAD_MAX_LINES is '1e6', not a whole number/,
+  );
+  assert.throws(() => loadConfig({ TTPUSH_UPLOAD_MAX_BYTES: '10' }), /TTPUSH_UPLOAD_MAX_BYTES is 10, out of range/);
+  assert.throws(() => loadConfig({ TTPUSH_UPLOAD_TIMEOUT: '0s' }), /TTPUSH_UPLOAD_TIMEOUT/);
+});

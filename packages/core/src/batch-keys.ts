@@ -7,7 +7,7 @@
  *   P:b:{<id>}:r:<n>  string  the n-th chunk's results, parallel to its recipients, written once when it ends
  *   P:b:{<id>}:s:<n>  hash    the n-th chunk's send state: ct (create_time, fixed for the chunk), at (attempt),
  *                             clean ('1': no recipient without a result was ever sent), pr (partial results)
- *   P:b:{<id>}:rej    list    inputs refused under ?skip_invalid=true (JSON each)
+ *   P:b:{<id>}:rej    list    the first REJECTED_SAMPLE inputs refused under ?skip_invalid=true (JSON each)
  *   P:bidem:<app>:<key>       batch id of an Idempotency-Key (24 h): a slot of its own, claimed by compare-and-set
  *   P:bactive         zset    batches not known to be finished (score: ms since when a lack of progress counts):
  *                             the workers' reconciler re-adds the lost chunk jobs of a batch that stopped moving
@@ -26,6 +26,12 @@ export const UPLOAD_STALE_MS = 60_000;
 export const UPLOAD_TTL_MS = 24 * 3_600_000;
 /** A finished batch (completed, or cancelled with every chunk settled) is kept this long. */
 export const FINISHED_BATCH_TTL_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Inputs refused under ?skip_invalid=true that a batch lists (the first ones, with their line or index and reason);
+ * the rest are only counted: a small upload of a million invalid lines must not cost Redis a million entries.
+ */
+export const REJECTED_SAMPLE = 1000;
 
 /** Batches the recent-batches index keeps (its oldest are trimmed as new ones come). */
 export const RECENT_BATCHES = 1000;

@@ -11,6 +11,7 @@ import {
   CHUNK_SIZE,
   FINISHED_BATCH_TTL_MS,
   RECENT_BATCHES,
+  REJECTED_SAMPLE,
   UPLOAD_STALE_MS,
   UPLOAD_TTL_MS,
   chunkLength,
@@ -56,6 +57,8 @@ export interface RedisBatchServiceOptions {
   queueConnection: Redis;
   /** TTPUSH_REDIS_PARTITIONS (default DEFAULT_PARTITIONS): chunk jobs go round the partitions' queues. */
   partitions?: number;
+  /** TTPUSH_RECORD_TTL: a finished batch is kept this long (default FINISHED_BATCH_TTL_MS). */
+  finishedTtlMs?: number;
 }
 
 interface ChunkState {
@@ -103,9 +106,11 @@ export class RedisBatchService implements BatchService {
   private readonly redis: BatchScriptedRedis;
   readonly keys: BatchKeys;
   readonly queues: LaneQueues<ChunkJobData>;
+  private readonly finishedTtlMs: number;
 
   constructor(opts: RedisBatchServiceOptions) {
     this.redis = defineBatchScripts(opts.redis);
+    this.finishedTtlMs = opts.finishedTtlMs ?? FINISHED_BATCH_TTL_MS;
     this.keys = new BatchKeys(opts.prefix);
     // Queue errors surface per call as ServiceUnavailableError.
     this.queues = new LaneQueues<ChunkJobData>(
@@ -141,13 +146,25 @@ export class RedisBatchService implements BatchService {
       throw unavailable(err);
     }
     if (existing !== undefined) {
-      const view = await this.get(existing);
-      if (view) return { duplicate: view };
+      let h: Record<string, string>;
+      try {
+        h = await this.redis.hgetall(k.batch(existing));
+      } catch (err) {
+        throw unavailable(err);
+      }
+      const view = toBatchView(existing, h);
+      if (view) return { duplicate: view, fingerprint: h.fp || undefined };
       throw new ServiceUnavailableError('the batch of this Idempotency-Key is no longer available');
     }
     await this.index(id, now);
     const upload = new BatchUpload(
-      { redis: this.redis, keys: k, queues: this.queues, view: (bid) => this.get(bid) },
+      {
+        redis: this.redis,
+        keys: k,
+        queues: this.queues,
+        view: (bid) => this.get(bid),
+        finishedTtlMs: this.finishedTtlMs,
+      },
       id,
       h,
       idem,
@@ -266,7 +283,10 @@ export class RedisBatchService implements BatchService {
     const next = from + lines.length;
     return {
       results,
-      next_cursor: next < meta.rejected ? encodeCursor({ part: 'rejected', index: next }) : null,
+      next_cursor:
+        next < Math.min(meta.rejected, REJECTED_SAMPLE) && lines.length === want
+          ? encodeCursor({ part: 'rejected', index: next })
+          : null,
     };
   }
 
@@ -292,7 +312,7 @@ export class RedisBatchService implements BatchService {
       }
     }
     if (state !== undefined && state !== 'rejected') return;
-    for (let from = 0; from < meta.rejected; from += 1000) {
+    for (let from = 0; from < Math.min(meta.rejected, REJECTED_SAMPLE); from += 1000) {
       let lines: string[];
       try {
         lines = await this.redis.lrange(this.keys.rejected(id), from, from + 999);
@@ -305,7 +325,7 @@ export class RedisBatchService implements BatchService {
   }
 
   cancel(id: string): Promise<BatchActionResult> {
-    return this.act(id, (k) => this.redis.ttBatchCancel(k, Date.now(), FINISHED_BATCH_TTL_MS, CHUNK_SIZE));
+    return this.act(id, (k) => this.redis.ttBatchCancel(k, Date.now(), this.finishedTtlMs, CHUNK_SIZE));
   }
 
   pause(id: string): Promise<BatchActionResult> {

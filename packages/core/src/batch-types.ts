@@ -69,6 +69,8 @@ export interface BatchView {
   counts: BatchCounts;
   /** Inputs refused under ?skip_invalid=true (listed in the results with state `rejected`). */
   rejected: number;
+  /** How many of the rejected inputs the results list (the first REJECTED_SAMPLE, 1,000); the rest are only counted. */
+  rejected_listed: number;
   /** Repeated recipients removed from the upload. */
   duplicates: number;
   /** Messages stored or failed per second, over the last few seconds (or the whole run once finished). */
@@ -131,13 +133,21 @@ export interface BatchUploadHandle {
   add(recipient: BatchRecipient): Promise<void> | undefined;
   /** Records an input refused under ?skip_invalid=true; same backpressure contract as add(). */
   reject(input: RejectedInput): Promise<void> | undefined;
-  /** Writes what is left, marks the batch queued and queues its chunks. */
-  finish(): Promise<BatchView>;
+  /**
+   * Writes what is left, marks the batch queued and queues its chunks. `fingerprint` (a hash of the request) is
+   * kept with the batch: a repeat of its Idempotency-Key with another fingerprint is refused.
+   */
+  finish(fingerprint?: string): Promise<BatchView>;
   /** Deletes everything written for this upload. Never throws. */
   abort(): Promise<void>;
 }
 
-export type BeginBatchResult = { upload: BatchUploadHandle } | { duplicate: BatchView };
+/**
+ * A new upload, or the batch an Idempotency-Key already names, with the fingerprint its upload ended with (absent
+ * while it is still uploading, or for a batch from before fingerprints were kept).
+ */
+export type BeginBatchResult =
+  { upload: BatchUploadHandle } | { duplicate: BatchView; fingerprint?: string | undefined };
 
 export type BatchActionResult =
   | { ok: true; view: BatchView }

@@ -10,6 +10,7 @@ import {
   CHUNK_SIZE,
   FINISHED_BATCH_TTL_MS,
   MAX_BATCH_RECIPIENTS,
+  REJECTED_SAMPLE,
   UPLOAD_TTL_MS,
   chunkJobId,
   type ChunkJobData,
@@ -59,6 +60,8 @@ export interface BatchUploadDeps {
   queues: LaneQueues<ChunkJobData>;
   /** Reads the view once the upload is finished. */
   view(id: string): Promise<BatchView | null>;
+  /** TTPUSH_RECORD_TTL: a batch finished at once (nothing to send) is kept this long (default FINISHED_BATCH_TTL_MS). */
+  finishedTtlMs?: number;
 }
 
 export class BatchUpload implements BatchUploadHandle {
@@ -106,15 +109,17 @@ export class BatchUpload implements BatchUploadHandle {
   }
 
   reject(input: RejectedInput): Promise<void> | undefined {
-    this.rejectedCount++;
+    // Counted always, listed only among the first REJECTED_SAMPLE: the rest would cost Redis without bound.
+    if (this.rejectedCount++ >= REJECTED_SAMPLE) return undefined;
     this.rejectedLines.push(JSON.stringify(input));
     return this.rejectedLines.length >= REJECTED_PER_WRITE ? this.flushRejected() : undefined;
   }
 
-  async finish(): Promise<BatchView> {
+  async finish(fingerprint?: string): Promise<BatchView> {
     const { redis, keys, queues } = this.deps;
     this.flushChunk();
     this.flushRejected();
+    if (fingerprint !== undefined) this.track(redis.hset(keys.batch(this.id), 'fp', fingerprint));
     await Promise.all(this.writes);
     if (this.failure) throw unavailable(this.failure);
     const id = this.id;
@@ -126,7 +131,8 @@ export class BatchUpload implements BatchUploadHandle {
       if (chunks > 0) await redis.zadd(keys.active, Math.max(now, this.header.sendAt ?? 0), id);
       state = await redis.ttBatchFinishUpload(
         keys.batch(id), keys.rejected(id),
-        now, this.valid, chunks, this.rejectedCount, this.duplicates, FINISHED_BATCH_TTL_MS,
+        now, this.valid, chunks, this.rejectedCount, this.duplicates,
+        this.deps.finishedTtlMs ?? FINISHED_BATCH_TTL_MS,
       ); // prettier-ignore
     } catch (err) {
       throw unavailable(err);

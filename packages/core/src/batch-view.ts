@@ -6,9 +6,11 @@
  *   sending · sent · failed · cancelled (counters; queued is what is left)
  *   rt0/rn0, rt1/rn1: two (time, sent + failed) samples for the rate
  *   cb callback_url (webhooks: batch.completed goes there too)
+ *   fp the fingerprint of the upload (a SHA-256 of the request) a repeat of its Idempotency-Key must match
  */
 import type { Priority } from './types.ts';
 import type { BatchStatus, BatchView } from './batch-types.ts';
+import { REJECTED_SAMPLE } from './batch-keys.ts';
 
 export type BatchHash = Record<string, string>;
 
@@ -73,6 +75,7 @@ export function toBatchView(id: string, h: BatchHash, now = Date.now()): BatchVi
     total: int(h.total),
     counts: { queued: status === 'uploading' ? 0 : queued, sending, sent, failed, cancelled },
     rejected: int(h.rejected),
+    rejected_listed: Math.min(int(h.rejected), REJECTED_SAMPLE),
     duplicates: int(h.duplicates),
     rate: round(rate),
     eta_seconds: status === 'running' || status === 'queued' ? (left === 0 ? 0 : eta) : null,

@@ -8,7 +8,8 @@
  *   P:{pN}:lock:<conv>  string the worker currently sending a conversation (token, with expiry)
  *   P:{pN}:conv:<conv>  hash   last msg_id / create_time / text hash ttpush stored in a conversation
  *   P:{pN}:sched        zset   the partition's scheduled message ids by send time (ms)
- *   P:{pN}:idem:<app>:<key>   first message id of an Idempotency-Key (24 h), in the partition of the request's conversation
+ *   P:{pN}:idem:<app>:<key>   "<first message id> <request fingerprint>" of an Idempotency-Key (24 h), in the partition
+ *                             of the request's conversation (a bare id: written before fingerprints)
  *   P:{pN}:depth        int    the partition's accepted messages not yet terminal (queue depth: the sum)
  *   P:{pN}:lanes:*      BullMQ the partition's queue of lane activations and batch chunks (lane-queues.ts)
  *   P:stats             hash   counters flushed by workers (sent, failed by code, latency buckets): single-key commands

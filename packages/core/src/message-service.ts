@@ -9,7 +9,8 @@ import { Keys, conversationOf, LANE_JOB, JOB_PRIORITY, MESSAGE_ID, type LaneJobD
 import { LaneQueues } from './lane-queues.ts';
 import { DEFAULT_PARTITIONS } from './partitions.ts';
 import { defineScripts, type ScriptedRedis } from './scripts.ts';
-import { parseRecord, toView, type MessageRecord } from './record.ts';
+import { DEFAULT_RECORD_TTL_MS, parseRecord, toView, type MessageRecord } from './record.ts';
+import { IdempotencyKeyReusedError, submitFingerprint } from './idempotency.ts';
 import { newMessageId } from './ids.ts';
 import {
   ServiceUnavailableError,
@@ -33,6 +34,8 @@ export interface RedisMessageServiceOptions {
   queueConnection: Redis;
   /** TTPUSH_REDIS_PARTITIONS (default DEFAULT_PARTITIONS). */
   partitions?: number;
+  /** TTPUSH_RECORD_TTL: how long a cancelled record is kept (default DEFAULT_RECORD_TTL_MS). */
+  recordTtlMs?: number;
 }
 
 function unavailable(err: unknown): never {
@@ -88,12 +91,19 @@ export class RedisMessageService implements MessageService {
     try {
       result = await this.redis.ttAccept(
         k.message(id), k.lane(conv), k.lanes(p), idem, k.depth(p), k.scheduled(p),
-        id, conv, now, req.idempotencyKey ? '1' : '0', scheduled ? req.sendAt! : '', ...fields,
+        id, conv, now, req.idempotencyKey ? '1' : '0', scheduled ? req.sendAt! : '',
+        req.idempotencyKey ? submitFingerprint(req) : '', ...fields,
       ); // prettier-ignore
     } catch (err) {
       unavailable(err);
     }
     const [created, firstId, laneLength] = result;
+    if (created === 2) {
+      throw new IdempotencyKeyReusedError(
+        `this Idempotency-Key was first used for message ${firstId}, with another request`,
+        firstId,
+      );
+    }
     if (created === 0) {
       // A repeat that waits for the outcome needs the worker to announce it, even if the first did not wait.
       if (req.notify) {
@@ -207,6 +217,7 @@ export class RedisMessageService implements MessageService {
         id,
         Date.now(),
         k.doneChannel,
+        this.opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS,
       );
     } catch (err) {
       unavailable(err);

@@ -1,6 +1,6 @@
 /**
  * A message as stored in its Redis hash, and its public view. Short field names keep the hash small.
- *   f from · tt 'u'|'g' · to recipient id · x text · p priority · s status · a attempts
+ *   f from · tt 'u'|'g' · to recipient id · x text (dropped once terminal) · p priority · s status · a attempts
  *   ca created (ms) · ua updated (ms) · sa send_at (ms) · dl deadline (ms) · st sent (ms) · mid TeamTalk msg_id
  *   ec/em error code/message · md metadata JSON · app app name · n notify flag · c conversation
  *   ct TeamTalk create_time used (s) · fl floor: the conversation's last msg_id known before the send
@@ -8,6 +8,9 @@
  *   cb callback_url (webhooks: message.sent / message.failed go there too)
  */
 import type { MessageStatus, MessageView, Priority, Recipient } from './types.ts';
+
+/** How long a terminal record is kept when TTPUSH_RECORD_TTL is not set. */
+export const DEFAULT_RECORD_TTL_MS = 7 * 86_400_000;
 
 export type RecordHash = Record<string, string>;
 

@@ -6,15 +6,25 @@
  */
 import type { Redis } from 'ioredis';
 
-/** KEYS: record, lane, lanes, idem, depth, sched. ARGV: id, conv, now, useIdem, scheduledAt|'', then field/value pairs. */
+/**
+ * KEYS: record, lane, lanes, idem, depth, sched. ARGV: id, conv, now, useIdem, scheduledAt|'', fingerprint, then
+ * field/value pairs. The Idempotency-Key holds '<first id> <fingerprint>' (a bare id: written before fingerprints).
+ * Returns {1, id, lane length} accepted, {0, first id, 0} a repeat, {2, first id, 0} the key reused for another request.
+ */
 const ACCEPT = `
 if ARGV[4] == '1' then
   local existing = redis.call('GET', KEYS[4])
-  if existing then return {0, existing, 0} end
-  redis.call('SET', KEYS[4], ARGV[1], 'EX', 86400)
+  if existing then
+    local sp = string.find(existing, ' ', 1, true)
+    if not sp then return {0, existing, 0} end
+    local first = string.sub(existing, 1, sp - 1)
+    if string.sub(existing, sp + 1) ~= ARGV[6] then return {2, first, 0} end
+    return {0, first, 0}
+  end
+  redis.call('SET', KEYS[4], ARGV[1] .. ' ' .. ARGV[6], 'EX', 86400)
 end
 local fields = {}
-for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('INCR', KEYS[5])
 if ARGV[5] ~= '' then
@@ -36,16 +46,21 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 return n
 `;
 
-/** KEYS: record, lane, sched, depth. ARGV: id, now, done channel. Returns {1} cancelled, {0, status} not cancellable, {-1} missing. */
+/**
+ * KEYS: record, lane, sched, depth. ARGV: id, now, done channel, record ttl ms.
+ * Returns {1} cancelled, {0, status} not cancellable, {-1} missing.
+ * A terminal record loses its text (x): nothing reads it back any more, and it is the bulk of the record.
+ */
 const CANCEL = `
 local s = redis.call('HGET', KEYS[1], 's')
 if not s then return {-1} end
 if s ~= 'queued' and s ~= 'scheduled' then return {0, s} end
 redis.call('HSET', KEYS[1], 's', 'cancelled', 'ua', ARGV[2])
+redis.call('HDEL', KEYS[1], 'x')
 redis.call('LREM', KEYS[2], 1, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('DECR', KEYS[4])
-redis.call('PEXPIRE', KEYS[1], 604800000)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[3], ARGV[1]) end
 return {1}
 `;
@@ -69,8 +84,9 @@ return 'ok'
  * Records a terminal outcome and takes the message off its lane; when that empties the lane, releases the
  * conversation lock too (atomically: a message pushed afterwards is activated by its own job).
  * KEYS: record, lane, conv, depth, lock, lanes.
- * ARGV: id, status, now, msg_id, code, message, create_time, text hash, token, conv, done channel.
+ * ARGV: id, status, now, msg_id, code, message, create_time, text hash, token, conv, done channel, record ttl ms.
  * Returns the lane's remaining length (0: drained and released).
+ * The record loses its text (x) once terminal: read-back needs it only while the message may still be sent.
  */
 const COMPLETE = `
 local s = redis.call('HGET', KEYS[1], 's')
@@ -86,8 +102,9 @@ if not terminal then
   else
     redis.call('HSET', KEYS[1], 's', 'failed', 'ua', ARGV[3], 'ec', ARGV[5], 'em', ARGV[6])
   end
+  redis.call('HDEL', KEYS[1], 'x')
   redis.call('DECR', KEYS[4])
-  redis.call('PEXPIRE', KEYS[1], 604800000)
+  redis.call('PEXPIRE', KEYS[1], ARGV[12])
   if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[11], ARGV[1]) end
 end
 if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then redis.call('LPOP', KEYS[2]) end

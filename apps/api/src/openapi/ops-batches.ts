@@ -25,7 +25,7 @@ defineOperation({
   operationId: 'createBatch',
   summary: 'Send one text (or one per recipient) to many recipients',
   description:
-    'A JSON body (up to 16 MiB), or an NDJSON stream for very many recipients (header line, then one recipient per line; gzip accepted). The batch starts once the whole upload was read and checked: an invalid recipient refuses the upload (400 invalid_recipient naming its index or line; nothing is queued) unless ?skip_invalid=true, which records it as rejected.',
+    'A JSON body (up to 16 MiB), or an NDJSON stream for very many recipients (header line, then one recipient per line; gzip accepted). The batch starts once the whole upload was read and checked: an invalid recipient refuses the upload (400 invalid_recipient naming its index or line; nothing is queued) unless ?skip_invalid=true, which records it as rejected (the results list the first 1,000 rejected inputs; the view counts them all). An upload is bounded after decompression in bytes (TTPUSH_UPLOAD_MAX_BYTES, 413 body_too_large), in lines, blank ones included (TTPUSH_UPLOAD_MAX_LINES, 413 too_many_lines), and in time (TTPUSH_UPLOAD_TIMEOUT, 408 upload_timeout); a client that disconnects stops it, and nothing is queued.',
   auth: 'app',
   query: BatchUploadQuery,
   headers: IdempotencyHeaders,
@@ -40,7 +40,8 @@ defineOperation({
   ],
   responses: {
     '202': {
-      description: 'Accepted: the batch, queued (or scheduled). A repeated Idempotency-Key answers the first batch.',
+      description:
+        'Accepted: the batch, queued (or scheduled). A repeated Idempotency-Key with the same upload answers the first batch; with another upload it is refused (422 idempotency_key_reused).',
       body: json(BatchView),
       headers: {
         Location: 'The status URL: /v1/batches/{id}.',
@@ -60,6 +61,9 @@ defineOperation({
     'quota_exceeded',
     'webhook_url_refused',
     'callback_secret_missing',
+    'idempotency_key_reused',
+    'too_many_lines',
+    'upload_timeout',
   ],
 });
 

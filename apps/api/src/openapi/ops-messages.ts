@@ -23,7 +23,7 @@ defineOperation({
     },
     '202': {
       description:
-        'Queued (or scheduled). A repeated Idempotency-Key answers the first message with Idempotent-Replayed: true.',
+        'Queued (or scheduled). A repeated Idempotency-Key with the same request answers the first message with Idempotent-Replayed: true; with another request it is refused (422 idempotency_key_reused).',
       body: json(MessageView),
       headers: {
         Location: 'The status URL: /v1/messages/{id}.',
@@ -43,6 +43,7 @@ defineOperation({
     'quota_exceeded',
     'webhook_url_refused',
     'callback_secret_missing',
+    'idempotency_key_reused',
   ],
 });
 

@@ -7,9 +7,17 @@
  * the previous lines are handled and Redis has caught up), so a million recipients never sit in memory.
  * A batch starts only once its whole upload was read and checked: an invalid recipient fails the upload
  * (400 naming the line or index; what was written is deleted), unless ?skip_invalid=true.
+ * An upload is bounded in bytes after decompression, lines and time (upload-guard.ts); a client that
+ * disconnects stops it at once, and nothing is queued.
+ *
+ * Idempotency-Key: the batch keeps a fingerprint of its request, a SHA-256 of the JSON body (its canonical form)
+ * or, for NDJSON, of every non-blank line as decoded (so gzip or not, CRLF or LF, blank lines do not matter),
+ * computed while streaming, with ?skip_invalid. A repeat is read to its end (within the same limits, writing
+ * nothing) and answers the first batch when its fingerprint matches, 422 idempotency_key_reused otherwise.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
   BATCH_RESULT_STATES,
@@ -20,6 +28,8 @@ import {
   type BatchService,
   type BatchUploadHandle,
   type BatchView,
+  canonicalJson,
+  sha256,
 } from '@ttpush/core';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
@@ -35,7 +45,9 @@ import {
 } from '../auth.ts';
 import { chargeDailyQuota, type QuotaCounter } from '../tenants/quota.ts';
 import { ApiError } from '../errors.ts';
-import { jsonBody } from '../json-body.ts';
+import { assertUtf8Charset, jsonBody } from '../json-body.ts';
+import { assertJsonShape } from '../json-shape.ts';
+import { ClientGoneError, UploadGuard } from '../upload-guard.ts';
 import { locals } from '../locals.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { routeName } from '../request-context.ts';
@@ -91,7 +103,7 @@ function uploadType(header: string | undefined): UploadType {
 function notFound(id: string): ApiError {
   return new ApiError(
     'not_found',
-    `there is no batch with id ${JSON.stringify(id)}: check the id the POST answered (batches are kept 7 days after they finish)`,
+    `there is no batch with id ${JSON.stringify(id)}: check the id the POST answered (finished batches are kept for TTPUSH_RECORD_TTL, 7 days by default)`,
     'id',
   );
 }
@@ -172,15 +184,45 @@ function drain(req: Request, res: Response): Promise<void> {
   });
 }
 
-/** The upload body as a stream of bytes: as sent, or gunzipped. */
-function bodyStream(req: Request): Readable {
+/**
+ * The body as sent is read ahead up to this many bytes, whatever the line loop has consumed: a paused socket is
+ * not read, so a client that sent everything and left would go unnoticed until the loop caught up (minutes, for a
+ * small gzip of newlines). With more room than the socket buffers hold, its close is seen at once.
+ */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+
+interface UploadBody {
+  /** The bytes of the body: as sent, or gunzipped. */
+  stream: Readable;
+  /** Stops reading: unpipes the request (left to drain or close) and destroys the streams made here. */
+  stop(): void;
+}
+
+function bodyStream(req: Request): UploadBody {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') return req;
-  if (encoding === 'gzip' || encoding === 'x-gzip') return req.pipe(createGunzip());
-  throw new ApiError(
-    'unsupported_media_type',
-    `the Content-Encoding ${encoding} is not supported for an NDJSON upload: send it uncompressed or gzip`,
-  );
+  const gzip = encoding === 'gzip' || encoding === 'x-gzip';
+  if (!gzip && encoding !== 'identity' && encoding !== '') {
+    throw new ApiError(
+      'unsupported_media_type',
+      `the Content-Encoding ${encoding} is not supported for an NDJSON upload: send it uncompressed or gzip`,
+    );
+  }
+  const raw = new PassThrough({ highWaterMark: READ_AHEAD_BYTES });
+  // A request that fails (cut off) fails the stream it feeds: the loop learns of it.
+  const onError = (err: Error) => raw.destroy(err);
+  req.once('error', onError);
+  req.pipe(raw);
+  const stream = gzip ? raw.pipe(createGunzip()) : raw;
+  if (gzip) raw.once('error', (err) => stream.destroy(err));
+  return {
+    stream,
+    stop() {
+      req.off('error', onError);
+      req.unpipe(raw);
+      raw.destroy();
+      stream.destroy();
+    },
+  };
 }
 
 /** The ApiError for a body stream that failed (cut off by the client, or corrupt gzip), or null for other errors. */
@@ -207,11 +249,38 @@ function lineJson(line: NdjsonLine): unknown {
         : 'the line is not valid UTF-8: encode the upload as UTF-8',
     );
   }
+  let value: unknown;
   try {
-    return JSON.parse(line.text);
+    value = JSON.parse(line.text);
   } catch {
     throw new ApiError('invalid_json', 'the line is not valid JSON: write one JSON object per line');
   }
+  // Depth and lone surrogates before any check that recurses (json-shape.ts).
+  assertJsonShape(value);
+  return value;
+}
+
+/** The identity of an upload for its Idempotency-Key: see the header of this file. */
+function ndjsonFingerprint(skipInvalid: boolean): Hash {
+  return createHash('sha256').update(`ndjson\n${skipInvalid ? 1 : 0}\n`);
+}
+
+function addLineToFingerprint(hash: Hash, line: NdjsonLine): void {
+  if (line.text === null) hash.update(`\u0000${line.problem}\n`);
+  else if (line.text.trim() !== '') hash.update(`${line.text}\n`, 'utf8');
+}
+
+function sameRequest(first: string | undefined, ours: string): boolean {
+  // Unknown while the first upload is still running (or for a batch from before fingerprints): its answer stands.
+  return first === undefined || first === ours;
+}
+
+function reusedKey(view: BatchView): ApiError {
+  return new ApiError(
+    'idempotency_key_reused',
+    `this Idempotency-Key was first used for batch ${view.id}, with another request: send the same upload again to get its first answer, or use a new key for a new batch`,
+    'Idempotency-Key',
+  );
 }
 
 export function batchesRouter(deps: BatchesDeps): Router {
@@ -274,7 +343,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
       .json(view);
   }
 
-  async function finishUpload(app: AppIdentity, upload: BatchUploadHandle): Promise<BatchView> {
+  async function finishUpload(app: AppIdentity, upload: BatchUploadHandle, fingerprint?: string): Promise<BatchView> {
     if (upload.accepted === 0 && upload.rejected === 0) {
       throw new ApiError(
         'missing_field',
@@ -284,13 +353,31 @@ export function batchesRouter(deps: BatchesDeps): Router {
     }
     // Every kept recipient is one message of the app's day; over the quota, the whole upload is refused.
     const refund = await chargeDailyQuota(deps.quota, app, upload.accepted);
-    return upload.finish().catch(async (err: unknown) => {
+    return upload.finish(fingerprint).catch(async (err: unknown) => {
       await refund();
       throw err;
     });
   }
 
-  async function uploadJson(req: Request, res: Response, app: AppIdentity, skipInvalid: boolean, key?: string) {
+  /** Logs and counts an upload stopped by a limit or by the client leaving. */
+  function stopped(res: Response, guard: UploadGuard, err: unknown, lines: number): void {
+    const reason = guard.reasonOf(err);
+    if (reason === undefined) return;
+    metrics.uploadsStopped.inc({ reason });
+    logger.info(
+      { reqId: locals(res).requestId, reason, lines, bytes: guard.bytesRead },
+      'batch upload stopped: nothing queued',
+    );
+  }
+
+  async function uploadJson(
+    req: Request,
+    res: Response,
+    app: AppIdentity,
+    skipInvalid: boolean,
+    guard: UploadGuard,
+    key?: string,
+  ) {
     const body: unknown = req.body;
     if (!isPlainObject(body)) {
       throw new ApiError(
@@ -301,11 +388,17 @@ export function batchesRouter(deps: BatchesDeps): Router {
     const header = parseBatchHeader(body, 'json', config.maxContentBytes, app.priority);
     // A non-empty array: parseBatchHeader checked the body with BatchRequest; each element is checked below.
     const list = body.recipients as unknown[];
+    // The body's depth was checked by jsonBody: its canonical form cannot overflow the stack.
+    const fingerprint = key === undefined ? undefined : sha256(`json\n${skipInvalid ? 1 : 0}\n${canonicalJson(body)}`);
     const begun = await begin(app, header, key);
-    if ('duplicate' in begun) return accepted(res, app, begun.duplicate, true);
+    if ('duplicate' in begun) {
+      if (!sameRequest(begun.fingerprint, fingerprint!)) throw reusedKey(begun.duplicate);
+      return accepted(res, app, begun.duplicate, true);
+    }
     const upload = begun.upload;
     try {
       for (let index = 0; index < list.length; index++) {
+        if ((index & 1023) === 0) guard.check();
         const value: unknown = list[index];
         const wait = addRecipient(
           app,
@@ -319,9 +412,11 @@ export function batchesRouter(deps: BatchesDeps): Router {
         );
         if (wait) await wait;
       }
-      accepted(res, app, await finishUpload(app, upload), false);
+      guard.check();
+      accepted(res, app, await finishUpload(app, upload, fingerprint), false);
     } catch (err) {
       await upload.abort();
+      stopped(res, guard, err, list.length);
       logger.debug({ reqId: locals(res).requestId, batch: upload.id, err }, 'batch upload refused; deleted');
       throw err;
     }
@@ -332,22 +427,29 @@ export function batchesRouter(deps: BatchesDeps): Router {
     res: Response,
     app: AppIdentity,
     skipInvalid: boolean,
+    guard: UploadGuard,
     key?: string,
   ): Promise<void> {
+    assertUtf8Charset(req.headers['content-type']);
     const splitter = new NdjsonLineSplitter(maxLineBytes);
     let upload: BatchUploadHandle | undefined;
     let header: BatchHeader | undefined;
-    let duplicate: BatchView | undefined;
-    const source = bodyStream(req);
+    let duplicate: { view: BatchView; fingerprint?: string | undefined } | undefined;
+    const hash = key === undefined ? undefined : ndjsonFingerprint(skipInvalid);
+    const body = bodyStream(req);
+    const source = body.stream;
     try {
       const handle = async (lines: NdjsonLine[]) => {
+        guard.checkLines(splitter.lines);
         for (const line of lines) {
-          if (duplicate) return;
+          if (hash) addLineToFingerprint(hash, line);
+          // A repeat of an Idempotency-Key is only read (for its fingerprint), never written.
+          if (duplicate) continue;
           if (line.text !== null && line.text.trim() === '') continue;
           if (header === undefined) {
             header = headerLine(line, app);
             const begun = await begin(app, header, key);
-            if ('duplicate' in begun) duplicate = begun.duplicate;
+            if ('duplicate' in begun) duplicate = { view: begun.duplicate, fingerprint: begun.fingerprint };
             else upload = begun.upload;
             continue;
           }
@@ -365,14 +467,22 @@ export function batchesRouter(deps: BatchesDeps): Router {
         }
       };
       // Not destroyed when left early: the rest of a refused body is drained so the answer can be read.
-      for await (const chunk of source.iterator({ destroyOnReturn: false })) {
-        await handle(splitter.push(chunk as Buffer));
-        if (duplicate) break;
+      const chunks = source.iterator({ destroyOnReturn: false });
+      for (;;) {
+        const next = chunks.next();
+        // A stop (time out, client gone) wakes the loop even while the body is slow to come.
+        next.catch(() => undefined);
+        const step = await Promise.race([next, guard.stopped]);
+        if (step.done) break;
+        const chunk = step.value as Buffer;
+        guard.addBytes(chunk.length);
+        await handle(splitter.push(chunk));
       }
-      if (!duplicate) await handle(splitter.end());
+      await handle(splitter.end());
+      guard.check();
       if (duplicate) {
-        await drain(req, res);
-        return accepted(res, app, duplicate, true);
+        if (!sameRequest(duplicate.fingerprint, hash!.digest('base64url'))) throw reusedKey(duplicate.view);
+        return accepted(res, app, duplicate.view, true);
       }
       if (header === undefined || upload === undefined) {
         throw new ApiError(
@@ -380,15 +490,24 @@ export function batchesRouter(deps: BatchesDeps): Router {
           'the upload is empty: its first line must be the header, e.g. {"from": 1, "content": "hello"}, then one recipient per line',
         );
       }
-      accepted(res, app, await finishUpload(app, upload), false);
+      accepted(res, app, await finishUpload(app, upload, hash?.digest('base64url')), false);
     } catch (err) {
+      // Streams made for the upload stop with it (a gunzip is not destroyed with the request it reads).
+      body.stop();
       if (upload) {
         await upload.abort();
         logger.debug({ reqId: locals(res).requestId, batch: upload.id, err }, 'batch upload refused; deleted');
       }
+      stopped(res, guard, err, splitter.lines);
+      if (err instanceof ClientGoneError) throw err;
       if (err instanceof BatchTooLargeError) {
         await drain(req, res);
         throw new ApiError('body_too_large', `${err.message}: split the recipients over several batches`);
+      }
+      if (err instanceof ApiError && err.code === 'upload_timeout') {
+        // The client is slow: answer now and close, rather than wait for the rest of its body.
+        res.setHeader('Connection', 'close');
+        throw err;
       }
       if (err instanceof ApiError) await drain(req, res);
       throw bodyError(err, req) ?? err;
@@ -400,6 +519,9 @@ export function batchesRouter(deps: BatchesDeps): Router {
     try {
       value = lineJson(line);
     } catch (err) {
+      if (err instanceof ApiError && err.code === 'invalid_field') {
+        throw new ApiError('invalid_field', `line ${line.number} (the header): ${err.message}`, err.field);
+      }
       throw new ApiError('invalid_json', `line ${line.number} (the header): ${(err as Error).message}`);
     }
     if (!isPlainObject(value)) {
@@ -422,10 +544,19 @@ export function batchesRouter(deps: BatchesDeps): Router {
       }
       const skipInvalid = parseSkipInvalid(req.query.skip_invalid);
       const key = parseIdempotencyKey(req.headers['idempotency-key']);
-      if (uploadType(req.headers['content-type']) === 'ndjson') {
-        await uploadNdjson(req, res, app, skipInvalid, key);
-      } else {
-        await uploadJson(req, res, app, skipInvalid, key);
+      const guard = new UploadGuard(config.upload, res);
+      try {
+        if (uploadType(req.headers['content-type']) === 'ndjson') {
+          await uploadNdjson(req, res, app, skipInvalid, guard, key);
+        } else {
+          await uploadJson(req, res, app, skipInvalid, guard, key);
+        }
+      } catch (err) {
+        // Nobody is left to answer: the upload was dropped and logged.
+        if (err instanceof ClientGoneError) return;
+        throw err;
+      } finally {
+        guard.dispose();
       }
     })
     .all(routeName('/v1/batches'), methodNotAllowed(['POST']));

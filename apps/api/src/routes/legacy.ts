@@ -10,6 +10,7 @@ import type { MessageService, MessageView, Recipient } from '@ttpush/core';
 import type { Logger } from 'pino';
 import { maySendAs, maySendToGroup, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
+import { findShapeProblem } from '../json-shape.ts';
 import type { LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
 import { mountLegacyRoute } from './legacy-route.ts';
@@ -38,13 +39,17 @@ const UNAVAILABLE_FAILURES: ReadonlySet<string> = new Set(['teamtalk_unavailable
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The body as JSON, or undefined (error 1) when it is not UTF-8 JSON, nests too deep or holds a lone surrogate. */
 export function parseJson(body: unknown): unknown {
   if (!Buffer.isBuffer(body)) return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(utf8.decode(body));
+    value = JSON.parse(utf8.decode(body));
   } catch {
     return undefined;
   }
+  // Before any recursive check: a value nested thousands deep would overflow the stack there.
+  return findShapeProblem(value) === null ? value : undefined;
 }
 
 /** The legacy answer for a message's state, or null while it is not terminal. */

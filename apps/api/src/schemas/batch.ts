@@ -93,6 +93,10 @@ export const BatchView = z
       })
       .strict(),
     rejected: z.number().int().meta({ description: 'Inputs refused under ?skip_invalid=true.' }),
+    rejected_listed: z.number().int().meta({
+      description:
+        'How many of the rejected inputs the results list: the first 1,000, with their line or index and reason; the rest are only counted.',
+    }),
     duplicates: z.number().int().meta({ description: 'Repeated recipients removed from the upload.' }),
     rate: z.number().meta({ description: 'Messages stored or failed per second, recently (or over the whole run).' }),
     eta_seconds: z

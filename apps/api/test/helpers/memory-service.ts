@@ -4,7 +4,9 @@
  * msg_id after a delay, one that fails with a code, one that stays queued or stays sending.
  */
 import {
+  IdempotencyKeyReusedError,
   ServiceUnavailableError,
+  submitFingerprint,
   TERMINAL_STATUSES,
   type CancelResult,
   type HealthReport,
@@ -43,7 +45,8 @@ export class MemoryService implements MessageService {
   readonly cancelCalls: string[] = [];
   private readonly messages = new Map<string, MessageView>();
   private readonly owners = new Map<string, Owner>();
-  private readonly byIdempotencyKey = new Map<string, string>();
+  /** Scoped key → [first message id, fingerprint of its request]. */
+  private readonly byIdempotencyKey = new Map<string, [string, string]>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private nextId = 1;
@@ -77,7 +80,12 @@ export class MemoryService implements MessageService {
     const scopedKey = req.idempotencyKey === undefined ? undefined : `${req.app}\n${req.idempotencyKey}`;
     if (scopedKey !== undefined) {
       const existing = this.byIdempotencyKey.get(scopedKey);
-      if (existing !== undefined) return { view: this.messages.get(existing)!, duplicate: true };
+      if (existing !== undefined) {
+        if (existing[1] !== submitFingerprint(req)) {
+          throw new IdempotencyKeyReusedError('this Idempotency-Key was used with another request', existing[0]);
+        }
+        return { view: this.messages.get(existing[0])!, duplicate: true };
+      }
     }
     this.submitted.push(req);
     const id = `msg_${this.nextId++}`;
@@ -101,7 +109,7 @@ export class MemoryService implements MessageService {
     };
     this.messages.set(id, view);
     this.owners.set(id, { app: req.app, key: req.key ?? null });
-    if (scopedKey !== undefined) this.byIdempotencyKey.set(scopedKey, id);
+    if (scopedKey !== undefined) this.byIdempotencyKey.set(scopedKey, [id, submitFingerprint(req)]);
     const plan = this.plan;
     if (plan.kind === 'sending') this.update(id, 'sending', { attempts: 1 });
     if (plan.kind === 'sent') {
