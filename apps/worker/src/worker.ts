@@ -25,6 +25,7 @@ import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
 import { Reconciler } from './reconciler.ts';
 import { WorkerStats } from './stats.ts';
+import { DbProxyHealth } from './db-proxy-health.ts';
 import { CHUNK_DEFAULTS, ChunkProcessor } from './chunk-processor.ts';
 import { RateThrottles } from './rate-throttles.ts';
 import { InFlightGate, InFlightShare } from './in-flight-gate.ts';
@@ -80,8 +81,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const lanes = new LaneProcessor(redis, keys, teamtalk, stats, log, {
     lockMs: config.worker.lockMs,
     maxMessageAgeMs: config.worker.maxMessageAgeMs,
-    uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
+    replyTimeoutMs: config.teamtalk.replyTimeoutMs,
+    settleMs: config.teamtalk.settleMs,
   });
+  const dbHealth = new DbProxyHealth(teamtalk.db, log);
+  lanes.health = dbHealth;
   const chunks = new ChunkProcessor(
     defineBatchScripts(redis),
     new BatchKeys(config.redisPrefix),
@@ -163,7 +167,15 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     ];
     // Separate commands, not a MULTI: on a cluster the state and the zset lie on different slots. Readers
     // skip a worker listed without its state.
-    const state = JSON.stringify({ at: now, dbProxyReady: ready.dbProxy, routeReady: ready.route, connections });
+    const dbProxy = dbHealth.report();
+    for (const [address, n] of dbHealth.takeCounts()) stats.unanswered(address, n);
+    const state = JSON.stringify({
+      at: now,
+      dbProxyReady: ready.dbProxy,
+      routeReady: ready.route,
+      connections,
+      dbProxy,
+    });
     await Promise.all([
       redis.set(keys.worker(id), state, 'PX', 15_000),
       redis.zadd(keys.workers, now, id),

@@ -1,7 +1,7 @@
 /** GET /healthz (the process answers), /readyz (Redis reachable, a worker connected to TeamTalk), /metrics. */
 import { Router } from 'express';
 import { register as defaultRegistry } from 'prom-client';
-import type { HealthReport, MessageService } from '@ttpush/core';
+import { degradedDbProxies, type HealthReport, type MessageService } from '@ttpush/core';
 import type { Logger } from 'pino';
 import { isServiceUnavailable } from '../error-handler.ts';
 import { locals } from '../locals.ts';
@@ -45,16 +45,23 @@ export function healthRouter(deps: HealthDeps): Router {
     .get(routeName('/readyz'), async (_req, res) => {
       let reasons: string[];
       let workers = 0;
+      let degraded: ReturnType<typeof degradedDbProxies> = [];
       try {
         const report = await service.health();
         reasons = notReadyReasons(report);
         workers = report.workers.filter((w) => w.dbProxyReady && w.routeReady).length;
+        degraded = degradedDbProxies(report);
       } catch (err) {
         if (!isServiceUnavailable(err)) logger.error({ err, reqId: locals(res).requestId }, 'health check failed');
         reasons = [isServiceUnavailable(err) ? 'redis is not reachable' : 'the health check failed'];
       }
-      if (reasons.length === 0) res.status(200).json({ status: 'ready', redis: true, workers });
-      else res.status(503).json({ status: 'not_ready', reasons });
+      // Degraded is still ready: messages keep being delivered, more slowly; the body says which server and why.
+      const dbProxy = degraded.map((d) => ({ address: d.address, status: 'degraded', reason: d.reason }));
+      if (reasons.length > 0)
+        res.status(503).json({ status: 'not_ready', reasons, ...(dbProxy.length ? { db_proxy: dbProxy } : {}) });
+      else if (dbProxy.length > 0)
+        res.status(200).json({ status: 'degraded', redis: true, workers, db_proxy: dbProxy });
+      else res.status(200).json({ status: 'ready', redis: true, workers });
     })
     .all(routeName('/readyz'), methodNotAllowed(['GET']));
 
