@@ -95,13 +95,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     {
       ...CHUNK_DEFAULTS,
       maxMessageAgeMs: config.worker.maxMessageAgeMs,
-      uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
+      settleMs: config.teamtalk.settleMs,
     },
     throttles,
   );
   // Before the BullMQ workers start: no terminal state may pass without its events.
   const webhooks = startWebhooks(config, redis, stats, log);
   lanes.events = webhooks.emitter;
+  chunks.health = dbHealth;
   chunks.events = webhooks.emitter;
 
   const queues = new LaneQueues<LaneJobData>(queueConnection, config.redisPrefix, keys.partitions, (err) =>

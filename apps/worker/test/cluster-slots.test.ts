@@ -194,7 +194,7 @@ test('every script and MULTI of the api, the workers and BullMQ names keys of on
       {
         ...CHUNK_DEFAULTS,
         maxMessageAgeMs: 60_000,
-        uncertainGraceMs: 100,
+        settleMs: 100,
       },
     );
     for (const chunk of [0, 1]) {
