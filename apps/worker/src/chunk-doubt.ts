@@ -92,7 +92,7 @@ export class ChunkDoubt {
       }
       refused.push([i, refusal]);
       // Its server left it unanswered on purpose: not a sign of a parked thread.
-      if (s.addresses.size === 1) for (const address of s.addresses) this.health?.explained(address);
+      if (s.alive && s.addresses.size === 1) for (const address of s.addresses) this.health?.explained(address);
     }
     this.unread.push(...s.uncertain);
     for (const address of s.addresses) this.addresses.add(address);

@@ -203,7 +203,10 @@ export class LaneProcessor {
           const refusal = await this.groupRefusal(rec.from, rec.to.group, log);
           if (refusal === 'stopped') return 'stopped';
           if (refusal !== null) {
-            if (address !== undefined) this.health?.explained(address);
+            // Counted as a silence of a live server only when it was one (see DbProxyHealth).
+            if (address !== undefined && err instanceof ConnectionError && err.answeredMeanwhile) {
+              this.health?.explained(address);
+            }
             return this.fail(rec, conv, token, refusal, log);
           }
         }
