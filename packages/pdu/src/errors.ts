@@ -55,8 +55,9 @@ export interface ConnectionErrorDetail {
   /** The server's `host:port`. */
   readonly address?: string;
   /**
-   * REQUEST_TIMEOUT only: the server answered another request of this connection after this one was written,
-   * so it was alive while it left this one unanswered (a deliberate drop, or a parked thread: notes §6, §10).
+   * REQUEST_TIMEOUT only: replies to other requests of this connection still arrived half a timeout or more after
+   * this one was written, so the server was alive while it left this one unanswered (a deliberate drop, or a
+   * parked thread: notes §6, §10), rather than stalled or gone.
    */
   readonly answeredMeanwhile?: boolean;
 }
