@@ -83,15 +83,15 @@ test('the legacy /query/SendGroupMessage answers 8 when TeamTalk drops the messa
   assert.equal(body, '{\n   "error_code" : 8,\n   "error_msg" : "未知错误"\n}\n');
 });
 
-test('unknown group and non-member fail visibly as teamtalk_no_reply, the process stays up', async () => {
-  for (const req of [
-    { from: 1, to: { group: 999999 }, content: 'unknown group' },
-    { from: 42, to: { group: 700 }, content: 'not a member' },
-  ]) {
+test('unknown group and non-member fail visibly with their cause, the process stays up', async () => {
+  for (const [req, code] of [
+    [{ from: 1, to: { group: 999999 }, content: 'unknown group' }, 'group_not_found'],
+    [{ from: 42, to: { group: 700 }, content: 'not a member' }, 'not_a_member'],
+  ] as const) {
     const r = await h.post('/v1/messages?wait=15', req);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.status, 'failed');
-    assert.equal(r.body.error.code, 'teamtalk_no_reply');
+    assert.equal(r.body.error.code, code);
     assert.match(r.body.error.message, /group/);
   }
   const ok = await h.post('/v1/messages?wait=10', { from: 1, to: { user: 2 }, content: 'still serving' });

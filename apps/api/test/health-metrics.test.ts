@@ -37,6 +37,34 @@ describe('health, readiness and metrics', () => {
     assert.deepEqual(await res.json(), { status: 'ready', redis: true, workers: 1 });
   });
 
+  it('/readyz answers 200 "degraded" naming a db_proxy_server a worker sees leaving requests unanswered', async () => {
+    const reason = '5 requests unanswered in the last 60 s while it answered others: restart that db_proxy_server';
+    t.service.healthReport = {
+      redis: true,
+      workers: [
+        {
+          id: 'w1',
+          dbProxyReady: true,
+          routeReady: true,
+          seenMsAgo: 10,
+          connections: [],
+          dbProxy: [
+            { address: '10.0.0.5:10600', unanswered: 9, status: 'degraded', reason },
+            { address: '10.0.0.6:10600', unanswered: 0, status: 'ok' },
+          ],
+        },
+      ],
+    };
+    const res = await fetch(`${t.url}/readyz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      status: 'degraded',
+      redis: true,
+      workers: 1,
+      db_proxy: [{ address: '10.0.0.5:10600', status: 'degraded', reason }],
+    });
+  });
+
   for (const [name, setup, reason] of [
     [
       'Redis down',

@@ -39,6 +39,8 @@ import type { TeamTalk } from './teamtalk.ts';
 import type { WorkerStats } from './stats.ts';
 import { BatchStatusCache } from './batch-status-cache.ts';
 import { ChunkSender, type ChunkTarget } from './chunk-sender.ts';
+import { ChunkDoubt } from './chunk-doubt.ts';
+import type { DbProxyHealth } from './db-proxy-health.ts';
 import { Slots } from './slots.ts';
 import type { RateThrottles } from './rate-throttles.ts';
 import type { WebhookEmitter } from './webhooks/emitter.ts';
@@ -46,8 +48,11 @@ import type { WebhookEmitter } from './webhooks/emitter.ts';
 export interface ChunkOptions {
   /** A message TeamTalk could not take for this long (from acceptance or send_at) fails as teamtalk_unavailable. */
   maxMessageAgeMs: number;
-  /** Wait before reading back requests lost with their connection: lets a slow db_proxy finish them. */
-  uncertainGraceMs: number;
+  /**
+   * After stores without reply (or lost with their connection): how long db_proxy must answer again before
+   * recipients read back absent are sent again (TTPUSH_TEAMTALK_SETTLE_MS).
+   */
+  settleMs: number;
   /** Chunks this worker sends at once. */
   concurrency: number;
   /** Requests of one chunk in flight at once. */
@@ -101,6 +106,8 @@ export class ChunkProcessor {
   stopping = false;
   /** Webhooks: told when a batch finishes (set by the worker). */
   events: WebhookEmitter | undefined;
+  /** Told of deliberate silences, so they do not count towards a degraded db_proxy (set by the worker). */
+  health: DbProxyHealth | undefined;
   private readonly slots: Slots;
   private readonly statuses: BatchStatusCache;
   private readonly sender: ChunkSender;
@@ -235,26 +242,16 @@ export class ChunkProcessor {
   ): Promise<string> {
     const pending: number[] = [];
     for (let i = 0; i < t.results.size; i++) if (t.results.states[i] === RESULT_NONE) pending.push(i);
-    // Recipients a previous attempt may have sent are read back before anything is sent again.
+    // Recipients a previous attempt may have sent are read back (and settled) before anything is sent again.
     let fresh: number[] = clean ? pending : [];
-    let uncertain: number[] = clean ? [] : pending;
-    let noReply: number[] = [];
+    const doubt = new ChunkDoubt(this.tt, this.sender, this.opts.settleMs, this.health);
+    if (!clean) doubt.recover(pending);
     let backoff = BACKOFF_START_MS;
     let unrouted = 0;
     const stop = () => this.interruption(a) !== null;
 
     for (;;) {
-      if (uncertain.length > 0) {
-        const rb = await this.sender.readBack(t, uncertain);
-        fresh = fresh.concat(rb.missing);
-        uncertain = rb.unknown;
-      }
-      if (noReply.length > 0) {
-        // Dropped without a reply (unknown group, non-member...): read back once, then fail.
-        const rb = await this.sender.readBack(t, noReply);
-        for (const i of rb.missing) this.fail(t, i, 'teamtalk_no_reply');
-        noReply = rb.unknown;
-      }
+      if (!doubt.empty) fresh = fresh.concat(await doubt.step(t));
       const why = cancelledAtClaim ? 'cancelled' : this.interruption(a);
       if (why === 'cancelled') {
         for (const i of fresh) t.results.cancelled(i);
@@ -265,16 +262,14 @@ export class ChunkProcessor {
       } else if (why === 'paused' || why === 'stopping') {
         // What is still in doubt makes the record unclean: the next attempt reads those back first.
         await stopProgress();
-        await this.savePartial(t, a, uncertain.length === 0 && noReply.length === 0);
+        await this.savePartial(t, a, doubt.empty);
         return this.later(job, token, Date.now() + (why === 'paused' ? this.opts.pausedRecheckMs : 0));
       }
       if (Date.now() > a.ageLimit) {
         for (const i of fresh) this.fail(t, i, 'teamtalk_unavailable');
-        for (const i of uncertain) this.fail(t, i, 'teamtalk_unavailable');
-        for (const i of noReply) this.fail(t, i, 'teamtalk_no_reply');
+        for (const i of doubt.all()) this.fail(t, i, doubt.alive ? 'teamtalk_no_reply' : 'teamtalk_unavailable');
         fresh = [];
-        uncertain = [];
-        noReply = [];
+        doubt.clear();
       }
 
       let pause = 0;
@@ -282,19 +277,17 @@ export class ChunkProcessor {
         const round = await this.sender.send(t, fresh, stop);
         unrouted += round.unrouted;
         fresh = round.unissued.concat(round.notSent);
-        uncertain = uncertain.concat(round.uncertain);
-        noReply = noReply.concat(round.noReply);
+        for (const [i, code] of await doubt.add(t, round)) this.fail(t, i, code);
         if (round.unissued.length > 0) pause = 0;
-        else if (round.uncertain.length > 0) pause = this.opts.uncertainGraceMs;
         else if (round.notSent.length > 0) pause = backoff;
         if (round.notSent.length > 0) backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
         else backoff = BACKOFF_START_MS;
-      } else if (uncertain.length > 0 || noReply.length > 0) {
-        // The read-back itself failed: TeamTalk is unreachable.
-        pause = backoff;
+      } else if (!doubt.empty) {
+        // Waiting for db_proxy to settle, or the read-back itself failed (TeamTalk unreachable).
+        pause = Math.max(Math.min(backoff, 1000), Math.min(doubt.waitMs(), 500));
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
       }
-      if (fresh.length === 0 && uncertain.length === 0 && noReply.length === 0) break;
+      if (fresh.length === 0 && doubt.empty) break;
       if (pause > 0) await sleep(pause);
     }
 

@@ -39,6 +39,10 @@ export interface SendRound {
   notSent: number[];
   /** Stored, but no route_server master to forward them to. */
   unrouted: number;
+  /** The servers (`host:port`) that left requests unanswered or lost them with a connection. */
+  addresses: Set<string>;
+  /** Some server answered other requests while it left one of these unanswered. */
+  alive: boolean;
 }
 
 export interface ReadBackRound {
@@ -79,7 +83,15 @@ export class ChunkSender {
 
   /** Sends `indices` of the chunk; stops issuing when `stop()` says so (checked every checkEvery messages). */
   async send(t: ChunkTarget, indices: readonly number[], stop: () => boolean): Promise<SendRound> {
-    const round: SendRound = { unissued: [], uncertain: [], noReply: [], notSent: [], unrouted: 0 };
+    const round: SendRound = {
+      unissued: [],
+      uncertain: [],
+      noReply: [],
+      notSent: [],
+      unrouted: 0,
+      addresses: new Set(),
+      alive: false,
+    };
     const flow = new InFlight();
     const window = this.windowNow();
     // The app's rate_limit: a token before each message is issued (answered locally while a block lasts).
@@ -104,6 +116,10 @@ export class ChunkSender {
         },
         (err: unknown) => {
           const kind = failureOf(err);
+          if (kind !== 'not_sent' && err instanceof ConnectionError) {
+            if (err.address !== undefined) round.addresses.add(err.address);
+            if (err.answeredMeanwhile) round.alive = true;
+          }
           if (kind === 'no_reply') round.noReply.push(i);
           else if (kind === 'uncertain') round.uncertain.push(i);
           else round.notSent.push(i);

@@ -19,18 +19,34 @@ import {
   type ScriptedRedis,
 } from '@ttpush/core';
 import type { TeamTalk, StoredMessage } from './teamtalk.ts';
-import { im } from '@ttpush/pdu';
+import { ConnectionError, im } from '@ttpush/pdu';
 import { classify } from './outcome.ts';
 import type { WorkerStats } from './stats.ts';
+import type { DbProxyHealth } from './db-proxy-health.ts';
 import type { WebhookEmitter } from './webhooks/emitter.ts';
 
 export interface LaneOptions {
   lockMs: number;
   maxMessageAgeMs: number;
-  /** Wait before reading back a request lost with its connection: lets a slow db_proxy finish it. */
-  uncertainGraceMs: number;
   /** TTPUSH_RECORD_TTL: a terminal record is kept this long (default DEFAULT_RECORD_TTL_MS). */
   recordTtlMs?: number;
+  /** db_proxy's reply timeout (TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS): a request found in flight left this long ago. */
+  replyTimeoutMs: number;
+  /**
+   * After a store without reply (or lost with its connection): how long db_proxy must answer again before a message
+   * read back absent is sent again (TTPUSH_TEAMTALK_SETTLE_MS).
+   */
+  settleMs: number;
+}
+
+/** A store whose outcome is unknown: no reply, or its connection died. */
+interface Silence {
+  /** The db_proxy_server that had it (`host:port`); undefined when unknown (found in `sending` after a restart). */
+  address: string | undefined;
+  /** When the silence was found (the reply deadline passed, the connection died). */
+  at: number;
+  /** db_proxy answered other requests meanwhile: a silence of a live server, not an outage. */
+  alive: boolean;
 }
 
 interface ConvState {
@@ -49,6 +65,8 @@ export class LaneProcessor {
   stopping = false;
   /** Webhooks: told of every terminal state (set by the worker). */
   events: WebhookEmitter | undefined;
+  /** Told of deliberate silences, so they do not count towards a degraded db_proxy (set by the worker). */
+  health: DbProxyHealth | undefined;
 
   constructor(
     private readonly redis: ScriptedRedis,
@@ -129,9 +147,14 @@ export class LaneProcessor {
     const msgData = this.tt.ciphertext(rec.text);
     const hash = textHash(rec.text);
     const deadline = (rec.sendAt ?? rec.createdAt) + this.opts.maxMessageAgeMs;
-    let uncertain = rec.status === 'sending';
     let createTime = rec.createTime ?? 0;
     let floor = rec.floor ?? 0;
+    // A message found in `sending` (a worker killed or stopped with it in flight) may be stored, or stored late:
+    // its request left at `ua` at the latest.
+    let silence: Silence | null =
+      rec.status === 'sending'
+        ? { address: undefined, at: rec.updatedAt + this.opts.replyTimeoutMs, alive: false }
+        : null;
     let backoff = 100;
     const wait = async () => {
       await sleep(backoff);
@@ -139,22 +162,14 @@ export class LaneProcessor {
     };
 
     for (;;) {
-      if (uncertain) {
-        log.debug({ createTime, floor }, 'reading back a message that may be stored');
-        let found: number;
-        try {
-          found = await this.tt.readBack(rec.from, rec.to, createTime, floor, msgData);
-        } catch (err) {
-          if (this.stopping) return 'stopped';
-          if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', log);
-          log.debug({ err: (err as Error).message }, 'read-back failed; retrying');
-          await wait();
-          continue;
+      if (silence) {
+        const r = await this.resolveSilence(rec, silence, createTime, floor, msgData, deadline, log);
+        if (r === 'stopped') return 'stopped';
+        if (typeof r === 'number') {
+          return this.succeed(rec, conv, token, this.readBackFound(rec, r, createTime, msgData), hash, state, log);
         }
-        if (found > 0) {
-          return this.succeed(rec, conv, token, this.readBackFound(rec, found, createTime, msgData), hash, state, log);
-        }
-        uncertain = false;
+        if (r !== 'absent') return this.fail(rec, conv, token, r, log);
+        silence = null;
       }
       if (this.stopping) return 'stopped';
       // The caller's "drop if not sent by": checked only here, before a new attempt, where nothing of ours can be
@@ -180,41 +195,130 @@ export class LaneProcessor {
       } catch (err) {
         const kind = classify(err);
         log.debug({ kind, err: (err as Error).message }, 'db_proxy request failed');
-        if (kind === 'no_reply') {
-          // db_proxy drops some requests silently (unknown group, non-member...): read back once, then fail.
-          for (let tries = 0; ; tries++) {
-            try {
-              const found = await this.tt.readBack(rec.from, rec.to, createTime, floor, msgData);
-              if (found > 0) {
-                return this.succeed(
-                  rec,
-                  conv,
-                  token,
-                  this.readBackFound(rec, found, createTime, msgData),
-                  hash,
-                  state,
-                  log,
-                );
-              }
-              return this.fail(rec, conv, token, 'teamtalk_no_reply', log);
-            } catch {
-              if (this.stopping) return 'stopped';
-              if (tries >= 3 && Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_no_reply', log);
-              await wait();
+        if (kind === 'not_sent') {
+          await wait();
+          continue;
+        }
+        const address = err instanceof ConnectionError ? err.address : undefined;
+        if (kind === 'no_reply' && 'group' in rec.to) {
+          // db_proxy drops a group send to an unknown group or from a non-member without a reply (notes §6): a
+          // refusal, told apart from an outage or a parked thread by asking it about the group.
+          const refusal = await this.groupRefusal(rec.from, rec.to.group, log);
+          if (refusal === 'stopped') return 'stopped';
+          if (refusal !== null) {
+            // Counted as a silence of a live server only when it was one (see DbProxyHealth).
+            if (address !== undefined && err instanceof ConnectionError && err.answeredMeanwhile) {
+              this.health?.explained(address);
             }
+            return this.fail(rec, conv, token, refusal, log);
           }
         }
-        if (kind === 'uncertain') {
-          uncertain = true;
-          await sleep(this.opts.uncertainGraceMs);
-        } else {
-          await wait();
-        }
+        silence = {
+          address,
+          at: Date.now(),
+          alive: err instanceof ConnectionError && err.answeredMeanwhile,
+        };
+      }
+      if (silence) continue;
+      if (reply!.msgId === 0) return this.fail(rec, conv, token, 'teamtalk_rejected', log);
+      return this.succeed(rec, conv, token, reply!, hash, state, log);
+    }
+  }
+
+  /**
+   * A store that got no reply, or whose connection died: it may be stored, now or later. Read back; when absent,
+   * wait until db_proxy has settled (the server that had the request answers again, `settleMs` after the silence)
+   * and read back a second time. The msg_id when found; 'absent' when it is safe to send again; a failure code when
+   * the message's age ran out first.
+   *
+   * Why a second read after settling: db_proxy runs each request on a thread of its pool; a thread parked for ever
+   * never stores what it holds, but a slow thread (a stalled database, a server that stopped answering for a while)
+   * stores late, after our deadline and even after its connection was cut. A store landing after the first read
+   * would be doubled by a resend; one still pending once the server answers requests sent after `settleMs` is not
+   * expected (a stalled server answers nothing until it has caught up with what it held).
+   */
+  private async resolveSilence(
+    rec: MessageRecord,
+    silence: Silence,
+    createTime: number,
+    floor: number,
+    msgData: Buffer,
+    deadline: number,
+    log: Logger,
+  ): Promise<number | 'absent' | 'stopped' | FailureCode> {
+    const expired = (): FailureCode => (silence.alive ? 'teamtalk_no_reply' : 'teamtalk_unavailable');
+    const first = await this.readBackRetrying(rec, createTime, floor, msgData, deadline, log);
+    if (first === 'stopped' || first === 'expired') return first === 'expired' ? expired() : first;
+    if (first > 0) return first;
+    // Not stored yet: the server may still store it late. Wait for it to settle.
+    const settleFrom = silence.at + this.opts.settleMs;
+    let backoff = 100;
+    for (;;) {
+      if (this.stopping) return 'stopped';
+      const left = settleFrom - Date.now();
+      if (left > 0) {
+        await sleep(Math.min(left, 500));
         continue;
       }
-      if (reply.msgId === 0) return this.fail(rec, conv, token, 'teamtalk_rejected', log);
-      return this.succeed(rec, conv, token, reply, hash, state, log);
+      try {
+        await this.tt.probe(silence.address, rec.from, rec.to);
+        break;
+      } catch (err) {
+        // A server unreachable for the whole settle time has nothing left to store: what it held died with it.
+        if (silence.address !== undefined && this.tt.db.unreachableForMs(silence.address) >= this.opts.settleMs) break;
+        if (Date.now() > deadline) return expired();
+        log.debug({ err: (err as Error).message, dbProxy: silence.address }, 'db_proxy not settled yet');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 2000);
+      }
     }
+    const second = await this.readBackRetrying(rec, createTime, floor, msgData, deadline, log);
+    if (second === 'stopped' || second === 'expired') return second === 'expired' ? expired() : second;
+    if (second > 0) return second;
+    this.stats.resent++;
+    log.debug({ dbProxy: silence.address }, 'not stored after db_proxy settled: sending again');
+    return 'absent';
+  }
+
+  /** Reads the conversation back until it answers: the msg_id found, or 0. */
+  private async readBackRetrying(
+    rec: MessageRecord,
+    createTime: number,
+    floor: number,
+    msgData: Buffer,
+    deadline: number,
+    log: Logger,
+  ): Promise<number | 'stopped' | 'expired'> {
+    let backoff = 100;
+    for (;;) {
+      try {
+        return await this.tt.readBack(rec.from, rec.to, createTime, floor, msgData);
+      } catch (err) {
+        if (this.stopping) return 'stopped';
+        if (Date.now() > deadline) return 'expired';
+        log.debug({ err: (err as Error).message }, 'read-back failed; retrying');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  /** Asks db_proxy about the group (a few tries): the refusal, null (none, or no answer), or 'stopped'. */
+  private async groupRefusal(
+    from: number,
+    group: number,
+    log: Logger,
+  ): Promise<'group_not_found' | 'not_a_member' | null | 'stopped'> {
+    for (let tries = 0; tries < 3; tries++) {
+      if (this.stopping) return 'stopped';
+      try {
+        return await this.tt.groupRefusal(from, group);
+      } catch (err) {
+        log.debug({ err: (err as Error).message }, 'group query failed');
+      }
+    }
+    // Unanswered too: treated as an outage; the next silence of a resend asks again.
+    return null;
   }
 
   /** A message read back as stored: the stored copy, to forward and record. */

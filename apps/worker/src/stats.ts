@@ -18,6 +18,8 @@ export class WorkerStats {
   private examples: FailureExample[] = [];
   readBackFound = 0;
   routeUnavailable = 0;
+  /** Messages sent again after a silence, once db_proxy settled and reading back showed them absent. */
+  resent = 0;
 
   private add(field: string, n = 1): void {
     this.counts.set(field, (this.counts.get(field) ?? 0) + n);
@@ -40,6 +42,11 @@ export class WorkerStats {
     if (this.examples.length > RECENT_FAILURES) this.examples.shift();
   }
 
+  /** Requests a db_proxy_server (`host:port`) left without a reply. */
+  unanswered(address: string, n: number): void {
+    this.add(`unanswered:${address}`, n);
+  }
+
   /** Webhook attempts by outcome (delivered, retried, dead) and endpoints disabled (endpoint_disabled). */
   webhook(outcome: 'delivered' | 'retried' | 'dead' | 'endpoint_disabled'): void {
     this.add(`webhook:${outcome}`);
@@ -48,8 +55,10 @@ export class WorkerStats {
   async flush(redis: Redis, key: string): Promise<void> {
     if (this.readBackFound) this.add('read_back_found', this.readBackFound);
     if (this.routeUnavailable) this.add('route_unavailable', this.routeUnavailable);
+    if (this.resent) this.add('resent_after_silence', this.resent);
     this.readBackFound = 0;
     this.routeUnavailable = 0;
+    this.resent = 0;
     if (this.counts.size === 0) return;
     const batch = this.counts;
     const examples = this.examples;

@@ -11,8 +11,8 @@ import {
   type BodyInput,
   type BodyOf,
   type CorrelatedCommand,
+  type DbProxyRequestOptions,
   type KnownCommand,
-  type RequestOptions,
 } from '@ttpush/pdu';
 import type { Config } from '@ttpush/config';
 import type { Recipient } from '@ttpush/core';
@@ -87,7 +87,7 @@ export class TeamTalk {
   request<C extends CorrelatedCommand, R extends KnownCommand>(
     commandId: C,
     body: BodyInput<C>,
-    options: RequestOptions<R>,
+    options: DbProxyRequestOptions<R>,
   ): Promise<BodyOf<R>> {
     const gate = this.gate;
     if (gate === undefined) return this.db.request(commandId, body, options);
@@ -172,6 +172,38 @@ export class TeamTalk {
       begin = lowest - 1;
     }
     return 0;
+  }
+
+  /**
+   * A cheap read of the conversation (its latest msg_id), over a connection to `address` when given: resolves when
+   * that db_proxy_server answers it.
+   */
+  async probe(address: string | undefined, from: number, to: Recipient): Promise<void> {
+    const group = 'group' in to;
+    await this.request(
+      CommandId.MSG_GET_LATEST_MSG_ID_REQ,
+      {
+        userId: from,
+        sessionType: group ? im.SessionType.SESSION_TYPE_GROUP : im.SessionType.SESSION_TYPE_SINGLE,
+        sessionId: group ? to.group : to.user,
+      },
+      { responseCommand: CommandId.MSG_GET_LATEST_MSG_ID_RSP, ...(address === undefined ? {} : { address }) },
+    );
+  }
+
+  /**
+   * Why db_proxy would drop a group send from `from` on purpose (notes §6: an unknown group, a sender who is not a
+   * member), asked with GROUP_INFO; null when neither holds.
+   */
+  async groupRefusal(from: number, group: number): Promise<'group_not_found' | 'not_a_member' | null> {
+    const rsp = (await this.request(
+      CommandId.GROUP_INFO_REQUEST,
+      { userId: from, groupVersionList: [{ groupId: group, version: 0 }] },
+      { responseCommand: CommandId.GROUP_INFO_RESPONSE },
+    )) as { groupInfoList: { groupId: number; groupMemberList: number[] }[] };
+    const info = rsp.groupInfoList.find((g) => g.groupId === group);
+    if (!info) return 'group_not_found';
+    return info.groupMemberList.includes(from) ? null : 'not_a_member';
   }
 
   get ready(): { dbProxy: boolean; route: boolean } {

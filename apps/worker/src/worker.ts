@@ -25,6 +25,7 @@ import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
 import { Reconciler } from './reconciler.ts';
 import { WorkerStats } from './stats.ts';
+import { DbProxyHealth } from './db-proxy-health.ts';
 import { CHUNK_DEFAULTS, ChunkProcessor } from './chunk-processor.ts';
 import { RateThrottles } from './rate-throttles.ts';
 import { InFlightGate, InFlightShare } from './in-flight-gate.ts';
@@ -80,9 +81,12 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const lanes = new LaneProcessor(redis, keys, teamtalk, stats, log, {
     lockMs: config.worker.lockMs,
     maxMessageAgeMs: config.worker.maxMessageAgeMs,
-    uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
+    replyTimeoutMs: config.teamtalk.replyTimeoutMs,
+    settleMs: config.teamtalk.settleMs,
     recordTtlMs: config.recordTtlMs,
   });
+  const dbHealth = new DbProxyHealth(teamtalk.db, log);
+  lanes.health = dbHealth;
   const chunks = new ChunkProcessor(
     defineBatchScripts(redis),
     new BatchKeys(config.redisPrefix),
@@ -93,13 +97,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       ...CHUNK_DEFAULTS,
       finishedTtlMs: config.recordTtlMs,
       maxMessageAgeMs: config.worker.maxMessageAgeMs,
-      uncertainGraceMs: Math.min(config.teamtalk.replyTimeoutMs, 5000),
+      settleMs: config.teamtalk.settleMs,
     },
     throttles,
   );
   // Before the BullMQ workers start: no terminal state may pass without its events.
   const webhooks = startWebhooks(config, redis, stats, log);
   lanes.events = webhooks.emitter;
+  chunks.health = dbHealth;
   chunks.events = webhooks.emitter;
 
   const queues = new LaneQueues<LaneJobData>(queueConnection, config.redisPrefix, keys.partitions, (err) =>
@@ -165,7 +170,15 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     ];
     // Separate commands, not a MULTI: on a cluster the state and the zset lie on different slots. Readers
     // skip a worker listed without its state.
-    const state = JSON.stringify({ at: now, dbProxyReady: ready.dbProxy, routeReady: ready.route, connections });
+    const dbProxy = dbHealth.report();
+    for (const [address, n] of dbHealth.takeCounts()) stats.unanswered(address, n);
+    const state = JSON.stringify({
+      at: now,
+      dbProxyReady: ready.dbProxy,
+      routeReady: ready.route,
+      connections,
+      dbProxy,
+    });
     await Promise.all([
       redis.set(keys.worker(id), state, 'PX', 15_000),
       redis.zadd(keys.workers, now, id),

@@ -92,7 +92,7 @@ test('lost chunk jobs and a chunk job failed for good are added again; both batc
   const chunks = new ChunkProcessor(defineBatchScripts(conn()), batchKeys, tt, new WorkerStats(), silent, {
     ...CHUNK_DEFAULTS,
     maxMessageAgeMs: 60_000,
-    uncertainGraceMs: 100,
+    settleMs: 100,
   });
   let failedOnce = false;
   const processJob = async (job: Job, token?: string) => {

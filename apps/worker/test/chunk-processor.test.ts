@@ -75,7 +75,7 @@ function processor(
     tt,
     stats,
     silent,
-    { ...CHUNK_DEFAULTS, maxMessageAgeMs: 60_000, uncertainGraceMs: 100, ...opts },
+    { ...CHUNK_DEFAULTS, maxMessageAgeMs: 60_000, settleMs: 100, ...opts },
     throttles,
   );
 }
@@ -246,6 +246,26 @@ test('db_proxy connections cut mid-chunk: every recipient is stored exactly once
   assert.deepEqual((await view(id)).counts, { queued: 0, sending: 0, sent: 1000, failed: 0, cancelled: 0 });
 });
 
+test('a parked db_proxy thread and stores landing after the reply deadline: every recipient stored exactly once', async () => {
+  // A quarter of requests never answered (notes §10); a tenth of stores land 500 ms late, after the 300 ms timeout.
+  sandbox.dbProxy.setFault({ threads: 4, parkedThreads: 1, storeLate: { share: 0.1, delayMs: 500 } });
+  try {
+    const id = await createBatch(104, usersFrom(50_000, 400));
+    const stats = new WorkerStats();
+    assert.equal(await processor(stats, { settleMs: 400 }).process(job(id, 0).job, 'token'), 'done');
+    assert.ok(sandbox.dbProxy.stats.parked > 0 && sandbox.dbProxy.stats.storedLate > 0);
+    const end = Date.now() + 10_000;
+    while (sandbox.dbProxy.inFlight > 0) {
+      assert.ok(Date.now() < end, 'the late stores landed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    storedOnce(104, 50_000, 400);
+    assert.deepEqual((await view(id)).counts, { queued: 0, sending: 0, sent: 400, failed: 0, cancelled: 0 });
+  } finally {
+    sandbox.dbProxy.setFault({});
+  }
+});
+
 test('a refusal (msg_id 0) and a silent drop (unknown group) fail with their codes; the rest is sent', async () => {
   const id = await createBatch(
     1,
@@ -262,7 +282,7 @@ test('a refusal (msg_id 0) and a silent drop (unknown group) fail with their cod
     [
       ['sent', null],
       ['failed', 'teamtalk_rejected'],
-      ['failed', 'teamtalk_no_reply'],
+      ['failed', 'group_not_found'],
       ['sent', null],
     ],
   );

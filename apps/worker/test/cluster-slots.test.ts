@@ -106,7 +106,8 @@ test('every script and MULTI of the api, the workers and BullMQ names keys of on
   const lanes = new LaneProcessor(redis, keys, tt, new WorkerStats(), silent, {
     lockMs: 5000,
     maxMessageAgeMs: 60_000,
-    uncertainGraceMs: 100,
+    replyTimeoutMs: 1000,
+    settleMs: 100,
   });
   const reconciler = new Reconciler(redis, keys, messages.queues, silent, 50, 500);
   try {
@@ -193,7 +194,7 @@ test('every script and MULTI of the api, the workers and BullMQ names keys of on
       {
         ...CHUNK_DEFAULTS,
         maxMessageAgeMs: 60_000,
-        uncertainGraceMs: 100,
+        settleMs: 100,
       },
     );
     for (const chunk of [0, 1]) {

@@ -18,6 +18,7 @@ test('sandbox options: defaults are the stock ports on 127.0.0.1', () => {
     groupsFile: undefined,
     reorderDelayMs: 0,
     realistic: false,
+    parkedThreads: 0,
     logLevel: 'info',
     json: false,
   });
@@ -33,6 +34,7 @@ test('sandbox options: every flag is read', () => {
     '--groups=g.json',
     '--reorder-ms=25',
     '--realistic',
+    '--parked-threads=1',
     '--log-level=debug',
     '--json',
   ]);
@@ -42,6 +44,7 @@ test('sandbox options: every flag is read', () => {
   assert.equal(options.groupsFile, 'g.json');
   assert.equal(options.reorderDelayMs, 25);
   assert.equal(options.realistic, true);
+  assert.equal(options.parkedThreads, 1);
   assert.equal(options.logLevel, 'debug');
   assert.equal(options.json, true);
 });
@@ -51,6 +54,7 @@ test('sandbox options: bad values name the flag, and a bad key is never echoed',
     [['--db-port', '70000'], /--db-port/],
     [['--msg-port', 'x'], /--msg-port/],
     [['--reorder-ms', '-5'], /--reorder-ms/],
+    [['--parked-threads', '5'], /--parked-threads/],
     [['--log-level', 'loud'], /--log-level must be one of/],
     [['--host', ''], /--host/],
     [['extra'], /extra/],

@@ -61,6 +61,8 @@ export interface Config {
   legacyWaitMs: number;
   teamtalk: {
     replyTimeoutMs: number;
+    /** After a store without reply: how long db_proxy must answer again before an absent message is resent. */
+    settleMs: number;
     dbProxyConnections: number;
     maxInFlight: number;
     connectTimeoutMs: number;
@@ -147,7 +149,14 @@ export const VARIABLES = {
   TTPUSH_DEV_RATE_LIMIT: ['unset: unlimited', 'messages per second the development key may send'],
   TTPUSH_MAX_CONTENT_BYTES: ['3068', 'largest message text in UTF-8 bytes (TeamTalk column varchar(4096))'],
   TTPUSH_LEGACY_WAIT_MS: ['10000', 'how long /query/Send* waits for the msg_id before error 10'],
-  TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS: ['5000', 'a db_proxy request with no reply after this is read back, then failed'],
+  TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS: [
+    '5000',
+    'a db_proxy request with no reply after this is read back (and resent once db_proxy has settled)',
+  ],
+  TTPUSH_TEAMTALK_SETTLE_MS: [
+    '5000',
+    'after a store without reply, db_proxy must answer again for this long before a message read back absent is resent',
+  ],
   TTPUSH_DB_PROXY_CONNECTIONS: ['2', 'connections per db_proxy_server per worker'],
   TTPUSH_TEAMTALK_MAX_IN_FLIGHT: ['4096', 'requests in flight per db_proxy connection'],
   TTPUSH_TEAMTALK_CONNECT_TIMEOUT_MS: ['5000', 'TCP connect timeout towards TeamTalk'],
@@ -489,6 +498,7 @@ export function loadConfig(env: Source = process.env, opts: { stdoutIsTTY?: bool
     legacyWaitMs: int(src, 'TTPUSH_LEGACY_WAIT_MS', 10_000, 100, 120_000),
     teamtalk: {
       replyTimeoutMs: int(src, 'TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS', 5000, 50, 600_000),
+      settleMs: int(src, 'TTPUSH_TEAMTALK_SETTLE_MS', 5000, 0, 600_000),
       dbProxyConnections: int(src, 'TTPUSH_DB_PROXY_CONNECTIONS', 2, 1, 64),
       maxInFlight: int(src, 'TTPUSH_TEAMTALK_MAX_IN_FLIGHT', 4096, 1, 1_000_000),
       connectTimeoutMs: int(src, 'TTPUSH_TEAMTALK_CONNECT_TIMEOUT_MS', 5000, 50, 600_000),

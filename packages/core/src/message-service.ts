@@ -16,6 +16,7 @@ import {
   ServiceUnavailableError,
   TERMINAL_STATUSES,
   type CancelResult,
+  type DbProxyHealthView,
   type HealthReport,
   type MessageService,
   type Owner,
@@ -275,7 +276,13 @@ export class RedisMessageService implements MessageService {
       const workers = ids.flatMap((id, i) => {
         const raw = states[i];
         if (!raw) return [];
-        const s = JSON.parse(raw) as { at: number; dbProxyReady: boolean; routeReady: boolean; connections: unknown };
+        const s = JSON.parse(raw) as {
+          at: number;
+          dbProxyReady: boolean;
+          routeReady: boolean;
+          connections: unknown;
+          dbProxy?: unknown;
+        };
         return [
           {
             id,
@@ -283,6 +290,7 @@ export class RedisMessageService implements MessageService {
             routeReady: s.routeReady,
             seenMsAgo: now - s.at,
             connections: s.connections,
+            ...(Array.isArray(s.dbProxy) ? { dbProxy: s.dbProxy as DbProxyHealthView[] } : {}),
           },
         ];
       });

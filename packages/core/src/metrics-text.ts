@@ -55,6 +55,27 @@ export function renderWorkerMetrics(stats: Record<string, number>, health: Healt
       );
     }
   }
+  out.push(
+    '# HELP ttpush_db_proxy_unanswered_total Requests a db_proxy_server left without a reply (timed out), by address.',
+  );
+  out.push('# TYPE ttpush_db_proxy_unanswered_total counter');
+  for (const [k, v] of Object.entries(stats)) {
+    if (k.startsWith('unanswered:')) out.push(`ttpush_db_proxy_unanswered_total{address="${k.slice(11)}"} ${v}`);
+  }
+  out.push(
+    '# HELP ttpush_messages_resent_total Messages sent again after a store without reply, once db_proxy settled and reading back showed them absent.',
+  );
+  out.push('# TYPE ttpush_messages_resent_total counter');
+  out.push(`ttpush_messages_resent_total ${stats.resent_after_silence ?? 0}`);
+  out.push(
+    '# HELP ttpush_db_proxy_degraded 1 when a live worker sees this db_proxy_server answer some requests and leave others unanswered (likely a parked thread: restart it).',
+  );
+  out.push('# TYPE ttpush_db_proxy_degraded gauge');
+  for (const w of health.workers) {
+    for (const d of w.dbProxy ?? []) {
+      out.push(`ttpush_db_proxy_degraded{worker="${w.id}",address="${d.address}"} ${d.status === 'degraded' ? 1 : 0}`);
+    }
+  }
   out.push('# HELP ttpush_workers_alive Workers that sent a heartbeat in the last 15 s.');
   out.push('# TYPE ttpush_workers_alive gauge');
   out.push(`ttpush_workers_alive ${health.workers.length}`);

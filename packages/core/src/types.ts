@@ -16,7 +16,11 @@ export const FAILURE_CODES = {
   teamtalk_rejected:
     'TeamTalk refused to store the message (db_proxy_server answered msg_id 0): check the sender and recipient ids',
   teamtalk_no_reply:
-    'TeamTalk dropped the message without a reply: for a group, check that the group exists and the sender is a member',
+    'db_proxy_server kept answering other requests but never this message, for its whole age (TTPUSH_MAX_MESSAGE_AGE_MS), and it was never stored',
+  group_not_found:
+    'TeamTalk dropped the group message without a reply because the group does not exist (checked with a group query)',
+  not_a_member:
+    'TeamTalk dropped the group message without a reply because the sender is not a member of the group (checked with a group query)',
   teamtalk_unavailable:
     'TeamTalk could not be reached before the message expired: check db_proxy_server and route_server',
   not_stored: 'TeamTalk acknowledged the message but reading it back shows it was not stored: check the database',
@@ -80,9 +84,41 @@ export interface SubmitResult {
 export type CancelResult =
   { ok: true; view: MessageView } | { ok: false; reason: 'not_found' | 'not_cancellable'; view?: MessageView };
 
+/** A db_proxy_server as one worker sees it (apps/worker db-proxy-health.ts). */
+export interface DbProxyHealthView {
+  address: string;
+  /** Requests it left without a reply since the worker started. */
+  unanswered: number;
+  /** `degraded`: it answers some requests and leaves others unanswered (likely a parked thread: restart it). */
+  status: 'ok' | 'degraded';
+  reason?: string;
+}
+
 export interface HealthReport {
   redis: boolean;
-  workers: { id: string; dbProxyReady: boolean; routeReady: boolean; seenMsAgo: number; connections: unknown }[];
+  workers: {
+    id: string;
+    dbProxyReady: boolean;
+    routeReady: boolean;
+    seenMsAgo: number;
+    connections: unknown;
+    /** Absent from workers of older versions. */
+    dbProxy?: DbProxyHealthView[];
+  }[];
+}
+
+/** The db_proxy_servers some live worker reports degraded, one entry per address (the first reason seen). */
+export function degradedDbProxies(report: HealthReport): { address: string; reason: string; workers: number }[] {
+  const out = new Map<string, { address: string; reason: string; workers: number }>();
+  for (const w of report.workers) {
+    for (const d of w.dbProxy ?? []) {
+      if (d.status !== 'degraded') continue;
+      const e = out.get(d.address);
+      if (e) e.workers++;
+      else out.set(d.address, { address: d.address, reason: d.reason ?? 'requests left unanswered', workers: 1 });
+    }
+  }
+  return [...out.values()];
 }
 
 /** What the HTTP API needs from the queue. Every method throws ServiceUnavailableError when Redis is down. */

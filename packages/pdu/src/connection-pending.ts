@@ -15,6 +15,8 @@ export interface PendingRequest {
   readonly commandId: number;
   readonly responseCommand: number;
   readonly seqNum: number;
+  /** When it was written, on the injected clock. */
+  readonly sentAt: number;
   /** On the injected clock. */
   readonly deadline: number;
   readonly timeoutMs: number;

@@ -98,6 +98,11 @@ export interface TeamTalkConnectionEvents {
   frame: [frame: Frame];
   /** After a refused or window-filling request, or a send() that answered false: there is room again. */
   drain: [];
+  /**
+   * A request got no reply in time (it is rejected with REQUEST_TIMEOUT right after). `answeredMeanwhile`: the
+   * server answered a later request of this connection first, so it was alive while it left this one unanswered.
+   */
+  unanswered: [commandId: number, answeredMeanwhile: boolean];
 }
 
 const correlated = new Set<number>(
@@ -156,6 +161,12 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   /** Set once request() was used: from then on, replies are looked up even when nothing is pending. */
   private correlates = false;
   private needDrain = false;
+  /** On the injected clock: when a reply to one of our requests last arrived (-Infinity: never). */
+  private lastReplyAt = -Infinity;
+  /** On the injected clock: when the connection last stopped being ready (or was created). */
+  private notReadySince: number;
+  /** Requests that got no reply in time, since the connection was created. */
+  unanswered = 0;
 
   constructor(options: TeamTalkConnectionOptions) {
     super();
@@ -192,6 +203,7 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     this.attachPrefix = randomBytes(4).readUInt32BE(0);
     this.pending = new PendingRequests(this.timers, (request) => this.timedOut(request));
     this.writer = new ConnectionWriter(highWaterMark, () => this.drained());
+    this.notReadySince = this.timers.now();
     this.keepalive = new Keepalive({
       timers: this.timers,
       heartbeatIntervalMs,
@@ -208,6 +220,12 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   /** Requests written and waiting for a reply. */
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** How long the connection has not been ready (or draining), on the injected clock; 0 while it is. */
+  get notReadyForMs(): number {
+    if (this.currentStatus === 'ready' || this.currentStatus === 'draining') return 0;
+    return Math.max(0, this.timers.now() - this.notReadySince);
   }
 
   /** Whether request() would accept a request now. */
@@ -292,12 +310,14 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     }
     this.correlates = true;
     return new Promise<BodyOf<R>>((resolve, reject) => {
+      const sentAt = this.timers.now();
       const request: PendingRequest = {
         id,
         commandId,
         responseCommand: options.responseCommand,
         seqNum,
-        deadline: this.timers.now() + timeoutMs,
+        sentAt,
+        deadline: sentAt + timeoutMs,
         timeoutMs,
         resolve: resolve as (body: unknown) => void,
         reject,
@@ -453,6 +473,7 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     if (!attach || attach.length !== ATTACH_LENGTH || readUInt32(attach, 0) !== this.attachPrefix) return false;
     const id = readUInt32(attach, 4);
     const request = this.pending.take(id);
+    if (request) this.lastReplyAt = this.timers.now();
     if (!request) {
       this.logger.warn(
         { conn: this.name, command: commandName(commandId), seq: frame.seqNum, id },
@@ -484,13 +505,25 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   }
 
   private timedOut(request: PendingRequest): void {
+    // Replies still arriving half a timeout after this request left: the server was reading and answering this
+    // connection while it kept silent about this one. (A server that stalls answers nothing from the stall on, so
+    // requests written just before a stall do not count: their last replies came before that half-way point.)
+    const answeredMeanwhile = this.lastReplyAt >= request.sentAt + request.timeoutMs / 2;
+    this.unanswered++;
+    this.emit('unanswered', request.commandId, answeredMeanwhile);
     request.reject(
-      this.error(
+      new ConnectionError(
         'REQUEST_TIMEOUT',
-        `no reply to ${commandName(request.commandId)} (seq ${request.seqNum}) within ${request.timeoutMs} ms`,
+        `${this.name}: no reply to ${commandName(request.commandId)} (seq ${request.seqNum}) within ${request.timeoutMs} ms`,
+        { address: this.address, answeredMeanwhile },
       ),
     );
     this.windowOpened();
+  }
+
+  /** The server's `host:port`. */
+  get address(): string {
+    return `${this.host}:${this.port}`;
   }
 
   private windowOpened(): void {
@@ -576,6 +609,9 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   private setStatus(next: ConnectionStatus, reason?: string): void {
     const prev = this.currentStatus;
     if (prev === next) return;
+    if ((prev === 'ready' || prev === 'draining') && next !== 'ready' && next !== 'draining') {
+      this.notReadySince = this.timers.now();
+    }
     this.currentStatus = next;
     this.logger.info({ conn: this.name, from: prev, to: next, reason }, `teamtalk connection ${next}`);
     this.emit('status', next, prev);
@@ -625,7 +661,10 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   }
 
   private error(code: ConnectionErrorCode, message: string, cause?: unknown): ConnectionError {
-    return new ConnectionError(code, `${this.name}: ${message}`, cause === undefined ? undefined : { cause });
+    return new ConnectionError(code, `${this.name}: ${message}`, {
+      address: this.address,
+      ...(cause === undefined ? {} : { cause }),
+    });
   }
 
   private allocateId(): number {

@@ -50,14 +50,30 @@ export type ConnectionErrorCode =
   /** A reply carried this request's attach_data but was not the expected response command. */
   | 'REQUEST_REPLY_MISMATCH';
 
+/** Where a request failed, when it was written to a connection. */
+export interface ConnectionErrorDetail {
+  /** The server's `host:port`. */
+  readonly address?: string;
+  /**
+   * REQUEST_TIMEOUT only: replies to other requests of this connection still arrived half a timeout or more after
+   * this one was written, so the server was alive while it left this one unanswered (a deliberate drop, or a
+   * parked thread: notes §6, §10), rather than stalled or gone.
+   */
+  readonly answeredMeanwhile?: boolean;
+}
+
 /** A request could not be answered by a TeamTalk server over this connection or pool. */
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
+  readonly address: string | undefined;
+  readonly answeredMeanwhile: boolean;
   constructor(
     readonly code: ConnectionErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown } & ConnectionErrorDetail,
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.address = options?.address;
+    this.answeredMeanwhile = options?.answeredMeanwhile ?? false;
   }
 }

@@ -43,6 +43,13 @@ export interface DbProxyPoolEvents {
   drain: [];
   /** Emitted only when someone listens; connections log their errors themselves. */
   error: [err: Error, member: PoolMember];
+  /** A request got no reply in time (see TeamTalkConnection's 'unanswered'). */
+  unanswered: [member: PoolMember, commandId: number, answeredMeanwhile: boolean];
+}
+
+export interface DbProxyRequestOptions<R extends KnownCommand> extends RequestOptions<R> {
+  /** Only over a connection to this server (`host:port`); POOL_UNAVAILABLE when none of them is ready. */
+  readonly address?: string;
 }
 
 export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
@@ -73,6 +80,9 @@ export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
         });
         connection.on('status', (_next, prev) => this.emit('status', memberOf(connection), prev));
         connection.on('drain', () => this.connectionDrained());
+        connection.on('unanswered', (commandId, answeredMeanwhile) =>
+          this.emit('unanswered', memberOf(connection), commandId, answeredMeanwhile),
+        );
         connection.on('error', (err) => {
           if (this.listenerCount('error') > 0) this.emit('error', err, memberOf(connection));
         });
@@ -129,21 +139,40 @@ export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
     });
   }
 
-  /** Sends a request over the least busy ready connection; see TeamTalkConnection.request for its failures. */
+  /** Requests that got no reply in time, per server address, since the pool was created. */
+  unansweredByAddress(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const c of this.connections) out.set(c.address, (out.get(c.address) ?? 0) + c.unanswered);
+    return out;
+  }
+
+  /** How long no connection to this server (`host:port`) has been ready or draining; 0 while one is. */
+  unreachableForMs(address: string): number {
+    let least = Infinity;
+    for (const c of this.connections) if (c.address === address) least = Math.min(least, c.notReadyForMs);
+    return least === Infinity ? 0 : least;
+  }
+
+  /**
+   * Sends a request over the least busy ready connection (to `options.address` only, when given); see
+   * TeamTalkConnection.request for its failures.
+   */
   request<C extends CorrelatedCommand, R extends KnownCommand>(
     commandId: C,
     body: BodyInput<C>,
-    options: RequestOptions<R>,
+    options: DbProxyRequestOptions<R>,
   ): Promise<BodyOf<R>> {
     const conns = this.connections;
     const n = conns.length;
     const start = this.next;
     this.next = (this.next + 1) % n;
+    const only = options.address;
     let best: TeamTalkConnection | undefined;
     let anyReady = false;
     for (let k = 0; k < n; k++) {
       const c = conns[(start + k) % n]!;
       if (c.status !== 'ready') continue;
+      if (only !== undefined && c.address !== only) continue;
       anyReady = true;
       if (c.inFlight >= c.maxInFlight) continue;
       if (!best || c.inFlight < best.inFlight) best = c;
@@ -158,6 +187,14 @@ export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
       this.needDrain = true;
       return Promise.reject(
         new ConnectionError('POOL_BUSY', "every ready db_proxy_server connection has a full window; wait for 'drain'"),
+      );
+    }
+    if (only !== undefined) {
+      return Promise.reject(
+        poolUnavailable(
+          'db_proxy_server',
+          conns.filter((c) => c.address === only),
+        ),
       );
     }
     return Promise.reject(poolUnavailable('db_proxy_server', conns));

@@ -25,6 +25,7 @@ function table(timers: FakeTimers) {
       commandId: 0x0301,
       responseCommand: 0x0301,
       seqNum: id & 0xffff,
+      sentAt: timers.now(),
       deadline: timers.now() + timeoutMs,
       timeoutMs,
       resolve: () => outcomes.push({ id, how: 'resolved', at: timers.now() }),

@@ -172,6 +172,42 @@ describe('TeamTalkConnection requests', { timeout: 60_000 }, () => {
     assert.equal(conn.status, 'ready');
   });
 
+  it('a timeout says which server, and whether it answered others meanwhile (a parked thread) or nothing (a stall)', async () => {
+    let answering = true;
+    const server = await startServer((frame, peer, srv) => {
+      const req = decodeBody(CommandId.MSG_DATA, frame.body);
+      if (!answering || req.toSessionId % 2 === 1) return;
+      peer.reply(frame, CommandId.MSG_DATA, { ...req, msgId: srv.nextMsgId++ });
+    });
+    const timers = new FakeTimers();
+    const conn = connection(server, { timers, requestTimeoutMs: 1000 });
+    const events: [number, boolean][] = [];
+    conn.on('unanswered', (command, alive) => events.push([command, alive]));
+    await conn.connect();
+    // Dropped while the server keeps answering the requests sent after it.
+    const dropped = sendMsg(conn, 1).catch((err: unknown) => err);
+    timers.advance(600);
+    await sendMsg(conn, 2);
+    timers.advance(400);
+    const parked = (await dropped) as ConnectionError;
+    assert.ok(isConnError('REQUEST_TIMEOUT')(parked));
+    assert.equal(parked.address, `${server.address.host}:${server.address.port}`);
+    assert.equal(parked.answeredMeanwhile, true);
+    // The server stops answering anything: the requests sent just before are not "answered meanwhile".
+    await sendMsg(conn, 4);
+    answering = false;
+    const stalled = sendMsg(conn, 6).catch((err: unknown) => err);
+    timers.advance(1000);
+    const silent = (await stalled) as ConnectionError;
+    assert.ok(isConnError('REQUEST_TIMEOUT')(silent));
+    assert.equal(silent.answeredMeanwhile, false);
+    assert.deepEqual(events, [
+      [CommandId.MSG_DATA, true],
+      [CommandId.MSG_DATA, false],
+    ]);
+    assert.equal(conn.unanswered, 2);
+  });
+
   it('honours a per-request timeout shorter than the default', async () => {
     const server = await startServer(() => {});
     const timers = new FakeTimers();

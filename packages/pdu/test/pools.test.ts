@@ -89,6 +89,36 @@ describe('DbProxyPool', { timeout: 60_000 }, () => {
     got.forEach((r, i) => assert.equal(r.fromUserId, 1000 + i));
   });
 
+  it('sends a request to one server when asked (address), and counts unanswered requests per server', async () => {
+    const a = await startServer();
+    const b = await startServer();
+    b.mode = 'hold';
+    const pool = dbPool([a, b], { requestTimeoutMs: 200 });
+    await pool.start();
+    await until(() => pool.status().every((m) => m.status === 'ready'), 'both ready');
+    const atB = `${b.address.host}:${b.address.port}`;
+    const unanswered: string[] = [];
+    pool.on('unanswered', (member) => unanswered.push(member.address));
+    // b holds everything: each request pinned to it times out, though a would answer.
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(
+        pool.request(CommandId.MSG_DATA, msgData(i), { responseCommand: CommandId.MSG_DATA, address: atB }),
+        (err: unknown) => isConnError('REQUEST_TIMEOUT')(err) && (err as ConnectionError).address === atB,
+      );
+    }
+    assert.deepEqual(senders(a), []);
+    assert.deepEqual(unanswered, [atB, atB, atB]);
+    assert.equal(pool.unansweredByAddress().get(atB), 3);
+    assert.equal(pool.unansweredByAddress().get(`${a.address.host}:${a.address.port}`), 0);
+    // No ready connection to that server: refused at once, not sent elsewhere.
+    await pool.close();
+    await assert.rejects(
+      pool.request(CommandId.MSG_DATA, msgData(9), { responseCommand: CommandId.MSG_DATA, address: atB }),
+      isConnError('POOL_UNAVAILABLE'),
+    );
+    b.releaseHeld();
+  });
+
   it('sends to the least busy connection', async () => {
     const a = await startServer();
     const b = await startServer();

@@ -14,7 +14,7 @@ import {
   type KnownCommand,
   type TeamTalkCipher,
 } from '@ttpush/pdu';
-import { PeerServer, type PeerServerEvents, type PeerServerOptions } from './peer-server.ts';
+import { PeerServer, type PeerServerEvents, type PeerServerOptions, type ServerFault } from './peer-server.ts';
 import type { PeerConnection } from './peer-connection.ts';
 import { DelayQueue } from './delay-queue.ts';
 import { ConversationInFlight } from './in-flight.ts';
@@ -45,6 +45,21 @@ export interface DbProxyOptions extends PeerServerOptions {
   cipher?: TeamTalkCipher;
 }
 
+/**
+ * db_proxy_server's own faults, beside the switches every server has (noReply, delayMs).
+ * - Parked threads (notes §10): the real server hands each request to a random thread of its pool; a thread parked
+ *   for ever never answers nor stores what it gets, while the others keep answering. `threads` (default 4) hidden
+ *   threads, `parkedThreads` of them parked: that share of requests of every kind vanishes, at random.
+ * - Store late: a share of IMMsgData (`storeLate.share`, default 1) is held `storeLate.delayMs` before it is stored
+ *   and answered, as by a thread stuck in a slow query: with a delay longer than the client's reply timeout the
+ *   client gives up first, and the row appears after that.
+ */
+export interface DbProxyFault extends ServerFault {
+  threads?: number;
+  parkedThreads?: number;
+  storeLate?: { share?: number; delayMs: number };
+}
+
 export interface DbProxyStats {
   /** PDUs received, heartbeats excepted. */
   requests: number;
@@ -65,6 +80,10 @@ export interface DbProxyStats {
   msgDataNoReply: number;
   /** Pair relations created twice by two first messages handled together (notes §10). */
   duplicateRelations: number;
+  /** Requests handed to a parked thread: never answered, never stored (fault `parkedThreads`). */
+  parked: number;
+  /** IMMsgData held by the `storeLate` fault before being stored. */
+  storedLate: number;
   /** Highest number of requests in flight at once, over all connections. */
   maxInFlight: number;
   maxInFlightPerConnection: number;
@@ -128,6 +147,8 @@ function zeroStats(): DbProxyStats {
     msgIdZero: 0,
     msgDataNoReply: 0,
     duplicateRelations: 0,
+    parked: 0,
+    storedLate: 0,
     maxInFlight: 0,
     maxInFlightPerConnection: 0,
     maxInFlightPerConversation: 0,
@@ -151,6 +172,9 @@ export class DbProxyServer extends PeerServer<PeerConnection, DbProxyEvents> {
   private inFlightNow = 0;
   /** Realistic mode: when the emulated database can next finish a request. */
   private nextSlot = 0;
+  private threads = 4;
+  private parkedThreads = 0;
+  private storeLate: { share: number; delayMs: number } | undefined;
 
   constructor(opts: DbProxyOptions) {
     super('db_proxy', opts);
@@ -162,6 +186,25 @@ export class DbProxyServer extends PeerServer<PeerConnection, DbProxyEvents> {
     this.ctx = { store: opts.store, maxContentChars: opts.maxContentChars ?? DEFAULT_MAX_CONTENT_CHARS };
     this.debug = debugEnabled(opts.logger);
     this.delayed = new DelayQueue(this.timers, (items) => this.releaseDelayed(items));
+  }
+
+  /** Sets every fault switch at once (`setFault({})` clears them), db_proxy's own included. */
+  override setFault(fault: DbProxyFault): void {
+    super.setFault(fault);
+    const threads = Math.max(1, Math.floor(fault.threads ?? 4));
+    this.threads = threads;
+    this.parkedThreads = Math.min(threads, Math.max(0, Math.floor(fault.parkedThreads ?? 0)));
+    const late = fault.storeLate;
+    this.storeLate =
+      late && late.delayMs > 0
+        ? { share: Math.min(1, Math.max(0, late.share ?? 1)), delayMs: late.delayMs }
+        : undefined;
+    if (this.parkedThreads > 0 || this.storeLate) {
+      this.logger.info(
+        { server: this.name, threads, parkedThreads: this.parkedThreads, storeLate: this.storeLate },
+        'db_proxy thread faults set',
+      );
+    }
   }
 
   /** Requests received and not yet answered or dropped, over all connections. */
@@ -252,7 +295,21 @@ export class DbProxyServer extends PeerServer<PeerConnection, DbProxyEvents> {
         this.drop(req);
         continue;
       }
+      if (this.parkedThreads > 0 && Math.floor(this.random() * this.threads) < this.parkedThreads) {
+        this.stats.parked++;
+        this.logger.debug(
+          { server: this.name, conn: req.conn.id, command: commandName(req.commandId), seq: req.seqNum },
+          'db_proxy: request handed to a parked thread: never answered',
+        );
+        this.drop(req);
+        continue;
+      }
       let delay = fixed;
+      const late = this.storeLate;
+      if (late && req.commandId === CommandId.MSG_DATA && (late.share >= 1 || this.random() < late.share)) {
+        this.stats.storedLate++;
+        delay += late.delayMs;
+      }
       if (this.reorderDelayMs > 0) delay += this.random() * this.reorderDelayMs;
       if (this.realistic) {
         const { floorMs, perSecond, jitterMs } = REALISTIC_LATENCY;

@@ -3,6 +3,7 @@ export {
   DbProxyServer,
   DEFAULT_MAX_CONTENT_CHARS,
   REALISTIC_LATENCY,
+  type DbProxyFault,
   type DbProxyStats,
   type DbProxyEvents,
   type RequestInfo,

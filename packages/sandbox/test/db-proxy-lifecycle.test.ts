@@ -119,6 +119,53 @@ describe('db_proxy connection life', () => {
     assert.equal((await c.next(isMsgData)).seqNum, 1);
   });
 
+  it('a parked thread: its share of requests of every kind is never answered nor stored; clearing the fault heals it', async (t) => {
+    const { sandbox, connect } = await sandboxFor(t, { random: seededRandom(7), relationRace: false });
+    const db = sandbox.dbProxy;
+    const c = await connect(db.port);
+    db.setFault({ threads: 4, parkedThreads: 1 });
+    const n = 400;
+    for (let i = 1; i <= n; i++) {
+      if (i % 2 === 0) c.send(CommandId.MSG_DATA, msgData({ from: 1, to: 2, text: `m${i}` }), i);
+      else c.sendRaw(latestReq(i));
+    }
+    await eventually(() => db.stats.replies + db.stats.parked === n, 'every request answered or parked');
+    await eventually(() => c.received.length === db.stats.replies, 'every reply received');
+    // About one in four, of both kinds.
+    assert.ok(db.stats.parked > n / 8 && db.stats.parked < (n * 3) / 8, `${db.stats.parked} parked`);
+    const answered = new Set(c.received.map((f) => f.seqNum));
+    const parkedStores = Array.from({ length: n / 2 }, (_, k) => 2 * (k + 1)).filter((seq) => !answered.has(seq));
+    const parkedReads = Array.from({ length: n / 2 }, (_, k) => 2 * k + 1).filter((seq) => !answered.has(seq));
+    assert.ok(parkedStores.length > 0 && parkedReads.length > 0);
+    // Only answered stores are stored.
+    assert.equal(sandbox.store.singleMessages(1, 2).length, n / 2 - parkedStores.length);
+    assert.equal(db.inFlight, 0);
+    db.setFault({});
+    c.sendRaw(latestReq(n + 1));
+    await c.next((f) => f.seqNum === n + 1);
+  });
+
+  it('store late: the row appears delayMs later, after the reply deadline, even when the connection is gone', async (t) => {
+    const timers = new ManualTimers();
+    const { sandbox, connect } = await sandboxFor(t, { timers });
+    const db = sandbox.dbProxy;
+    const c = await connect(db.port);
+    db.setFault({ storeLate: { delayMs: 3000 } });
+    c.send(CommandId.MSG_DATA, msgData({ from: 1, to: 2 }), 1);
+    c.sendRaw(latestReq(2));
+    // Reads are answered at once, and see nothing stored yet.
+    const latest = await c.next((f) => f.commandId === CommandId.MSG_GET_LATEST_MSG_ID_RSP);
+    assert.equal(decodeBody(CommandId.MSG_GET_LATEST_MSG_ID_RSP, latest.body).latestMsgId, 0);
+    assert.equal(db.stats.storedLate, 1);
+    db.closeAllConnections();
+    await c.waitClosed();
+    timers.advance(2999);
+    assert.equal(sandbox.store.singleMessages(1, 2).length, 0);
+    timers.advance(1);
+    assert.equal(sandbox.store.singleMessages(1, 2).length, 1);
+    assert.equal(db.inFlight, 0);
+  });
+
   it('closes every connection on closeAllConnections and keeps listening', async (t) => {
     const { sandbox, connect } = await sandboxFor(t);
     const db = sandbox.dbProxy;

@@ -12,6 +12,7 @@ import {
   type FailureExample,
   type HealthReport,
   ServiceUnavailableError,
+  degradedDbProxies,
 } from '@ttpush/core';
 import type { RatePoint, RateSampler } from './rate-sampler.ts';
 
@@ -68,6 +69,8 @@ export interface Overview {
   batches: ConsoleBatch[];
   failures: FailureGroup[];
   teamtalk: TeamTalkState[];
+  /** db_proxy_servers some live worker sees answer some requests and not others (likely a parked thread). */
+  db_proxy_degraded: { address: string; reason: string; workers: number }[];
   links: { queues: string };
 }
 
@@ -142,6 +145,7 @@ export async function readOverview(src: OverviewSources, now = Date.now()): Prom
       seen_ms_ago: w.seenMsAgo,
       connections: connectionsOf(w.connections),
     })),
+    db_proxy_degraded: degradedDbProxies(health),
     links: { queues: '/admin/queues' },
   };
 }

@@ -92,6 +92,7 @@ export function consolePage(): string {
 </section>
 <section>
 <h2>TeamTalk connections</h2>
+<ul id="db-proxy-degraded" class="warn"></ul>
 <table>
 <thead><tr><th>Worker</th><th>Server</th><th>Address</th><th>State</th><th class="num">Heartbeat</th></tr></thead>
 <tbody id="teamtalk"></tbody>

@@ -1,6 +1,6 @@
-/** GET /healthz (the process answers) and /readyz (Redis reachable, a worker connected to TeamTalk); /metrics: metrics.ts. */
+/** GET /healthz (the process answers) and /readyz (Redis reachable, a worker connected to TeamTalk, db_proxy degraded or not); /metrics: metrics.ts. */
 import { Router } from 'express';
-import type { HealthReport, MessageService } from '@ttpush/core';
+import { degradedDbProxies, type HealthReport, type MessageService } from '@ttpush/core';
 import type { Logger } from 'pino';
 import { isServiceUnavailable } from '../error-handler.ts';
 import { locals } from '../locals.ts';
@@ -41,16 +41,23 @@ export function healthRouter(deps: HealthDeps): Router {
     .get(routeName('/readyz'), async (_req, res) => {
       let reasons: string[];
       let workers = 0;
+      let degraded: ReturnType<typeof degradedDbProxies> = [];
       try {
         const report = await service.health();
         reasons = notReadyReasons(report);
         workers = report.workers.filter((w) => w.dbProxyReady && w.routeReady).length;
+        degraded = degradedDbProxies(report);
       } catch (err) {
         if (!isServiceUnavailable(err)) logger.error({ err, reqId: locals(res).requestId }, 'health check failed');
         reasons = [isServiceUnavailable(err) ? 'redis is not reachable' : 'the health check failed'];
       }
-      if (reasons.length === 0) res.status(200).json({ status: 'ready', redis: true, workers });
-      else res.status(503).json({ status: 'not_ready', reasons });
+      // Degraded is still ready: messages keep being delivered, more slowly; the body says which server and why.
+      const dbProxy = degraded.map((d) => ({ address: d.address, status: 'degraded', reason: d.reason }));
+      if (reasons.length > 0)
+        res.status(503).json({ status: 'not_ready', reasons, ...(dbProxy.length ? { db_proxy: dbProxy } : {}) });
+      else if (dbProxy.length > 0)
+        res.status(200).json({ status: 'degraded', redis: true, workers, db_proxy: dbProxy });
+      else res.status(200).json({ status: 'ready', redis: true, workers });
     })
     .all(routeName('/readyz'), methodNotAllowed(['GET']));
 

@@ -81,6 +81,7 @@ async function serve(
       process.stderr.write(`ttpush sandbox: ${startFailureText(err, options)}\n`);
       return 2;
     }
+    if (options.parkedThreads > 0) sandbox.dbProxy.setFault({ threads: 4, parkedThreads: options.parkedThreads });
     const ports = { db: sandbox.dbProxy.port, route: sandbox.route.port, msg: sandbox.msgServer.port };
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     let out =

@@ -22,6 +22,8 @@ options:
   --reorder-ms N     delay db_proxy replies by up to N ms so they come back out of order,
                      as the real server's thread pool does (default 0)
   --realistic        behave like the real servers where they are sloppy (see the sandbox docs)
+  --parked-threads N park N of db_proxy's 4 hidden threads (0-4, default 0), as the real server's
+                     bug does under concurrent group sends: about N in 4 requests never answered
   --log-level L      ${LOG_LEVELS.join(', ')} (default info); logs go to stderr
   --json             also print a one-line JSON summary of the addresses, for scripts
   -h, --help         show this help
@@ -37,6 +39,8 @@ export interface SandboxCommandOptions {
   readonly groupsFile: string | undefined;
   readonly reorderDelayMs: number;
   readonly realistic: boolean;
+  /** db_proxy threads parked for ever, of 4 (notes §10). */
+  readonly parkedThreads: number;
   readonly logLevel: LogLevel;
   readonly json: boolean;
 }
@@ -52,6 +56,7 @@ export function parseSandboxArgs(argv: string[]): SandboxCommandOptions | 'help'
     groups: { type: 'string' },
     'reorder-ms': { type: 'string', default: '0' },
     realistic: { type: 'boolean', default: false },
+    'parked-threads': { type: 'string', default: '0' },
     'log-level': { type: 'string', default: 'info' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
@@ -76,6 +81,7 @@ export function parseSandboxArgs(argv: string[]): SandboxCommandOptions | 'help'
     groupsFile: values.groups,
     reorderDelayMs: parseInteger(values['reorder-ms'], '--reorder-ms', { min: 0, max: 60_000 }),
     realistic: values.realistic,
+    parkedThreads: parseInteger(values['parked-threads'], '--parked-threads', { min: 0, max: 4 }),
     logLevel,
     json: values.json,
   };

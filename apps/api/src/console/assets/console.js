@@ -199,6 +199,19 @@ function renderFailures(groups) {
   byId('no-failures').hidden = groups.length > 0;
 }
 
+function renderDegraded(list) {
+  byId('db-proxy-degraded').replaceChildren(
+    ...(list ?? []).map((d) =>
+      el(
+        'li',
+        {},
+        el('strong', { text: `db_proxy_server ${d.address} degraded` }),
+        el('span', { text: `: ${d.reason}` }),
+      ),
+    ),
+  );
+}
+
 function renderTeamTalk(workers) {
   const body = byId('teamtalk');
   body.replaceChildren(
@@ -234,6 +247,7 @@ async function poll() {
     renderBatches(o.batches);
     renderFailures(o.failures);
     renderTeamTalk(o.teamtalk);
+    renderDegraded(o.db_proxy_degraded);
     byId('updated').textContent = `updated ${new Date(o.generated_at).toLocaleTimeString()}`;
     if (byId('notice').dataset.poll === '1') setNotice('');
     byId('notice').dataset.poll = '';
