@@ -7,6 +7,7 @@ export * from './scripts.ts';
 export * from './ids.ts';
 export * from './redis-connection.ts';
 export * from './message-service.ts';
+export * from './message-list.ts';
 export * from './metrics-text.ts';
 export * from './logger.ts';
 export * from './batch-types.ts';
