@@ -116,7 +116,16 @@ export function legacyRouter(deps: LegacyDeps): Router {
     }
 
     const { view } = await service
-      .submit({ app: app.name, key: app.keyId, from, to, text, priority: 'high', notify: true })
+      .submit({
+        app: app.name,
+        key: app.keyId,
+        from,
+        to,
+        text,
+        priority: 'high',
+        notify: true,
+        ...(!app.readAll && { listByKey: true }),
+      })
       .catch(async (err: unknown) => {
         // Not accepted: not a message of the day.
         if (deps.quota && app.dailyQuota !== undefined) await deps.quota.refundQuota(app.name, 1);
