@@ -25,6 +25,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
     summary: 'send a text to a file (or stdin) of recipients as one batch, with progress',
     load: () => import('./commands/batch.ts'),
   },
+  healthcheck: {
+    summary: "a container health check: this host's api (/readyz) or worker (heartbeat, TeamTalk connected)",
+    load: () => import('./commands/healthcheck.ts'),
+  },
   admin: {
     summary: 'create, list, rotate and revoke apps and keys; read the audit log (key from TTPUSH_ADMIN_KEY)',
     load: () => import('./commands/admin.ts'),

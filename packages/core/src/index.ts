@@ -21,4 +21,5 @@ export * from './net.ts';
 export * from './rate-limit.ts';
 export * from './tenants/app-key.ts';
 export * from './recent-failures.ts';
+export * from './worker-health.ts';
 export * from './webhooks/index.ts';
