@@ -56,14 +56,9 @@ export function logLegacyRefusal(
   reason: string,
   body?: Record<string, unknown>,
 ): void {
+  const why = legacyRefusalReason(endpoint, field, reason, body);
   logger.info(
-    {
-      reqId: locals(res).requestId,
-      endpoint,
-      error_code: 1,
-      field,
-      reason: legacyRefusalReason(endpoint, field, reason, body),
-    },
-    `legacy request refused with error 1 (参数错误): ${field ?? 'the body'} is wrong`,
+    { reqId: locals(res).requestId, endpoint, error_code: 1, field, reason: why },
+    `legacy ${endpoint} refused with error 1 (参数错误): ${why}`,
   );
 }
