@@ -84,10 +84,15 @@ function newer(a: ListPosition, b: ListPosition): boolean {
   return a.at !== b.at ? a.at > b.at : a.id > b.id;
 }
 
-/** One partition's index, read newest first in slices. */
+/**
+ * One partition's index, read newest first in slices. Each slice after the first starts at the score of the last
+ * entry read, skipping the entries of that score already read: entries accepted meanwhile (newer) cannot shift it.
+ */
 class IndexCursor {
   private buffer: ListPosition[] = [];
-  private offset = 0;
+  /** The last entry read from Redis, and how many read entries share its score. */
+  private last: ListPosition | undefined;
+  private ties = 0;
   done = false;
 
   constructor(
@@ -109,19 +114,21 @@ class IndexCursor {
   /** Reads the next slice when the buffer is empty; entries at or before `after` (ties of its ms) are dropped. */
   async fill(count: number): Promise<void> {
     while (this.buffer.length === 0 && !this.done) {
+      const max = this.last ? String(this.last.at) : this.max;
       const raw = await this.redis.zrevrangebyscore(
         this.key,
-        this.max,
+        max,
         this.min,
         'WITHSCORES',
         'LIMIT',
-        this.offset,
+        this.last ? this.ties : 0,
         count,
       );
-      this.offset += raw.length / 2;
       if (raw.length / 2 < count) this.done = true;
       for (let i = 0; i < raw.length; i += 2) {
         const e = { id: raw[i]!, at: Number(raw[i + 1]) };
+        this.ties = this.last && this.last.at === e.at ? this.ties + 1 : 1;
+        this.last = e;
         if (this.after === undefined || newer(this.after, e)) this.buffer.push(e);
       }
     }

@@ -109,6 +109,59 @@ describe('the message list', () => {
     assert.equal(paged.pages, 6);
   });
 
+  it('pages through many messages of the same millisecond exactly once, by id', async () => {
+    const s = newService('l9');
+    const keys = new Keys('l9', PARTITIONS);
+    const views: MessageView[] = [];
+    for (let i = 0; i < 80; i++) views.push((await s.submit(base({ from: 100, to: { user: 900 } }))).view);
+    // All in one partition (one conversation), and all given the same accept time.
+    const index = keys.appIndex('crm', Number.parseInt(views[0]!.id.charAt(4), 36));
+    await redis.zadd(index, ...views.flatMap((v) => [1_700_000_000_000, v.id]));
+    const expected = views
+      .map((v) => v.id)
+      .sort()
+      .reverse();
+    assert.deepEqual((await allPages(s, { scope: { app: 'crm' }, limit: 7 })).ids, expected);
+    assert.deepEqual((await allPages(s, { scope: { app: 'crm' }, limit: 50 })).ids, expected);
+    // A filter makes a page read several slices of the same score.
+    assert.equal((await s.cancel(views[50]!.id)).ok, true);
+    const cancelled = await allPages(s, { scope: { app: 'crm' }, limit: 3, statuses: new Set(['cancelled']) });
+    assert.deepEqual(cancelled.ids, [views[50]!.id]);
+  });
+
+  it('reads each entry once while newer messages arrive during the page', async () => {
+    const s = newService('l10');
+    const keys = new Keys('l10', PARTITIONS);
+    const views: MessageView[] = [];
+    // One conversation (u-100-900) both ways, so one partition's index; every other one from 100.
+    for (let i = 0; i < 60; i++) {
+      const [from, to] = i % 2 === 0 ? [100, 900] : [900, 100];
+      views.push((await s.submit(base({ from, to: { user: to } }))).view);
+    }
+    const index = keys.appIndex('crm', Number.parseInt(views[0]!.id.charAt(4), 36));
+    // A Redis that lets a newer message in after each slice it answers from that index.
+    let arrivals = 0;
+    const busy = new Proxy(redis, {
+      get(target, prop) {
+        if (prop === 'zrevrangebyscore') {
+          return async (...args: Parameters<Redis['zrevrangebyscore']>) => {
+            const answer = await target.zrevrangebyscore(...args);
+            if (args[0] === index) await target.zadd(index, Date.now() + 60_000, `msg_0zzzzzzzzzz${arrivals++}`);
+            return answer;
+          };
+        }
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const page = await listMessages(busy, keys, { scope: { app: 'crm' }, from: 100, limit: 30 });
+    assert.ok(arrivals >= 2, `the page read ${arrivals} slices`);
+    assert.deepEqual(
+      page.messages.map((m) => m.view.id),
+      newestFirst(views.filter((v) => v.from === 100)),
+    );
+  });
+
   it('filters by status, sender, recipient and accept time', async () => {
     const s = newService('l2');
     const a = (await s.submit(base({ from: 1, to: { user: 2 } }))).view;
