@@ -81,6 +81,21 @@ test('single messages to 200 conversations through two apis: each stored exactly
   assert.equal(one.body.id, ids[123]);
   assert.equal(one.body.msg_id, views.get(ids[123]!).msg_id);
   assert.equal((await h.get('/v1/messages/msg_zzzzzzzzzzzzzz')).status, 404);
+  // The list merges the 8 partitions' indexes (on every master) newest first: 400 messages in pages of 150.
+  const listed: { id: string; created_at: string }[] = [];
+  let cursor = '';
+  for (let page = 0; page < 10; page++) {
+    const r = await h.get(`/v1/messages?limit=150${cursor ? `&cursor=${cursor}` : ''}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    listed.push(...r.body.messages.filter((m: { id: string }) => ids.includes(m.id)));
+    if (r.body.next_cursor === null) break;
+    cursor = r.body.next_cursor;
+  }
+  assert.deepEqual(new Set(listed.map((m) => m.id)), new Set(ids));
+  assert.equal(listed.length, ids.length);
+  for (let i = 1; i < listed.length; i++) {
+    assert.ok(Date.parse(listed[i - 1]!.created_at) >= Date.parse(listed[i]!.created_at), 'newest first');
+  }
 });
 
 test('?wait answers the outcome (pub/sub across the cluster), for a single and a group message', async () => {

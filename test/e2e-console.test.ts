@@ -31,7 +31,10 @@ let browser: Browser | undefined;
 
 before(async () => {
   if (!haveChromium) return;
-  h = await Harness.start({ env: { TTPUSH_ADMIN_KEY: ADMIN_KEY, TTPUSH_TEAMTALK_MAX_RATE: '800' } });
+  h = await Harness.start({
+    // A short reply timeout: the message to an unknown group fails (teamtalk_no_reply) within seconds.
+    env: { TTPUSH_ADMIN_KEY: ADMIN_KEY, TTPUSH_TEAMTALK_MAX_RATE: '800', TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS: '1000' },
+  });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
@@ -112,6 +115,43 @@ test('log in, watch a batch progress, cancel it from the page; bull-board behind
     } finally {
       await stranger.close();
     }
+  } finally {
+    await context.close();
+  }
+});
+
+test('the recent messages panel shows each message with its status and error, filtered by status', async (t) => {
+  if (!haveChromium) {
+    t.skip('chromium is not installed: apt-get install chromium');
+    return;
+  }
+  const harness = h!;
+  const sent = await harness.post('/v1/messages?wait=15', { from: 1, to: { user: 2 }, content: 'panel: sent' });
+  assert.equal(sent.body.status, 'sent', JSON.stringify(sent.body));
+  const failed = await harness.post('/v1/messages?wait=15', { from: 1, to: { group: 999999 }, content: 'panel' });
+  assert.equal(failed.body.status, 'failed', JSON.stringify(failed.body));
+
+  const context = await browser!.newContext();
+  try {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${harness.url}/console`);
+    await page.fill('input[name="key"]', ADMIN_KEY);
+    await page.click('button[type="submit"]');
+    const failedRow = page.locator(`tr[data-message="${failed.body.id}"]`);
+    await failedRow.locator('.status', { hasText: 'failed' }).waitFor({ timeout: 15_000 });
+    assert.match(await failedRow.innerText(), /teamtalk_no_reply: .*group/);
+    assert.match(await failedRow.innerText(), /dev/);
+    const sentRow = page.locator(`tr[data-message="${sent.body.id}"]`);
+    await sentRow.locator('.status', { hasText: 'sent' }).waitFor({ timeout: 15_000 });
+    assert.match(await sentRow.innerText(), new RegExp(`\\b${sent.body.msg_id}\\b`));
+
+    // Only failed messages: the sent one leaves the table at the next poll.
+    await page.selectOption('#message-status', 'failed');
+    await sentRow.waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal(await failedRow.count(), 1);
+    assert.deepEqual(problems, []);
   } finally {
     await context.close();
   }

@@ -119,6 +119,8 @@ test('docker-compose --profile monitoring config passes, with pinned prometheus 
   }
   const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'monitoring', 'config'], {
     encoding: 'utf8',
+    // TeamTalk's addresses have no default in the compose file: any will do for the monitoring profile.
+    env: { ...process.env, TTPUSH_DB_PROXY_ADDRS: 'teamtalk:10600', TTPUSH_ROUTE_ADDRS: 'teamtalk:8200' },
   });
   assert.equal(r.status, 0, r.stderr);
   for (const svc of ['prometheus', 'grafana']) assert.match(r.stdout, new RegExp(`\\n  ${svc}:`));

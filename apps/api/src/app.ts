@@ -99,7 +99,16 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
   if (deps.console && deps.batches) {
     const sessions = deps.console.sessions ?? consoleSessions(undefined, config.redisPrefix, config.adminKey);
-    app.use(consoleRouter({ config, batches: deps.batches, overview: deps.console.overview, logger, sessions }));
+    app.use(
+      consoleRouter({
+        config,
+        batches: deps.batches,
+        overview: deps.console.overview,
+        messages: service,
+        logger,
+        sessions,
+      }),
+    );
     app.use(queuesBoardRouter(config, deps.console.queues, sessions));
   }
   app.use(notFound);

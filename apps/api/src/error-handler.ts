@@ -7,6 +7,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiError, INPUT_ERROR_CODES } from './errors.ts';
 import { sendLegacyReply, type LegacyReply } from './legacy-reply.ts';
+import { logLegacyRefusal } from './legacy-refusal.ts';
 import { locals } from './locals.ts';
 
 export function isServiceUnavailable(err: unknown): boolean {
@@ -83,7 +84,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       );
     }
     if (l.legacy) {
-      sendLegacyReply(res, legacyReplyFor(apiError));
+      const reply = legacyReplyFor(apiError);
+      // Refused before the body was read (too large, cut off): the log says why the reply is error 1.
+      if (reply.code === 'bad_params') logLegacyRefusal(logger, res, l.route, null, apiError!.message);
+      sendLegacyReply(res, reply);
       return;
     }
     if (res.headersSent) {

@@ -411,3 +411,36 @@ test('with Redis down the overview answers 503 redis_unavailable and the page st
   const fresh = await sessionCookie();
   assert.equal((await fetch(`${url}/console/api/overview`, { headers: { cookie: fresh } })).status, 200);
 });
+
+test("/console/api/messages lists every app's newest messages with their app, or one app's; admin only", async () => {
+  const send = async (to: number) => {
+    const r = await fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEV_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ from: 1, to: { user: to }, content: 'listed' }),
+    });
+    assert.equal(r.status, 202);
+    return ((await r.json()) as { id: string }).id;
+  };
+  const a = await send(8801);
+  const b = await send(8802);
+  const get = (q: string, headers: Record<string, string> = { authorization: `Bearer ${ADMIN_KEY}` }) =>
+    fetch(`${url}/console/api/messages${q}`, { headers });
+  assert.equal((await get('', {})).status, 401);
+  assert.equal((await get('', { authorization: `Bearer ${DEV_KEY}` })).status, 401);
+  const all = (await (await get('?limit=500')).json()) as { messages: { id: string; app: string }[] };
+  const ids = all.messages.map((m) => m.id);
+  assert.ok(ids.indexOf(b) !== -1 && ids.indexOf(b) < ids.indexOf(a), 'newest first');
+  assert.equal(all.messages.find((m) => m.id === a)!.app, 'dev');
+  const cookie = await sessionCookie();
+  const mine = (await (await get('?app=dev&to_user=8802', { cookie })).json()) as { messages: { id: string }[] };
+  assert.deepEqual(
+    mine.messages.map((m) => m.id),
+    [b],
+  );
+  const none = (await (await get('?app=nobody')).json()) as { messages: unknown[] };
+  assert.deepEqual(none.messages, []);
+  const bad = await get('?status=lost');
+  assert.equal(bad.status, 400);
+  assert.equal(((await bad.json()) as { error: { field: string } }).error.field, 'status');
+});

@@ -198,4 +198,60 @@ describe('legacy /query', () => {
     assert.ok(!t.logs.some((l) => l.msg === 'internal error'));
     assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
   });
+
+  it('group_id on SendGroupMessage answers the old error 1 bytes, and the log names session_id and the fix', async () => {
+    const body = { app_key: KEYS.crm, from_user_id: 1001, group_id: 7, msg: 'hello' };
+    const bytes = await rawPost(t.port, GROUP, JSON.stringify(body), { 'x-request-id': 'legacy-group-id-1' });
+    assert.equal(bytes.toString('utf8'), REPLY.e1);
+    const line = t.logs.find((l) => l.reqId === 'legacy-group-id-1' && l.error_code === 1);
+    assert.ok(line, 'a log line for the error 1');
+    assert.equal(line.level, 30, 'logged at info, seen at the default level');
+    assert.equal(line.endpoint, GROUP);
+    assert.equal(line.field, 'session_id');
+    assert.match(String(line.reason), /^session_id is missing/);
+    assert.match(
+      String(line.reason),
+      /group_id is not a field of \/query\/SendGroupMessage: give the value as session_id/,
+    );
+    assert.match(String(line.msg), /session_id/);
+    assert.ok(!t.logText().includes(KEYS.crm), 'the app key is not logged');
+  });
+
+  it('every other error 1 is logged with its field too: a bad value, a self-send, a body that is not JSON', async () => {
+    const cases: [string, string | Buffer, string | null, RegExp][] = [
+      ['l-1', JSON.stringify({ ...OK_BODY, from_user_id: '1001' }), 'from_user_id', /without quotes/],
+      ['l-2', JSON.stringify({ ...OK_BODY, session_id: 1001 }), 'session_id', /session_id/],
+      ['l-3', JSON.stringify({ ...OK_BODY, msg: undefined, content: 'hi' }), 'msg', /content is not a field/],
+      ['l-4', '{"app_key": ', null, /not a JSON object/],
+      ['l-5', JSON.stringify({ ...OK_BODY, msg: 'x'.repeat(BODY_LIMIT) }), null, /./],
+    ];
+    for (const [id, body, field, reason] of cases) {
+      assert.equal((await rawPost(t.port, SINGLE, body, { 'x-request-id': id })).toString('utf8'), REPLY.e1, id);
+      const line = t.logs.find((l) => l.reqId === id && l.error_code === 1);
+      assert.ok(line, `a log line for ${id}`);
+      assert.equal(line.field, field, id);
+      assert.match(String(line.reason), reason, id);
+    }
+  });
+
+  it('CreateGroup and ChangeMembers log their error 1 with the field as well', async () => {
+    const create = { app_key: KEYS.crm, req_user_id: 1001, name: 'ops', user_id_list: [1001, 2001] };
+    assert.equal(
+      (await rawPost(t.port, '/query/CreateGroup', JSON.stringify(create), { 'x-request-id': 'g-1' })).toString('utf8'),
+      REPLY.e1,
+    );
+    const change = { app_key: KEYS.crm, req_user_id: 1001, group_id: 7, modify_type: 3, user_id_list: [2001] };
+    assert.equal(
+      (await rawPost(t.port, '/query/ChangeMembers', JSON.stringify(change), { 'x-request-id': 'g-2' })).toString(
+        'utf8',
+      ),
+      REPLY.e1,
+    );
+    const one = t.logs.find((l) => l.reqId === 'g-1' && l.error_code === 1);
+    assert.equal(one?.field, 'group_name');
+    assert.match(String(one?.reason), /name is not a field of \/query\/CreateGroup: give the value as group_name/);
+    const two = t.logs.find((l) => l.reqId === 'g-2' && l.error_code === 1);
+    assert.equal(two?.field, 'modify_type');
+    assert.match(String(two?.reason), /modify_type must be 1 \(add\) or 2 \(del\)/);
+  });
 });

@@ -33,6 +33,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
     summary: 'get or cancel one message by its id',
     load: () => import('./commands/message.ts'),
   },
+  healthcheck: {
+    summary: "a container health check: this host's api (/readyz) or worker (heartbeat, TeamTalk connected)",
+    load: () => import('./commands/healthcheck.ts'),
+  },
   admin: {
     summary: 'create, list, rotate and revoke apps and keys; read the audit log (key from TTPUSH_ADMIN_KEY)',
     load: () => import('./commands/admin.ts'),

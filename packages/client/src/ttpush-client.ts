@@ -17,7 +17,9 @@ import type {
   CreateBatchRequest,
   CreateGroupRequest,
   GroupView,
+  ListMessagesQuery,
   MembersChange,
+  MessagePage,
   MessageView,
   RecipientSource,
   SendMessageRequest,
@@ -106,6 +108,35 @@ export class TtpushClient {
 
   getMessage(id: string): Promise<MessageView> {
     return this.call<MessageView>({ method: 'GET', path: `/v1/messages/${encodeURIComponent(id)}` });
+  }
+
+  /** One page of GET /v1/messages: the caller's messages, newest first. */
+  listMessages(query: ListMessagesQuery = {}): Promise<MessagePage> {
+    const time = (t: string | Date | undefined) => (t instanceof Date ? t.toISOString() : t);
+    return this.call<MessagePage>({
+      method: 'GET',
+      path: '/v1/messages',
+      query: {
+        status: query.status === undefined ? undefined : [query.status].flat().join(','),
+        from: query.from === undefined ? undefined : String(query.from),
+        to_user: query.to_user === undefined ? undefined : String(query.to_user),
+        to_group: query.to_group === undefined ? undefined : String(query.to_group),
+        since: time(query.since),
+        until: time(query.until),
+        limit: query.limit === undefined ? undefined : String(query.limit),
+        cursor: query.cursor,
+      },
+    });
+  }
+
+  /** Every message matching `query`, newest first, page after page until the api says there is no next page. */
+  async *eachMessage(query: Omit<ListMessagesQuery, 'cursor'> = {}): AsyncGenerator<MessageView> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listMessages({ ...query, ...(cursor !== undefined && { cursor }) });
+      yield* page.messages;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
   }
 
   /** DELETE /v1/messages/:id: only a queued or scheduled message can be cancelled (else 409 not_cancellable). */

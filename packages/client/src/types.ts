@@ -43,6 +43,34 @@ export interface MessageView {
   metadata: Record<string, unknown> | null;
 }
 
+/**
+ * GET /v1/messages: the caller's single messages (not batch recipients) of the last 7 days, newest first.
+ * A key without read_all sees the messages it sent; a key with it, the app's.
+ */
+export interface ListMessagesQuery {
+  /** One status, or several (any of them). */
+  status?: MessageStatus | readonly MessageStatus[];
+  from?: number;
+  to_user?: number;
+  /** Not with to_user. */
+  to_group?: number;
+  /** Accepted at or after: an RFC 3339 time (with seconds and an offset) or a Date. */
+  since?: string | Date;
+  /** Accepted before: an RFC 3339 time or a Date. */
+  until?: string | Date;
+  /** 1 to 500; the api's default is 50. */
+  limit?: number;
+  /** The next_cursor of the previous page. */
+  cursor?: string;
+}
+
+export interface MessagePage {
+  /** Newest first. */
+  messages: MessageView[];
+  /** Pass as `cursor` for the next page; null at the end. A filtered page may be short (or empty) before the end. */
+  next_cursor: string | null;
+}
+
 /** One recipient of a batch, optionally with its own content. */
 export type BatchRecipient = Recipient & { content?: Content };
 

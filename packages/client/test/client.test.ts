@@ -143,3 +143,45 @@ test('a refused send is a 400 TtpushError naming the field', async () => {
     return true;
   });
 });
+
+test('listMessages pages newest first with filters; eachMessage walks every page', async () => {
+  const since = new Date(Date.now() - 1000);
+  const sent = [];
+  for (const to of [4301, 4302, 4303]) {
+    sent.push(await client.sendMessage({ from: 4242, to: { user: to }, content: `list ${to}` }, { wait: 10 }));
+  }
+  const later = await client.sendMessage({
+    from: 4242,
+    to: { user: 4304 },
+    content: 'later',
+    send_at: new Date(Date.now() + 3_600_000).toISOString(),
+  });
+  const newestFirst = [...sent, later]
+    .sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || (a.id < b.id ? 1 : -1))
+    .map((m) => m.id);
+  const first = await client.listMessages({ from: 4242, limit: 2 });
+  assert.deepEqual(
+    first.messages.map((m) => m.id),
+    newestFirst.slice(0, 2),
+  );
+  assert.equal(typeof first.next_cursor, 'string');
+  const all = [];
+  for await (const m of client.eachMessage({ from: 4242, since, limit: 1 })) all.push(m.id);
+  assert.deepEqual(all, newestFirst);
+  const page = await client.listMessages({ from: 4242, status: ['sent', 'failed'], to_user: 4302 });
+  assert.deepEqual(
+    page.messages.map((m) => [m.id, m.status]),
+    [[sent[1]!.id, 'sent']],
+  );
+  assert.deepEqual(
+    (await client.listMessages({ from: 4242, status: 'scheduled' })).messages.map((m) => m.id),
+    [later.id],
+  );
+  await assert.rejects(client.listMessages({ limit: 501 }), (err: unknown) => {
+    assert.ok(err instanceof TtpushError);
+    assert.equal(err.status, 400);
+    assert.equal(err.code, 'invalid_field');
+    assert.equal(err.field, 'limit');
+    return true;
+  });
+});

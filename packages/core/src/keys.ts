@@ -11,6 +11,9 @@
  *   P:{pN}:idem:<app>:<key>   "<first message id> <request fingerprint>" of an Idempotency-Key (24 h), in the partition
  *                             of the request's conversation (a bare id: written before fingerprints)
  *   P:{pN}:depth        int    the partition's accepted messages not yet terminal (queue depth: the sum)
+ *   P:{pN}:ix:a:<app>   zset   the app's message ids of the partition by accept time (ms): GET /v1/messages
+ *   P:{pN}:ix:k:<key>   zset   the same for one key, written only for keys without read_all (they list their own)
+ *   P:{pN}:ix:recent    zset   the partition's newest message ids of every app (capped): the console's list
  *   P:{pN}:lanes:*      BullMQ the partition's queue of lane activations and batch chunks (lane-queues.ts)
  *   P:stats             hash   counters flushed by workers (sent, failed by code, latency buckets): single-key commands
  *   P:workers           zset   worker ids by last heartbeat (ms); P:w:<id> their state (JSON, expiring)
@@ -74,6 +77,18 @@ export class Keys {
   }
   depth(partition: number): string {
     return `${this.tag(partition)}:depth`;
+  }
+  /** Message ids an app accepted in the partition, by accept time (message-list.ts). */
+  appIndex(app: string, partition: number): string {
+    return `${this.tag(partition)}:ix:a:${app}`;
+  }
+  /** Message ids one key accepted in the partition, by accept time: kept for keys without read_all only. */
+  keyIndex(key: string, partition: number): string {
+    return `${this.tag(partition)}:ix:k:${key}`;
+  }
+  /** The partition's newest message ids of every app, capped at RECENT_INDEX_SIZE. */
+  recentIndex(partition: number): string {
+    return `${this.tag(partition)}:ix:recent`;
   }
   get stats(): string {
     return `${this.prefix}:stats`;

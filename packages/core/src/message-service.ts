@@ -12,6 +12,7 @@ import { defineScripts, type ScriptedRedis } from './scripts.ts';
 import { DEFAULT_RECORD_TTL_MS, parseRecord, toView, type MessageRecord } from './record.ts';
 import { IdempotencyKeyReusedError, submitFingerprint } from './idempotency.ts';
 import { newMessageId } from './ids.ts';
+import { RECENT_INDEX_SIZE, listMessages, type ListPage, type ListQuery } from './message-list.ts';
 import {
   ServiceUnavailableError,
   TERMINAL_STATUSES,
@@ -35,7 +36,10 @@ export interface RedisMessageServiceOptions {
   queueConnection: Redis;
   /** TTPUSH_REDIS_PARTITIONS (default DEFAULT_PARTITIONS). */
   partitions?: number;
-  /** TTPUSH_RECORD_TTL: how long a cancelled record is kept (default DEFAULT_RECORD_TTL_MS). */
+  /**
+   * TTPUSH_RECORD_TTL: how long finished (and cancelled) records are kept (default DEFAULT_RECORD_TTL_MS); the list's
+   * indexes keep entries as long.
+   */
   recordTtlMs?: number;
 }
 
@@ -88,12 +92,17 @@ export class RedisMessageService implements MessageService {
     if (req.callbackUrl) fields.push('cb', req.callbackUrl);
     const k = this.keys;
     const idem = req.idempotencyKey ? k.idempotency(req.app, req.idempotencyKey, p) : `${k.tag(p)}:idem:-`;
+    const keyIndexed = req.listByKey === true && req.key !== undefined;
+    const keyIndex = keyIndexed ? k.keyIndex(req.key!, p) : `${k.tag(p)}:ix:k:-`;
+    const ttl = this.opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS;
     let result: [number, string, number];
     try {
       result = await this.redis.ttAccept(
         k.message(id), k.lane(conv), k.lanes(p), idem, k.depth(p), k.scheduled(p),
+        k.appIndex(req.app, p), keyIndex, k.recentIndex(p),
         id, conv, now, req.idempotencyKey ? '1' : '0', scheduled ? req.sendAt! : '',
-        req.idempotencyKey ? submitFingerprint(req) : '', ...fields,
+        req.idempotencyKey ? submitFingerprint(req) : '', now - ttl, ttl, keyIndexed ? '1' : '0', RECENT_INDEX_SIZE,
+        ...fields,
       ); // prettier-ignore
     } catch (err) {
       unavailable(err);
@@ -188,6 +197,15 @@ export class RedisMessageService implements MessageService {
     }
     const r = parseRecord(id, h);
     return r ? toView(r) : null;
+  }
+
+  /** One page of messages newest first (message-list.ts). */
+  async list(query: ListQuery): Promise<ListPage> {
+    try {
+      return await listMessages(this.redis, this.keys, query);
+    } catch (err) {
+      unavailable(err);
+    }
   }
 
   async owner(id: string): Promise<Owner | null> {

@@ -7,9 +7,12 @@
 import type { Redis } from 'ioredis';
 
 /**
- * KEYS: record, lane, lanes, idem, depth, sched. ARGV: id, conv, now, useIdem, scheduledAt|'', fingerprint, then
- * field/value pairs. The Idempotency-Key holds '<first id> <fingerprint>' (a bare id: written before fingerprints).
+ * KEYS: record, lane, lanes, idem, depth, sched, app index, key index, recent index.
+ * ARGV: id, conv, now, useIdem, scheduledAt|'', fingerprint, index cutoff (ms: entries accepted before it are trimmed),
+ * index ttl (ms), useKeyIndex, recent cap, then field/value pairs.
+ * The Idempotency-Key holds '<first id> <fingerprint>' (a bare id: written before fingerprints).
  * Returns {1, id, lane length} accepted, {0, first id, 0} a repeat, {2, first id, 0} the key reused for another request.
+ * The indexes (message-list.ts) cost a ZADD each; the trims find nothing to remove on almost every call.
  */
 const ACCEPT = `
 if ARGV[4] == '1' then
@@ -24,9 +27,19 @@ if ARGV[4] == '1' then
   redis.call('SET', KEYS[4], ARGV[1] .. ' ' .. ARGV[6], 'EX', 86400)
 end
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('INCR', KEYS[5])
+redis.call('ZADD', KEYS[7], ARGV[3], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. ARGV[7])
+redis.call('PEXPIRE', KEYS[7], ARGV[8])
+if ARGV[9] == '1' then
+  redis.call('ZADD', KEYS[8], ARGV[3], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[7])
+  redis.call('PEXPIRE', KEYS[8], ARGV[8])
+end
+redis.call('ZADD', KEYS[9], ARGV[3], ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[9], 0, -1 - tonumber(ARGV[10]))
 if ARGV[5] ~= '' then
   redis.call('ZADD', KEYS[6], ARGV[5], ARGV[1])
   return {1, ARGV[1], 0}
@@ -178,7 +191,7 @@ export type ScriptedRedis = Redis & TtpushCommands;
 
 export function defineScripts(redis: Redis): ScriptedRedis {
   const defs: [keyof TtpushCommands, number, string][] = [
-    ['ttAccept', 6, ACCEPT],
+    ['ttAccept', 9, ACCEPT],
     ['ttPromote', 4, PROMOTE],
     ['ttCancel', 4, CANCEL],
     ['ttMarkSending', 2, MARK_SENDING],

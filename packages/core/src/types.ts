@@ -3,6 +3,8 @@
  * and the stable codes of failed messages.
  */
 
+import type { ListPage, ListQuery } from './message-list.ts';
+
 export type Priority = 'high' | 'normal' | 'low';
 export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
 
@@ -46,6 +48,11 @@ export interface SubmitRequest {
   idempotencyKey?: string;
   /** Set when the caller waits for the result (?wait=, legacy /query): the worker publishes its completion. */
   notify?: boolean;
+  /**
+   * The key lacks read_all: the message also goes to the key's own list index, which GET /v1/messages reads
+   * for such a key (message-list.ts).
+   */
+  listByKey?: boolean;
   /** Webhooks: this message's message.sent / message.failed are also posted here, signed with the app's callback secret. */
   callbackUrl?: string;
 }
@@ -128,6 +135,8 @@ export interface MessageService {
   /** The app and key id that sent a message (key null for records from before keys were recorded). */
   owner(id: string): Promise<Owner | null>;
   cancel(id: string): Promise<CancelResult>;
+  /** One page of messages newest first (GET /v1/messages, the console). */
+  list(query: ListQuery): Promise<ListPage>;
   /** Resolves with the view once terminal, or the current view when `timeoutMs` runs out. */
   waitForTerminal(id: string, timeoutMs: number): Promise<MessageView | null>;
   health(): Promise<HealthReport>;

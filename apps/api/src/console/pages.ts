@@ -91,6 +91,20 @@ export function consolePage(): string {
 <p id="no-failures" class="muted" hidden>No failures.</p>
 </section>
 <section>
+<h2>Recent messages</h2>
+<form id="message-filter" class="filters">
+<label>Status <select id="message-status" name="status">
+<option value="">any</option><option>queued</option><option>scheduled</option><option>sending</option><option>sent</option><option>failed</option><option>cancelled</option>
+</select></label>
+<label>App <input id="message-app" name="app" placeholder="every app" size="12"></label>
+</form>
+<table>
+<thead><tr><th>Accepted</th><th>Message</th><th>App</th><th>From</th><th>To</th><th>Status</th><th class="num">msg_id</th><th>Error</th></tr></thead>
+<tbody id="messages"></tbody>
+</table>
+<p id="no-messages" class="muted" hidden>No messages.</p>
+</section>
+<section>
 <h2>TeamTalk connections</h2>
 <ul id="db-proxy-degraded" class="warn"></ul>
 <table>
@@ -99,6 +113,7 @@ export function consolePage(): string {
 </table>
 <p id="no-workers" class="muted" hidden>No live worker.</p>
 </section>
-<script src="/console/assets/console.js" defer></script>`,
+<script src="/console/assets/console.js" defer></script>
+<script src="/console/assets/console-messages.js" defer></script>`,
   );
 }

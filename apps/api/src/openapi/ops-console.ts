@@ -3,6 +3,8 @@
  * generated API reference. Admin auth: the console's session cookie, or `Authorization: Bearer <TTPUSH_ADMIN_KEY>`.
  */
 import { z } from 'zod';
+import { ListMessagesQuery } from '../schemas/message-list.ts';
+import { MessageView } from '../schemas/message.ts';
 import { defineOperation, type ResponseSpec } from './registry.ts';
 
 const TAG = 'Operations';
@@ -99,7 +101,7 @@ defineOperation({
   tag: TAG,
   summary: "The console page's script and style sheet",
   auth: 'none',
-  params: z.object({ file: z.enum(['console.js', 'console.css']) }),
+  params: z.object({ file: z.enum(['console.js', 'console-messages.js', 'console.css']) }),
   responses: {
     '200': { description: 'the file', body: { contentType: 'text/javascript', schema: z.string() } },
   },
@@ -114,6 +116,32 @@ defineOperation({
   auth: 'admin',
   responses: { '200': { description: 'the overview', body: { contentType: 'application/json', schema: overview } } },
   errors: ['unauthorized', 'admin_disabled', 'redis_unavailable'],
+});
+
+defineOperation({
+  method: 'get',
+  path: '/console/api/messages',
+  tag: TAG,
+  summary: "The console's recent messages: every app's, or one app's",
+  description:
+    "As GET /v1/messages, over every app: without app, the newest messages of every app (the last 1,000 per partition); with app, that app's messages of the last 7 days. Each row is the message view plus its app.",
+  auth: 'admin',
+  query: ListMessagesQuery.extend({
+    app: z.string().max(100).optional().meta({ description: 'Only this app (its name).', example: 'crm' }),
+  }),
+  responses: {
+    '200': {
+      description: 'One page, newest first.',
+      body: {
+        contentType: 'application/json',
+        schema: z.object({
+          messages: z.array(MessageView.extend({ app: z.string() })),
+          next_cursor: z.string().nullable(),
+        }),
+      },
+    },
+  },
+  errors: ['unauthorized', 'admin_disabled', 'invalid_field', 'unknown_field', 'redis_unavailable'],
 });
 
 for (const action of ['cancel', 'pause', 'resume'] as const) {

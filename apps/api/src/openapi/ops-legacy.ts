@@ -14,7 +14,7 @@ import { defineOperation } from './registry.ts';
 
 const REPLY = {
   description:
-    "Always HTTP 200 (the old server's reply, byte for byte); error_code says what happened. The app key is in the body (app_key), not a header.",
+    "Always HTTP 200 (the old server's reply, byte for byte); error_code says what happened. The app key is in the body (app_key), not a header. The reply never names a wrong field: for an error_code 1 the api logs one info line with the field and the fix (e.g. session_id missing, group_id is not a field of SendGroupMessage).",
   body: { contentType: 'text/html', schema: LegacyReply, example: LegacyReply.meta()?.example },
 };
 
@@ -44,7 +44,7 @@ legacy(
   'legacySendGroupMessage',
   'Send a text to a group (drop-in for http_msg_server)',
   LegacySendGroupBody,
-  'As SendSingleMessage, with session_id the group.',
+  'As SendSingleMessage, with session_id the group (there is no group_id field: it is ignored, and session_id is then missing, error 1).',
 );
 legacy(
   '/query/CreateGroup',

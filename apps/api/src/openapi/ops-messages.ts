@@ -1,6 +1,7 @@
-/** The API reference of POST /v1/messages, GET and DELETE /v1/messages/{id} (routes/messages.ts). */
+/** The API reference of POST and GET /v1/messages, GET and DELETE /v1/messages/{id} (routes/messages.ts). */
 import { IdempotencyHeaders } from '../schemas/fields.ts';
 import { MessageIdParams, MessageView, SendMessageBody, SendMessageQuery } from '../schemas/message.ts';
+import { ListMessagesQuery, MessagePage } from '../schemas/message-list.ts';
 import { defineOperation } from './registry.ts';
 import { APP_AUTH_ERRORS, JSON_BODY_ERRORS, json } from './op-parts.ts';
 
@@ -45,6 +46,20 @@ defineOperation({
     'callback_secret_missing',
     'idempotency_key_reused',
   ],
+});
+
+defineOperation({
+  method: 'get',
+  path: '/v1/messages',
+  tag: 'Messages',
+  operationId: 'listMessages',
+  summary: "The caller's messages, newest first",
+  description:
+    "Single messages (POST /v1/messages and the legacy /query sends) accepted in the last 7 days, newest first, filtered and paged: pass next_cursor as ?cursor= until it is null. Scoped as GET /v1/messages/{id} is: the app's messages for a key with read_all (and configuration keys), the key's own otherwise; another app's never. Batch recipients are not listed: see GET /v1/batches/{id}/results. A page scans at most 1,000 messages, so with filters it may hold fewer than limit (even none) while next_cursor is not null. A message scheduled more than 7 days after it was accepted leaves the list before it is sent (GET by id still finds it).",
+  auth: 'app',
+  query: ListMessagesQuery,
+  responses: { '200': { description: 'One page of messages.', body: json(MessagePage) } },
+  errors: ['invalid_field', 'unknown_field', ...APP_AUTH_ERRORS],
 });
 
 defineOperation({

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import express, { Router, type Response } from 'express';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
-import type { BatchActionResult, BatchService } from '@ttpush/core';
+import type { BatchActionResult, BatchService, MessageService } from '@ttpush/core';
 import { adminAuth, adminKeyCheck } from '../admin-auth.ts';
 import { ApiError } from '../errors.ts';
 import { locals } from '../locals.ts';
@@ -23,6 +23,7 @@ import { isServiceUnavailable } from '../error-handler.ts';
 import { fromSameOrigin, sameOriginUnlessBearer } from '../console/same-origin.ts';
 import { CONSOLE_CSP, consolePage, disabledPage, loginPage } from '../console/pages.ts';
 import type { Overview } from '../console/overview.ts';
+import { consoleMessages } from '../console/messages.ts';
 import '../openapi/ops-console.ts';
 
 export interface ConsoleDeps {
@@ -30,6 +31,8 @@ export interface ConsoleDeps {
   batches: BatchService;
   /** The overview JSON (console/overview.ts readOverview over the api's services). */
   overview: () => Promise<Overview>;
+  /** The recent messages panel (GET /console/api/messages); absent: not mounted. */
+  messages?: MessageService | undefined;
   /** One line per batch action taken from the console (an operator changed an app's batch). */
   logger?: Logger | undefined;
   /** Sessions in Redis; absent (an api without Redis): nobody can log in, the Bearer key still works. */
@@ -40,6 +43,10 @@ const ASSETS: Record<string, { type: string; body: Buffer }> = {
   'console.js': {
     type: 'text/javascript; charset=utf-8',
     body: readFileSync(new URL('../console/assets/console.js', import.meta.url)),
+  },
+  'console-messages.js': {
+    type: 'text/javascript; charset=utf-8',
+    body: readFileSync(new URL('../console/assets/console-messages.js', import.meta.url)),
   },
   'console.css': {
     type: 'text/css; charset=utf-8',
@@ -188,6 +195,13 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       res.set('Cache-Control', 'no-store').json(await deps.overview());
     })
     .all(methodNotAllowed(['GET']));
+
+  if (deps.messages) {
+    router
+      .route('/console/api/messages')
+      .get(routeName('console_messages'), auth, consoleMessages(deps.messages))
+      .all(methodNotAllowed(['GET']));
+  }
 
   for (const action of BATCH_ACTIONS) {
     router

@@ -15,6 +15,7 @@ import { assertMayActAs, requireActingUser, requireGroupText, requireMembers } f
 import type { LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
 import { mountLegacyRoute } from './legacy-route.ts';
+import { logLegacyRefusal } from '../legacy-refusal.ts';
 import { checkObject } from '../schema-check.ts';
 import { LegacyChangeMembersBody, LegacyCreateGroupBody } from '../schemas/legacy.ts';
 import { isPlainObject, requireId } from '../validation.ts';
@@ -46,12 +47,16 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
   async function handle(
     req: Request,
     res: Response,
+    endpoint: string,
     failed: 'create_group_failed' | 'change_members_failed',
     act: (body: Record<string, unknown>, groups: GroupAdmin, app: AppIdentity) => Promise<LegacyReply>,
   ): Promise<LegacyReply> {
     const l = locals(res);
     const body = parseJson(req.body);
-    if (!isPlainObject(body)) return { code: 'bad_params' };
+    if (!isPlainObject(body)) {
+      logLegacyRefusal(logger, res, endpoint, null, 'the body is not a JSON object in UTF-8');
+      return { code: 'bad_params' };
+    }
     const app = typeof body.app_key === 'string' ? await keyring.lookup(body.app_key) : null;
     if (app === null) return { code: 'unknown_app_key' };
     l.app = app;
@@ -61,8 +66,12 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
       return await act(body, deps.groups ?? noTeamTalkGroups, app);
     } catch (err) {
       if (err instanceof ApiError) {
-        logger.debug({ reqId: l.requestId, reason: err.message }, 'legacy group request refused');
-        return { code: err.code === 'forbidden_sender' ? 'app_key_user_mismatch' : 'bad_params' };
+        if (err.code === 'forbidden_sender') {
+          logger.debug({ reqId: l.requestId, reason: err.message }, 'legacy group request refused');
+          return { code: 'app_key_user_mismatch' };
+        }
+        logLegacyRefusal(logger, res, endpoint, err.field, err.message, body);
+        return { code: 'bad_params' };
       }
       if (err instanceof GroupError) {
         logger.debug({ reqId: l.requestId, reason: err.message }, 'legacy group request failed in TeamTalk');
@@ -76,7 +85,7 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
     [
       '/query/CreateGroup',
       (req: Request, res: Response) =>
-        handle(req, res, 'create_group_failed', async (body, groups, app) => {
+        handle(req, res, '/query/CreateGroup', 'create_group_failed', async (body, groups, app) => {
           const valid = checkObject(LegacyCreateGroupBody, body, {
             fields: {
               req_user_id: (v) => requireId(v, 'req_user_id'),
@@ -100,7 +109,7 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
     [
       '/query/ChangeMembers',
       (req: Request, res: Response) =>
-        handle(req, res, 'change_members_failed', async (body, groups, app) => {
+        handle(req, res, '/query/ChangeMembers', 'change_members_failed', async (body, groups, app) => {
           const valid = checkObject(LegacyChangeMembersBody, body, {
             fields: {
               req_user_id: (v) => requireActingUser(v, 'req_user_id'),

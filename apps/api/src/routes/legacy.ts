@@ -14,6 +14,7 @@ import { findShapeProblem } from '../json-shape.ts';
 import type { LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
 import { mountLegacyRoute } from './legacy-route.ts';
+import { logLegacyRefusal } from '../legacy-refusal.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limiter.ts';
 import { checkObject } from '../schema-check.ts';
@@ -75,12 +76,18 @@ export function legacyRouter(deps: LegacyDeps): Router {
 
   async function send(kind: Kind, req: Request, res: Response): Promise<LegacyReply> {
     const l = locals(res);
-    const refuse = (reason: string): LegacyReply => {
-      logger.debug({ reqId: l.requestId, reason }, 'legacy request refused');
+    const endpoint = kind === 'single' ? '/query/SendSingleMessage' : '/query/SendGroupMessage';
+    const body = parseJson(req.body);
+    const refuse = (field: string | null, reason: string): LegacyReply => {
+      logLegacyRefusal(logger, res, endpoint, field, reason, isPlainObject(body) ? body : undefined);
       return { code: 'bad_params' };
     };
-    const body = parseJson(req.body);
-    if (!isPlainObject(body)) return refuse('the body is not a JSON object');
+    if (!isPlainObject(body)) {
+      return refuse(
+        null,
+        'the body is not a JSON object in UTF-8: send {"app_key", "from_user_id", "session_id", "msg"}',
+      );
+    }
     const app = typeof body.app_key === 'string' ? await keyring.lookup(body.app_key) : null;
     if (app === null) return { code: 'unknown_app_key' };
     l.app = app;
@@ -104,7 +111,7 @@ export function legacyRouter(deps: LegacyDeps): Router {
       if (kind === 'single') assertNotSelf(from, session, 'session_id', 'from_user_id');
       to = kind === 'single' ? { user: session } : { group: session };
     } catch (err) {
-      if (err instanceof ApiError) return refuse(err.message);
+      if (err instanceof ApiError) return refuse(err.field, err.message);
       throw err;
     }
     if (!maySendAs(app, from)) return { code: 'app_key_user_mismatch' };
@@ -121,7 +128,16 @@ export function legacyRouter(deps: LegacyDeps): Router {
     }
 
     const { view } = await service
-      .submit({ app: app.name, key: app.keyId, from, to, text, priority: 'high', notify: true })
+      .submit({
+        app: app.name,
+        key: app.keyId,
+        from,
+        to,
+        text,
+        priority: 'high',
+        notify: true,
+        ...(!app.readAll && { listByKey: true }),
+      })
       .catch(async (err: unknown) => {
         // Not accepted: not a message of the day.
         if (deps.quota && app.dailyQuota !== undefined) await deps.quota.refundQuota(app.name, 1);

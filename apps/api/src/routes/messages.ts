@@ -1,6 +1,6 @@
-/** POST /v1/messages, GET and DELETE /v1/messages/:id. */
+/** POST and GET (the list) /v1/messages, GET and DELETE /v1/messages/:id. */
 import { Router } from 'express';
-import { TERMINAL_STATUSES, type MessageService, type MessageView } from '@ttpush/core';
+import { TERMINAL_STATUSES, encodeListCursor, type MessageService, type MessageView } from '@ttpush/core';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
 import {
@@ -22,6 +22,7 @@ import { methodNotAllowed } from '../routing.ts';
 import { rateLimit, type RateLimiter } from '../rate-limiter.ts';
 import { MESSAGE_ID } from '../schemas/message.ts';
 import { parseIdempotencyKey, parseSendBody, parseWait } from '../validation.ts';
+import { parseListQuery } from '../message-list-query.ts';
 import { chargeDailyQuota, type QuotaCounter } from '../tenants/quota.ts';
 
 export interface MessagesDeps {
@@ -81,6 +82,8 @@ export function messagesRouter(deps: MessagesDeps): Router {
             ...(input.deadline !== undefined && { deadline: input.deadline }),
             ...(input.metadata !== undefined && { metadata: input.metadata }),
             ...(idempotencyKey !== undefined && { idempotencyKey }),
+            // A key without read_all lists only its own messages: they go to its own index too.
+            ...(!app.readAll && { listByKey: true }),
             ...(wait !== undefined && { notify: true }),
             ...(input.callbackUrl !== undefined && { callbackUrl: input.callbackUrl }),
           })
@@ -112,7 +115,17 @@ export function messagesRouter(deps: MessagesDeps): Router {
           .json(view);
       },
     )
-    .all(routeName('/v1/messages'), methodNotAllowed(['POST']));
+    // The caller's messages newest first, scoped as GET of one message is: the app's, or the key's own without read_all.
+    .get(routeName('/v1/messages'), auth, async (req, res) => {
+      const app = locals(res).app!;
+      const scope = app.readAll ? { app: app.name } : { app: app.name, key: app.keyId };
+      const page = await service.list(parseListQuery({ ...(req.query as Record<string, unknown>) }, scope));
+      res.status(200).json({
+        messages: page.messages.map((m) => m.view),
+        next_cursor: page.next === null ? null : encodeListCursor(page.next),
+      });
+    })
+    .all(routeName('/v1/messages'), methodNotAllowed(['GET', 'POST']));
 
   /** Another app's message, or another key's without read_all, answers as if it did not exist. */
   async function assertReadable(app: AppIdentity, id: string): Promise<void> {

@@ -9,6 +9,8 @@ import {
   submitFingerprint,
   TERMINAL_STATUSES,
   type CancelResult,
+  type ListPage,
+  type ListQuery,
   type HealthReport,
   type MessageService,
   type MessageStatus,
@@ -129,6 +131,31 @@ export class MemoryService implements MessageService {
   async get(id: string): Promise<MessageView | null> {
     this.check();
     return this.messages.get(id) ?? null;
+  }
+
+  /** Newest first by creation, with the same filters as the Redis list; the cursor is an offset into the result. */
+  async list(q: ListQuery): Promise<ListPage> {
+    this.check();
+    const all = [...this.messages.values()]
+      .map((view) => ({ view, owner: this.owners.get(view.id)! }))
+      .filter(({ view, owner }) => {
+        if ('app' in q.scope && (owner.app !== q.scope.app || (q.scope.key !== undefined && owner.key !== q.scope.key)))
+          return false;
+        if (q.statuses && !q.statuses.has(view.status)) return false;
+        if (q.from !== undefined && view.from !== q.from) return false;
+        if (q.toUser !== undefined && !('user' in view.to && view.to.user === q.toUser)) return false;
+        if (q.toGroup !== undefined && !('group' in view.to && view.to.group === q.toGroup)) return false;
+        const at = Date.parse(view.created_at);
+        return !(q.since !== undefined && at < q.since) && !(q.until !== undefined && at >= q.until);
+      })
+      .reverse();
+    const start = q.after ? all.findIndex(({ view }) => view.id === q.after!.id) + 1 : 0;
+    const page = all.slice(start, start + q.limit);
+    const last = page.at(-1);
+    return {
+      messages: page.map(({ view, owner }) => ({ view, app: owner.app })),
+      next: last && start + q.limit < all.length ? { at: Date.parse(last.view.created_at), id: last.view.id } : null,
+    };
   }
 
   async owner(id: string): Promise<Owner | null> {
