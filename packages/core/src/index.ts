@@ -21,3 +21,4 @@ export * from './rate-limit.ts';
 export * from './tenants/app-key.ts';
 export * from './recent-failures.ts';
 export * from './webhooks/index.ts';
+export * from './parts.ts';

@@ -4,6 +4,7 @@
  * msg_id after a delay, one that fails with a code, one that stays queued or stays sending.
  */
 import {
+  splitParts,
   ServiceUnavailableError,
   TERMINAL_STATUSES,
   type CancelResult,
@@ -98,6 +99,7 @@ export class MemoryService implements MessageService {
       sent_at: null,
       error: null,
       metadata: req.metadata ?? null,
+      ...(req.withParts && { parts: splitParts(req.text) }),
     };
     this.messages.set(id, view);
     this.owners.set(id, { app: req.app, key: req.key ?? null });
