@@ -10,6 +10,7 @@ import { ApiError } from './errors.ts';
 const FORM = 'give an array such as [{"text": "Sale today "}, {"image": "https://example.com/banner.png"}]';
 const PART_FORM = 'give {"text": "..."} or {"image": "https://..."}';
 // What a browser would read as a URL: http(s), a host, no spaces or control characters.
+// eslint-disable-next-line no-control-regex -- control characters are what this refuses
 const HTTP_URL = /^https?:\/\/[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$/i;
 
 function kind(value: unknown): string {
