@@ -9,9 +9,10 @@ import { parseFlags, parseInteger, required, UsageError, usageErrorText } from '
 import { allSent, progressLine, summaryLine } from '../remote/batch-progress.ts';
 import { connect, DEFAULT_URL } from '../remote/connection.ts';
 import { EXIT, reportClientError } from '../remote/exit-codes.ts';
+import { imageFlags, textOf } from '../remote/image-flags.ts';
 import { fileRecipients, RecipientLineError, recipientLines } from '../remote/recipient-lines.ts';
 
-export const batchUsage = `usage: ttpush batch --from ID --text TEXT --recipients FILE|- [options]
+export const batchUsage = `usage: ttpush batch --from ID --text TEXT [--image URL]... --recipients FILE|- [options]
 
 Sends TEXT to every recipient in FILE (or stdin, with -) through a running ttpush, as the app whose
 key is in TTPUSH_API_KEY, and follows the batch until it ends. FILE holds one recipient a line: a
@@ -20,6 +21,8 @@ user id, or an NDJSON object such as {"user": 2}, {"group": 7} or {"user": 3, "c
 options:
   --from ID            the sending user (one your app key may send as)
   --text TEXT          the content every recipient without its own gets
+  --image URL          a picture (http(s) URL) after the text; repeat it for several (--text may
+                       then be left out); a line may carry its own {"user": 3, "parts": [...]}
   --recipients FILE|-  the recipients file, or - for stdin
   --url URL            ttpush's address (default ${DEFAULT_URL})
   --priority P         high, normal or low (default: the app key's)
@@ -33,6 +36,7 @@ configuration error, 3 ttpush refused the request, 4 ttpush unreachable or faili
 const OPTIONS = {
   from: { type: 'string' },
   text: { type: 'string' },
+  image: { type: 'string', multiple: true },
   recipients: { type: 'string' },
   url: { type: 'string' },
   priority: { type: 'string' },
@@ -48,6 +52,8 @@ interface BatchOptions {
   url: string | undefined;
   from: number;
   text: string;
+  /** --image URLs, in order: the batch's text is sent as parts, the text first. */
+  images: string[];
   recipients: string;
   priority: Priority | undefined;
   json: boolean;
@@ -58,7 +64,8 @@ export function parseBatchArgs(argv: string[]): BatchOptions | 'help' {
   const values = parseFlags(argv, OPTIONS);
   if (values.help) return 'help';
   const from = parseInteger(required(values.from, '--from'), '--from', { min: 1, max: 4294967295 });
-  const text = required(values.text, '--text');
+  const images = imageFlags(values.image);
+  const text = images.length > 0 && values.text === undefined ? '' : required(values.text, '--text');
   const recipients = required(values.recipients, '--recipients');
   if (recipients !== '-' && !(existsSync(recipients) && statSync(recipients).isFile())) {
     throw new UsageError(`--recipients ${recipients} is not a readable file (use - to read stdin)`);
@@ -71,6 +78,7 @@ export function parseBatchArgs(argv: string[]): BatchOptions | 'help' {
     url: values.url,
     from,
     text,
+    images,
     recipients,
     priority,
     json: values.json ?? false,
@@ -132,7 +140,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     view = await client.createBatch({
       from: options.from,
-      content: options.text,
+      ...textOf(options),
       ...(options.priority !== undefined && { priority: options.priority }),
       stream,
     });

@@ -7,10 +7,12 @@ import type { MessageView, Priority, Recipient } from '@ttpush/client';
 import { parseInteger, required, UsageError, usageErrorText } from '../args.ts';
 import { connect, DEFAULT_URL } from '../remote/connection.ts';
 import { EXIT, reportClientError } from '../remote/exit-codes.ts';
+import { imageFlags, textOf } from '../remote/image-flags.ts';
 
-export const sendUsage = `usage: ttpush send (--to-user ID | --to-group ID) --from ID [options] TEXT
+export const sendUsage = `usage: ttpush send (--to-user ID | --to-group ID) --from ID [options] TEXT [--image URL]...
 
-Sends TEXT through a running ttpush, as the app whose key is in TTPUSH_API_KEY.
+Sends TEXT through a running ttpush, as the app whose key is in TTPUSH_API_KEY. With --image, the
+pictures follow the text in the message (TEXT may then be left out).
 
 options:
   --to-user ID      the user to send to
@@ -19,6 +21,7 @@ options:
   --url URL         ttpush's address (default ${DEFAULT_URL})
   --priority P      high, normal or low (default: the app key's)
   --wait S          wait up to S seconds (at most 30) for the message to be sent or fail
+  --image URL       a picture (http(s) URL) after the text; repeat it for several
   --json            print the message status as one JSON object on stdout
   -h, --help        this text
 
@@ -33,6 +36,7 @@ const OPTIONS = {
   priority: { type: 'string' },
   wait: { type: 'string' },
   json: { type: 'boolean' },
+  image: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -44,6 +48,8 @@ interface SendOptions {
   from: number;
   to: Recipient;
   text: string;
+  /** --image URLs, in order: the message is sent as parts, the text first. */
+  images: string[];
   priority: Priority | undefined;
   wait: number | undefined;
   json: boolean;
@@ -68,7 +74,9 @@ export function parseSendArgs(argv: string[]): SendOptions | 'help' {
       ? { user: parseInteger(toUser, '--to-user', ID_RANGE) }
       : { group: parseInteger(toGroup ?? '', '--to-group', ID_RANGE) };
   const from = parseInteger(required(values.from, '--from'), '--from', ID_RANGE);
-  if (positionals.length !== 1 || positionals[0] === '') {
+  const images = imageFlags(values.image);
+  if (images.length > 0 && positionals.length === 0) positionals.push('');
+  if (positionals.length !== 1 || (positionals[0] === '' && images.length === 0)) {
     throw new UsageError(
       positionals.length === 0 ? 'the message TEXT is missing' : 'give the TEXT as one argument (quote it)',
     );
@@ -89,6 +97,7 @@ export function parseSendArgs(argv: string[]): SendOptions | 'help' {
     from,
     to,
     text: positionals[0]!,
+    images,
     priority: priority as Priority | undefined,
     wait,
     json: values.json ?? false,
@@ -123,7 +132,7 @@ export async function run(argv: string[]): Promise<number> {
       {
         from: options.from,
         to: options.to,
-        content: options.text,
+        ...textOf(options),
         ...(options.priority !== undefined && { priority: options.priority }),
       },
       options.wait === undefined ? {} : { wait: options.wait },
