@@ -92,7 +92,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
   if (deps.console && deps.batches) {
-    app.use(consoleRouter({ config, batches: deps.batches, overview: deps.console.overview, logger }));
+    app.use(
+      consoleRouter({ config, batches: deps.batches, overview: deps.console.overview, logger, messages: service }),
+    );
     app.use(queuesBoardRouter(config, deps.console.queues));
   }
   app.use(notFound);

@@ -91,6 +91,11 @@ export function consolePage(): string {
 <p id="no-failures" class="muted" hidden>No failures.</p>
 </section>
 <section>
+<h2>Message</h2>
+<form id="lookup"><label for="message-id">Message id</label> <input id="message-id" class="mono" size="30" placeholder="msg_…" required> <button type="submit">Show</button></form>
+<div id="message" hidden></div>
+</section>
+<section>
 <h2>TeamTalk connections</h2>
 <table>
 <thead><tr><th>Worker</th><th>Server</th><th>Address</th><th>State</th><th class="num">Heartbeat</th></tr></thead>

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import express, { Router, type Response } from 'express';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
-import type { BatchActionResult, BatchService } from '@ttpush/core';
+import type { BatchActionResult, BatchService, MessageService } from '@ttpush/core';
 import { adminAuth, adminKeyCheck } from '../admin-auth.ts';
 import { ApiError } from '../errors.ts';
 import { locals } from '../locals.ts';
@@ -30,6 +30,8 @@ export interface ConsoleDeps {
   overview: () => Promise<Overview>;
   /** One line per batch action taken from the console (an operator changed an app's batch). */
   logger?: Logger | undefined;
+  /** GET /console/api/messages/:id: any app's message view (parts included), for an operator; absent: 404. */
+  messages?: Pick<MessageService, 'get'> | undefined;
 }
 
 const ASSETS: Record<string, { type: string; body: Buffer }> = {
@@ -153,6 +155,22 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     .route('/console/api/overview')
     .get(routeName('console_overview'), auth, async (_req, res) => {
       res.set('Cache-Control', 'no-store').json(await deps.overview());
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/console/api/messages/:id')
+    .get(routeName('console_message'), auth, async (req, res) => {
+      const id = String(req.params.id);
+      const view = deps.messages ? await deps.messages.get(id) : null;
+      if (view === null) {
+        throw new ApiError(
+          'not_found',
+          `there is no message with id ${JSON.stringify(id)}: check the id (messages are kept a limited time after they end)`,
+          'id',
+        );
+      }
+      res.set('Cache-Control', 'no-store').json(view);
     })
     .all(methodNotAllowed(['GET']));
 
