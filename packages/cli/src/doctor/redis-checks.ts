@@ -116,6 +116,9 @@ async function nodeChecks(
   timeoutMs: number,
 ): Promise<Check[]> {
   const client = plainClient(target, timeoutMs);
+  // ioredis rejects a failed connect with "Connection is closed."; the socket's own error says why.
+  let cause: Error | undefined;
+  client.on('error', (err: Error) => (cause ??= err));
   const checks: Check[] = [];
   try {
     const started = Date.now();
@@ -126,7 +129,7 @@ async function nodeChecks(
       return [
         fail(
           label,
-          `unreachable: ${(err as Error).message}`,
+          `unreachable: ${(cause ?? (err as Error)).message}`,
           clusterWanted
             ? 'start Redis there, or correct TTPUSH_REDIS_CLUSTER_NODES'
             : 'start Redis, or correct TTPUSH_REDIS_URL (host, port, password)',
