@@ -25,13 +25,13 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
     summary: 'send a text to a file (or stdin) of recipients as one batch, with progress',
     load: () => import('./commands/batch.ts'),
   },
-  doctor: {
-    summary: 'check the configured Redis, TeamTalk and workers before a campaign',
-    load: () => import('./commands/doctor.ts'),
-  },
   admin: {
     summary: 'create, list, rotate and revoke apps and keys; read the audit log (key from TTPUSH_ADMIN_KEY)',
     load: () => import('./commands/admin.ts'),
+  },
+  doctor: {
+    summary: 'check the configured Redis, TeamTalk and workers before a campaign',
+    load: () => import('./commands/doctor.ts'),
   },
 };
 

@@ -9,10 +9,10 @@ import { parseFlags, parseInteger, required, UsageError, usageErrorText } from '
 import { allSent, progressLine, summaryLine } from '../remote/batch-progress.ts';
 import { connect, DEFAULT_URL } from '../remote/connection.ts';
 import { EXIT, reportClientError } from '../remote/exit-codes.ts';
-import { imageFlags, textOf } from '../remote/image-flags.ts';
 import { fileRecipients, RecipientLineError, recipientLines } from '../remote/recipient-lines.ts';
+import { imageFlags, textOf } from '../remote/image-flags.ts';
 
-export const batchUsage = `usage: ttpush batch --from ID --text TEXT [--image URL]... --recipients FILE|- [options]
+export const batchUsage = `usage: ttpush batch --from ID --text TEXT --recipients FILE|- [options]
 
 Sends TEXT to every recipient in FILE (or stdin, with -) through a running ttpush, as the app whose
 key is in TTPUSH_API_KEY, and follows the batch until it ends. FILE holds one recipient a line: a

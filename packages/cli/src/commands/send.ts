@@ -18,10 +18,10 @@ options:
   --to-user ID      the user to send to
   --to-group ID     the group to send to
   --from ID         the sending user (one your app key may send as)
+  --image URL       a picture (http(s) URL) after the text; repeat it for several
   --url URL         ttpush's address (default ${DEFAULT_URL})
   --priority P      high, normal or low (default: the app key's)
   --wait S          wait up to S seconds (at most 30) for the message to be sent or fail
-  --image URL       a picture (http(s) URL) after the text; repeat it for several
   --json            print the message status as one JSON object on stdout
   -h, --help        this text
 
