@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
   if (deps.console && deps.batches) {
     app.use(
-      consoleRouter({ config, batches: deps.batches, overview: deps.console.overview, logger, messages: service }),
+      consoleRouter({ config, batches: deps.batches, overview: deps.console.overview, messages: service, logger }),
     );
     app.use(queuesBoardRouter(config, deps.console.queues));
   }

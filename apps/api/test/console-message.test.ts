@@ -61,7 +61,8 @@ test('the console shows a message sent with parts, its text and pictures', async
 test('the console page has the lookup form, and its script draws parts as text and links', async () => {
   const page = await (await fetch(`${url}/console`, { headers: bearer(ADMIN_KEY) })).text();
   assert.match(page, /<form id="lookup">/);
-  const js = await (await fetch(`${url}/console/assets/console.js`)).text();
+  assert.match(page, /<script src="\/console\/assets\/console-lookup.js" defer>/);
+  const js = await (await fetch(`${url}/console/assets/console-lookup.js`)).text();
   assert.match(js, /function renderParts/);
   assert.match(js, /\/console\/api\/messages\//);
 });

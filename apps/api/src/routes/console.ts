@@ -28,10 +28,10 @@ export interface ConsoleDeps {
   batches: BatchService;
   /** The overview JSON (console/overview.ts readOverview over the api's services). */
   overview: () => Promise<Overview>;
+  /** Messages of every app for the operators (GET /console/api/messages/:id, with parts); absent: 404. */
+  messages?: MessageService | undefined;
   /** One line per batch action taken from the console (an operator changed an app's batch). */
   logger?: Logger | undefined;
-  /** GET /console/api/messages/:id: any app's message view (parts included), for an operator; absent: 404. */
-  messages?: Pick<MessageService, 'get'> | undefined;
 }
 
 const ASSETS: Record<string, { type: string; body: Buffer }> = {
@@ -42,6 +42,10 @@ const ASSETS: Record<string, { type: string; body: Buffer }> = {
   'console.css': {
     type: 'text/css; charset=utf-8',
     body: readFileSync(new URL('../console/assets/console.css', import.meta.url)),
+  },
+  'console-lookup.js': {
+    type: 'text/javascript; charset=utf-8',
+    body: readFileSync(new URL('../console/assets/console-lookup.js', import.meta.url)),
   },
 };
 
@@ -158,6 +162,20 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     })
     .all(methodNotAllowed(['GET']));
 
+  for (const action of BATCH_ACTIONS) {
+    router
+      .route(`/console/api/batches/:id/${action}`)
+      .post(routeName(`console_batch_${action}`), auth, sameOrigin, async (req, res) => {
+        const id = String(req.params.id);
+        if (!BATCH_ID_SHAPE.test(id)) throw actionError(id, action, { ok: false, reason: 'not_found' });
+        const r = await batches[action](id);
+        if (!r.ok) throw actionError(id, action, r);
+        deps.logger?.info({ reqId: locals(res).requestId, action, batch: id }, 'console batch action');
+        res.status(200).json(r.view);
+      })
+      .all(methodNotAllowed(['POST']));
+  }
+
   router
     .route('/console/api/messages/:id')
     .get(routeName('console_message'), auth, async (req, res) => {
@@ -173,19 +191,5 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       res.set('Cache-Control', 'no-store').json(view);
     })
     .all(methodNotAllowed(['GET']));
-
-  for (const action of BATCH_ACTIONS) {
-    router
-      .route(`/console/api/batches/:id/${action}`)
-      .post(routeName(`console_batch_${action}`), auth, sameOrigin, async (req, res) => {
-        const id = String(req.params.id);
-        if (!BATCH_ID_SHAPE.test(id)) throw actionError(id, action, { ok: false, reason: 'not_found' });
-        const r = await batches[action](id);
-        if (!r.ok) throw actionError(id, action, r);
-        deps.logger?.info({ reqId: locals(res).requestId, action, batch: id }, 'console batch action');
-        res.status(200).json(r.view);
-      })
-      .all(methodNotAllowed(['POST']));
-  }
   return router;
 }

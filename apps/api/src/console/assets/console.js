@@ -185,7 +185,12 @@ function renderFailures(groups) {
           'ul',
           {},
           ...g.examples.map((e) =>
-            el('li', {}, lookupButton(e.id), ` ${new Date(e.at).toLocaleTimeString()} ${e.message}`),
+            el(
+              'li',
+              {},
+              el('span', { class: 'mono', text: e.id }),
+              ` ${new Date(e.at).toLocaleTimeString()} ${e.message}`,
+            ),
           ),
         ),
       ),
@@ -193,55 +198,6 @@ function renderFailures(groups) {
   );
   byId('no-failures').hidden = groups.length > 0;
 }
-
-function lookupButton(id) {
-  const b = el('button', { type: 'button', class: 'link mono', text: id });
-  b.addEventListener('click', () => lookup(id));
-  return b;
-}
-
-// A message's parts: text as text, a picture as a link to its URL (never loaded by the console).
-function renderParts(parts) {
-  return el(
-    'ol',
-    { class: 'parts' },
-    ...parts.map((p) =>
-      'image' in p
-        ? el(
-            'li',
-            {},
-            'picture ',
-            el('a', { href: p.image, rel: 'noopener noreferrer', target: '_blank', class: 'mono', text: p.image }),
-          )
-        : el('li', { text: `text “${p.text}”` }),
-    ),
-  );
-}
-
-async function lookup(id) {
-  byId('message-id').value = id;
-  const out = byId('message');
-  out.hidden = false;
-  try {
-    const r = await fetch(`/console/api/messages/${encodeURIComponent(id)}`, {
-      credentials: 'same-origin',
-      headers: { accept: 'application/json' },
-    });
-    const m = await r.json();
-    if (!r.ok) throw new Error(m?.error?.message ?? `status ${r.status}`);
-    const to = 'user' in m.to ? `user ${m.to.user}` : `group ${m.to.group}`;
-    const line = `${m.id}: ${m.status} from ${m.from} to ${to}${m.msg_id ? ` (msg_id ${m.msg_id})` : ''}${m.error ? `: ${m.error.code}: ${m.error.message}` : ''}`;
-    out.replaceChildren(el('p', { class: 'mono', text: line }), ...(m.parts ? [renderParts(m.parts)] : []));
-  } catch (err) {
-    out.replaceChildren(el('p', { class: 'error', text: err.message }));
-  }
-}
-
-byId('lookup').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const id = byId('message-id').value.trim();
-  if (id) lookup(id);
-});
 
 function renderTeamTalk(workers) {
   const body = byId('teamtalk');
