@@ -4,7 +4,6 @@
  * msg_id after a delay, one that fails with a code, one that stays queued or stays sending.
  */
 import {
-  splitParts,
   ServiceUnavailableError,
   TERMINAL_STATUSES,
   type CancelResult,
@@ -16,6 +15,7 @@ import {
   type SubmitRequest,
   type SubmitResult,
 } from '@ttpush/core';
+import { splitParts } from '@ttpush/core';
 
 /** What happens to the next messages submitted. */
 export type Plan =
