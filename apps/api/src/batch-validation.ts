@@ -20,10 +20,11 @@ import {
   requireContent,
   requireId,
 } from './validation.ts';
+import { assertNotBoth, requireParts } from './parts.ts';
 
 /** The JSON body's top level: its recipients are checked one by one (parseBatchRecipient), each with BatchRecipient. */
 const JSON_HEADER = BatchJsonBody.extend({ recipients: z.array(z.unknown()).min(1) });
-const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group', 'content']);
+const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group', 'content', 'parts']);
 /** Characters of a refused input kept in the results. */
 const INPUT_KEPT = 300;
 
@@ -44,6 +45,7 @@ export function parseBatchHeader(
     fields: {
       from: (v) => requireId(v, 'from'),
       content: (v) => requireContent(v, 'content', maxContentBytes),
+      parts: (v) => requireParts(v, 'parts', maxContentBytes),
       priority: (v) => optionalPriority(v, defaultPriority),
       send_at: optionalSendAt,
       deadline: (v) => optionalDeadline(v, undefined, Date.now()),
@@ -65,7 +67,13 @@ export function parseBatchHeader(
         key,
       ),
   });
-  const text = valid.content === undefined ? undefined : requireContent(valid.content, 'content', maxContentBytes);
+  assertNotBoth(valid.content, valid.parts);
+  const text =
+    valid.parts !== undefined
+      ? requireParts(valid.parts, 'parts', maxContentBytes)
+      : valid.content === undefined
+        ? undefined
+        : requireContent(valid.content, 'content', maxContentBytes);
   const priority = valid.priority ?? defaultPriority;
   const sendAt = optionalSendAt(valid.send_at);
   const deadline = optionalDeadline(valid.deadline, sendAt, Date.now());
@@ -98,7 +106,10 @@ export function parseBatchRecipient(
     to = { group: valid.group };
   }
   let text: string | undefined;
-  if (valid.content !== undefined) {
+  assertNotBoth(valid.content, valid.parts, prefix);
+  if (valid.parts !== undefined) {
+    text = requireParts(valid.parts, field('parts'), maxContentBytes);
+  } else if (valid.content !== undefined) {
     text = requireContent(valid.content, field('content'), maxContentBytes);
   } else if (header.text === undefined) {
     throw new ApiError(
@@ -116,7 +127,7 @@ export function parseBatchRecipient(
 function explainRecipient(value: unknown, maxContentBytes: number, prefix: string): void {
   const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
   const label = prefix || 'the line';
-  const hint = 'give {"user": <user id>} or {"group": <group id>}, with an optional "content"';
+  const hint = 'give {"user": <user id>} or {"group": <group id>}, with an optional "content" (or "parts")';
   if (!isPlainObject(value)) {
     throw new ApiError('invalid_field', `${label} is ${describe(value)}, not an object: ${hint}`, prefix || null);
   }
@@ -137,6 +148,7 @@ function explainRecipient(value: unknown, maxContentBytes: number, prefix: strin
   if (hasUser) requireId(value.user, field('user'));
   else requireId(value.group, field('group'));
   if (value.content !== undefined) requireContent(value.content, field('content'), maxContentBytes);
+  if (value.parts !== undefined) requireParts(value.parts, field('parts'), maxContentBytes);
 }
 
 /** Where a refused recipient was: an NDJSON line number, or an index in the JSON body's recipients. */

@@ -9,13 +9,14 @@ import { ApiError } from './errors.ts';
 import { checkObject, checkValue, type Explainers } from './schema-check.ts';
 import { IdempotencyKey, MAX_ID, METADATA_MAX_BYTES, MAX_WAIT_SECONDS, Rfc3339, UserId } from './schemas/fields.ts';
 import { SendMessageBody, SendMessageQuery } from './schemas/message.ts';
+import { assertNotBoth, requireParts } from './parts.ts';
 
 export { MAX_ID, METADATA_MAX_BYTES, MAX_WAIT_SECONDS };
 
 /** What the API hands to the queue: a submit request before the app, idempotency and notify are added. */
 export type SendInput = Pick<
   SubmitRequest,
-  'from' | 'to' | 'text' | 'priority' | 'sendAt' | 'deadline' | 'metadata' | 'callbackUrl'
+  'from' | 'to' | 'text' | 'withParts' | 'priority' | 'sendAt' | 'deadline' | 'metadata' | 'callbackUrl'
 >;
 
 const RECIPIENT_FIELDS: ReadonlySet<string> = new Set(['user', 'group']);
@@ -210,6 +211,7 @@ const sendExplainers = (maxContentBytes: number, defaultPriority: Priority): Exp
     from: (v) => requireId(v, 'from'),
     to: requireRecipient,
     content: (v) => requireContent(v, 'content', maxContentBytes),
+    parts: (v) => requireParts(v, 'parts', maxContentBytes),
     priority: (v) => optionalPriority(v, defaultPriority),
     send_at: optionalSendAt,
     deadline: (v) => optionalDeadline(v, undefined, Date.now()),
@@ -237,13 +239,18 @@ export function parseSendBody(body: unknown, maxContentBytes: number, defaultPri
   }
   const valid = checkObject(SendMessageBody, body, explainersFor(maxContentBytes, defaultPriority));
   const { from, to } = valid;
-  const text = requireContent(valid.content, 'content', maxContentBytes);
+  assertNotBoth(valid.content, valid.parts);
+  const withParts = valid.parts !== undefined;
+  const text = withParts
+    ? requireParts(valid.parts, 'parts', maxContentBytes)
+    : requireContent(valid.content, 'content', maxContentBytes);
   const priority = valid.priority ?? defaultPriority;
   const sendAt = optionalSendAt(valid.send_at);
   const deadline = optionalDeadline(valid.deadline, sendAt, Date.now());
   const callbackUrl = optionalCallbackUrl(valid.callback_url);
   if ('user' in to) assertNotSelf(from, to.user, 'to.user', 'from');
   const input: SendInput = { from, to, text, priority };
+  if (withParts) input.withParts = true;
   if (sendAt !== undefined) input.sendAt = sendAt;
   if (deadline !== undefined) input.deadline = deadline;
   if (valid.metadata != null) input.metadata = valid.metadata;

@@ -134,18 +134,21 @@ test("each operation answers its error codes' statuses with the Error schema, li
 test('a request schema is the one the route validates with: the document shows its fields and limits', () => {
   const doc = apiDocument() as Json;
   const send = doc.components.schemas.SendMessageRequest;
-  assert.deepEqual(send.required, ['from', 'to', 'content']);
+  // content or parts: one of the two, checked by the route (both: invalid_field; neither: missing_field content).
+  assert.deepEqual(send.required, ['from', 'to']);
   assert.equal(send.additionalProperties, false);
   assert.deepEqual(Object.keys(send.properties), [
     'from',
     'to',
     'content',
+    'parts',
     'priority',
     'send_at',
     'deadline',
     'metadata',
     'callback_url',
   ]);
+  assert.equal(doc.components.schemas.Parts.minItems, 1);
   assert.equal(doc.components.schemas.UserId.maximum, 4294967295);
   const upload = doc.paths['/v1/batches'].post.requestBody.content['application/x-ndjson'].schema;
   assert.equal(upload['x-ndjson-first-line'].$ref, '#/components/schemas/BatchNdjsonHeader');

@@ -41,6 +41,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
     summary: 'create, list, rotate and revoke apps and keys; read the audit log (key from TTPUSH_ADMIN_KEY)',
     load: () => import('./commands/admin.ts'),
   },
+  doctor: {
+    summary: 'check the configured Redis, TeamTalk and workers before a campaign',
+    load: () => import('./commands/doctor.ts'),
+  },
 };
 
 function usage(): string {

@@ -81,6 +81,7 @@ function view(sent: number, status: BatchView['status'] = 'running'): BatchView 
     total: 100,
     counts: { queued: 100 - sent, sending: 0, sent, failed: 0, cancelled: 0 },
     rejected: 0,
+    rejected_listed: 0,
     duplicates: 0,
     rate: 50,
     eta_seconds: status === 'running' ? Math.ceil((100 - sent) / 50) : null,

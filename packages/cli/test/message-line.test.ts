@@ -75,3 +75,21 @@ test('audio messages are not decrypted', () => {
   assert.equal(line.text, null);
   assert.match(line.error ?? '', /audio message \(40 bytes\)/);
 });
+
+test('a text with two pictures prints its parts beside the raw text; a plain text prints none', () => {
+  // The markup written out from the protocol notes §11, not made by joinParts.
+  const raw = 'Look &$#@~^@[{:https://e.example/1.png:}]&$~@#@&$#@~^@[{:https://e.example/2.png:}]&$~@#@ 中';
+  const parsed = JSON.parse(
+    formatMessageLine(msg({ msgData: Buffer.from(cipher.encryptToBase64(raw)) }), cipher),
+  ) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(parsed), ['from', 'to', 'session_type', 'msg_id', 'create_time', 'text', 'parts']);
+  assert.equal(parsed.text, raw);
+  assert.deepEqual(parsed.parts, [
+    { text: 'Look ' },
+    { image: 'https://e.example/1.png' },
+    { image: 'https://e.example/2.png' },
+    { text: ' 中' },
+  ]);
+  const plain = toMessageLine(msg({ msgData: Buffer.from(cipher.encryptToBase64('no picture')) }), cipher);
+  assert.equal('parts' in plain, false);
+});

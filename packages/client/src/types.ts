@@ -12,10 +12,20 @@ export type BatchResultState = 'sent' | 'failed' | 'cancelled' | 'rejected';
 /** Content is a string, or an object the api sends as its JSON text. */
 export type Content = string | Record<string, unknown>;
 
-export interface SendMessageRequest {
+/**
+ * Text and pictures, sent instead of `content`: ttpush joins them into the one text the TeamTalk clients
+ * render (a picture as its URL between two markers). A picture's URL is http(s), at most 1,000 bytes.
+ */
+export type Part = { text: string } | { image: string };
+
+/** The text to send: `content`, or text and pictures as `parts`; exactly one of the two. */
+export type MessageText = { content: Content; parts?: never } | { parts: Part[]; content?: never };
+
+export type SendMessageRequest = SendMessageFields & MessageText;
+
+export interface SendMessageFields {
   from: number;
   to: Recipient;
-  content: Content;
   priority?: Priority;
   /** RFC 3339: send no earlier. */
   send_at?: string;
@@ -41,6 +51,8 @@ export interface MessageView {
   sent_at: string | null;
   error: { code: string; message: string } | null;
   metadata: Record<string, unknown> | null;
+  /** Only for a message sent with `parts`: its text and pictures. */
+  parts?: Part[];
 }
 
 /**
@@ -72,12 +84,14 @@ export interface MessagePage {
 }
 
 /** One recipient of a batch, optionally with its own content. */
-export type BatchRecipient = Recipient & { content?: Content };
+export type BatchRecipient = Recipient & ({ content?: Content; parts?: never } | { parts?: Part[]; content?: never });
 
 export interface BatchHeader {
   from: number;
-  /** Optional when every recipient carries its own content. */
+  /** Optional when every recipient carries its own content (or parts). */
   content?: Content;
+  /** Text and pictures instead of `content` (one of the two). */
+  parts?: Part[];
   priority?: Priority;
   send_at?: string;
   deadline?: string;

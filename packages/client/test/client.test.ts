@@ -185,3 +185,29 @@ test('listMessages pages newest first with filters; eachMessage walks every page
     return true;
   });
 });
+
+test('parts: a message with a picture is sent and read back with its parts; a bad part is a TtpushError naming it', async () => {
+  const parts = [{ text: 'chart ' }, { image: 'https://cdn.example.com/chart.png' }];
+  const sent = await client.sendMessage({ from: 1, to: { user: 6 }, parts }, { wait: 10 });
+  assert.equal(sent.status, 'sent');
+  assert.deepEqual(sent.parts, parts);
+  assert.deepEqual((await client.getMessage(sent.id)).parts, parts);
+  const stored = h.sandbox.store.singleMessages(1, 6).at(-1);
+  assert.ok(stored, 'stored by TeamTalk');
+  const batch = await client.createBatch({
+    from: 1,
+    parts: [{ image: 'https://cdn.example.com/all.png' }],
+    recipients: [{ user: 7 }, { user: 8, parts: [{ text: 'own' }] }],
+  });
+  assert.equal((await finished(batch.id)).counts.sent, 2);
+  await assert.rejects(
+    client.sendMessage({ from: 1, to: { user: 2 }, parts: [{ image: 'ftp://x/y.png' }] }),
+    (err: unknown) => {
+      assert.ok(err instanceof TtpushError);
+      assert.equal(err.status, 400);
+      assert.equal(err.code, 'invalid_field');
+      assert.equal(err.field, 'parts[0].image');
+      return true;
+    },
+  );
+});

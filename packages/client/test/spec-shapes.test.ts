@@ -65,6 +65,7 @@ test("the client's types have exactly the fields of the reference's schemas", ()
         sent_at: true,
         error: true,
         metadata: true,
+        parts: true,
       }),
       schemaKeys('Message'),
     ],
@@ -74,6 +75,7 @@ test("the client's types have exactly the fields of the reference's schemas", ()
         from: true,
         to: true,
         content: true,
+        parts: true,
         priority: true,
         send_at: true,
         deadline: true,
@@ -115,6 +117,7 @@ test("the client's types have exactly the fields of the reference's schemas", ()
       keysOf<BatchHeader>()({
         from: true,
         content: true,
+        parts: true,
         priority: true,
         send_at: true,
         deadline: true,

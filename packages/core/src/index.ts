@@ -24,3 +24,4 @@ export * from './tenants/app-key.ts';
 export * from './recent-failures.ts';
 export * from './worker-health.ts';
 export * from './webhooks/index.ts';
+export * from './parts.ts';

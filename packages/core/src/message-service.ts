@@ -90,6 +90,7 @@ export class RedisMessageService implements MessageService {
     if (req.notify) fields.push('n', '1');
     if (req.key !== undefined) fields.push('k', req.key);
     if (req.callbackUrl) fields.push('cb', req.callbackUrl);
+    if (req.withParts) fields.push('pp', '1');
     const k = this.keys;
     const idem = req.idempotencyKey ? k.idempotency(req.app, req.idempotencyKey, p) : `${k.tag(p)}:idem:-`;
     const keyIndexed = req.listByKey === true && req.key !== undefined;
@@ -134,7 +135,7 @@ export class RedisMessageService implements MessageService {
       status: scheduled ? 'scheduled' : 'queued', attempts: 0, createdAt: now, updatedAt: now,
       sendAt: req.sendAt ?? null, deadline: req.deadline ?? null, sentAt: null, msgId: null, errorCode: null, errorMessage: null,
       metadata: req.metadata ?? null, app: req.app, notify: !!req.notify, conv, createTime: null, floor: null,
-      callbackUrl: req.callbackUrl ?? null,
+      callbackUrl: req.callbackUrl ?? null, ...(req.withParts && { withParts: true }),
     }; // prettier-ignore
     return { view: toView(record), duplicate: false };
   }

@@ -6,7 +6,9 @@
  *   ct TeamTalk create_time used (s) · fl floor: the conversation's last msg_id known before the send
  *   k the sending key's public id (read by MessageService.owner only)
  *   cb callback_url (webhooks: message.sent / message.failed go there too)
+ *   pp '1' when sent as `parts` (the view splits the text back into them)
  */
+import { splitParts } from './parts.ts';
 import type { MessageStatus, MessageView, Priority, Recipient } from './types.ts';
 
 /** How long a terminal record is kept when TTPUSH_RECORD_TTL is not set. */
@@ -37,6 +39,8 @@ export interface MessageRecord {
   createTime: number | null;
   floor: number | null;
   callbackUrl: string | null;
+  /** Sent as `parts` (optional: records built before this field left it out). */
+  withParts?: boolean;
 }
 
 function num(v: string | undefined): number | null {
@@ -69,6 +73,7 @@ export function parseRecord(id: string, h: RecordHash): MessageRecord | null {
     createTime: num(h.ct),
     floor: num(h.fl),
     callbackUrl: h.cb || null,
+    ...(h.pp === '1' && { withParts: true }),
   };
 }
 
@@ -90,5 +95,6 @@ export function toView(r: MessageRecord): MessageView {
     sent_at: iso(r.sentAt),
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null,
     metadata: r.metadata,
+    ...(r.withParts === true && { parts: splitParts(r.text) }),
   };
 }

@@ -62,14 +62,15 @@ return n
 /**
  * KEYS: record, lane, sched, depth. ARGV: id, now, done channel, record ttl ms.
  * Returns {1} cancelled, {0, status} not cancellable, {-1} missing.
- * A terminal record loses its text (x): nothing reads it back any more, and it is the bulk of the record.
+ * A terminal record loses its text (x): nothing reads it back any more, and it is the bulk of the record (a message
+ * sent as parts keeps it for its view's parts).
  */
 const CANCEL = `
 local s = redis.call('HGET', KEYS[1], 's')
 if not s then return {-1} end
 if s ~= 'queued' and s ~= 'scheduled' then return {0, s} end
 redis.call('HSET', KEYS[1], 's', 'cancelled', 'ua', ARGV[2])
-redis.call('HDEL', KEYS[1], 'x')
+if redis.call('HGET', KEYS[1], 'pp') ~= '1' then redis.call('HDEL', KEYS[1], 'x') end
 redis.call('LREM', KEYS[2], 1, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('DECR', KEYS[4])
@@ -99,7 +100,8 @@ return 'ok'
  * KEYS: record, lane, conv, depth, lock, lanes.
  * ARGV: id, status, now, msg_id, code, message, create_time, text hash, token, conv, done channel, record ttl ms.
  * Returns the lane's remaining length (0: drained and released).
- * The record loses its text (x) once terminal: read-back needs it only while the message may still be sent.
+ * The record loses its text (x) once terminal: read-back needs it only while the message may still be sent. A message
+ * sent as parts keeps it: its view shows the parts, split back from the text.
  */
 const COMPLETE = `
 local s = redis.call('HGET', KEYS[1], 's')
@@ -115,7 +117,7 @@ if not terminal then
   else
     redis.call('HSET', KEYS[1], 's', 'failed', 'ua', ARGV[3], 'ec', ARGV[5], 'em', ARGV[6])
   end
-  redis.call('HDEL', KEYS[1], 'x')
+  if redis.call('HGET', KEYS[1], 'pp') ~= '1' then redis.call('HDEL', KEYS[1], 'x') end
   redis.call('DECR', KEYS[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[12])
   if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[11], ARGV[1]) end

@@ -2,6 +2,7 @@
  * The message contract shared by api and worker: what a caller submits, what a status looks like,
  * and the stable codes of failed messages.
  */
+import type { Part } from './parts.ts';
 
 import type { ListPage, ListQuery } from './message-list.ts';
 
@@ -37,8 +38,10 @@ export interface SubmitRequest {
   key?: string;
   from: number;
   to: Recipient;
-  /** The text as sent: an object content is already JSON.stringify'd by the API. */
+  /** The text as sent: an object content is already JSON.stringify'd by the API, parts joined (parts.ts). */
   text: string;
+  /** Given as `parts`: the view shows them, split back from the text. */
+  withParts?: boolean;
   priority: Priority;
   /** Unix ms; absent: now. */
   sendAt?: number;
@@ -80,6 +83,8 @@ export interface MessageView {
   sent_at: string | null;
   error: { code: string; message: string } | null;
   metadata: Record<string, unknown> | null;
+  /** Only for a message sent with `parts`: its text and pictures (parts.ts splitParts). */
+  parts?: Part[];
 }
 
 export interface SubmitResult {

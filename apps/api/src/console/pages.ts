@@ -66,6 +66,12 @@ export function consolePage(): string {
 </header>
 <p id="notice" role="status" hidden></p>
 <section>
+<h2>Message</h2>
+<form id="lookup"><label for="message-id">Message id</label> <input id="message-id" class="mono" size="30" placeholder="msg_…" required> <button type="submit">Show</button></form>
+<div id="message" hidden></div>
+<script src="/console/assets/console-lookup.js" defer></script>
+</section>
+<section>
 <h2>Queue</h2>
 <div class="tiles">
 <div class="tile"><b id="depth">-</b><span>messages not yet terminal</span></div>

@@ -101,7 +101,7 @@ defineOperation({
   tag: TAG,
   summary: "The console page's script and style sheet",
   auth: 'none',
-  params: z.object({ file: z.enum(['console.js', 'console-messages.js', 'console.css']) }),
+  params: z.object({ file: z.enum(['console.js', 'console-messages.js', 'console.css', 'console-lookup.js']) }),
   responses: {
     '200': { description: 'the file', body: { contentType: 'text/javascript', schema: z.string() } },
   },
@@ -180,4 +180,17 @@ defineOperation({
   auth: 'admin',
   responses: { '200': html('the bull-board page') },
   errors: ['unauthorized', 'admin_disabled', 'redis_unavailable'],
+});
+
+defineOperation({
+  method: 'get',
+  path: '/console/api/messages/{id}',
+  tag: TAG,
+  summary: "Any app's message, for the console's lookup",
+  description:
+    'The GET /v1/messages/{id} view of a message of any app, with its `parts` (text and picture URLs) when it was sent with parts.',
+  auth: 'admin',
+  params: z.object({ id: z.string().describe('the message id, e.g. msg_0mx7de5q025z5pc11ei4vr') }),
+  responses: { '200': { description: 'the message', body: { contentType: 'application/json', schema: MessageView } } },
+  errors: ['unauthorized', 'admin_disabled', 'not_found', 'redis_unavailable'],
 });

@@ -31,7 +31,7 @@ export interface ConsoleDeps {
   batches: BatchService;
   /** The overview JSON (console/overview.ts readOverview over the api's services). */
   overview: () => Promise<Overview>;
-  /** The recent messages panel (GET /console/api/messages); absent: not mounted. */
+  /** The recent messages panel (GET /console/api/messages) and the lookup of any app's message (GET /console/api/messages/:id, with parts); absent: not mounted. */
   messages?: MessageService | undefined;
   /** One line per batch action taken from the console (an operator changed an app's batch). */
   logger?: Logger | undefined;
@@ -51,6 +51,10 @@ const ASSETS: Record<string, { type: string; body: Buffer }> = {
   'console.css': {
     type: 'text/css; charset=utf-8',
     body: readFileSync(new URL('../console/assets/console.css', import.meta.url)),
+  },
+  'console-lookup.js': {
+    type: 'text/javascript; charset=utf-8',
+    body: readFileSync(new URL('../console/assets/console-lookup.js', import.meta.url)),
   },
 };
 
@@ -216,5 +220,21 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       })
       .all(methodNotAllowed(['POST']));
   }
+
+  router
+    .route('/console/api/messages/:id')
+    .get(routeName('console_message'), auth, async (req, res) => {
+      const id = String(req.params.id);
+      const view = deps.messages ? await deps.messages.get(id) : null;
+      if (view === null) {
+        throw new ApiError(
+          'not_found',
+          `there is no message with id ${JSON.stringify(id)}: check the id (messages are kept a limited time after they end)`,
+          'id',
+        );
+      }
+      res.set('Cache-Control', 'no-store').json(view);
+    })
+    .all(methodNotAllowed(['GET']));
   return router;
 }

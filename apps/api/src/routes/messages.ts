@@ -77,6 +77,7 @@ export function messagesRouter(deps: MessagesDeps): Router {
             from: input.from,
             to: input.to,
             text: input.text,
+            ...(input.withParts && { withParts: true }),
             priority: input.priority,
             ...(input.sendAt !== undefined && { sendAt: input.sendAt }),
             ...(input.deadline !== undefined && { deadline: input.deadline }),

@@ -1,6 +1,7 @@
 /** POST /v1/batches (JSON, or NDJSON lines), the batch view and its results. */
 import { z } from 'zod';
 import { BATCH_RESULT_STATES, BATCH_STATUSES } from '@ttpush/core';
+import { Parts } from './parts.ts';
 import { CallbackUrl, Content, Failure, GroupId, Priority, Recipient, Rfc3339, UserId } from './fields.ts';
 
 /** The batch-wide fields: the JSON body's top level, or an NDJSON upload's first line. */
@@ -8,6 +9,9 @@ const headerShape = {
   from: UserId.meta({ description: 'The sender of every message; the app key must be allowed to send as this user.' }),
   content: Content.optional().meta({
     description: 'The text every recipient without its own `content` gets; optional when each recipient has one.',
+  }),
+  parts: Parts.optional().meta({
+    description: 'Text and pictures every recipient without its own gets, instead of `content` (one of the two).',
   }),
   priority: Priority.nullish(),
   send_at: Rfc3339.nullish().meta({ description: 'Optional RFC 3339 time: send no earlier than this.' }),
@@ -18,11 +22,14 @@ const headerShape = {
 };
 
 const recipientContent = Content.optional().meta({ description: "This recipient's own text (overrides the batch's)." });
+const recipientParts = Parts.optional().meta({
+  description: "This recipient's own text and pictures, instead of its own `content` (overrides the batch's).",
+});
 
 export const BatchRecipient = z
   .union([
-    z.object({ user: UserId, content: recipientContent }).strict(),
-    z.object({ group: GroupId, content: recipientContent }).strict(),
+    z.object({ user: UserId, content: recipientContent, parts: recipientParts }).strict(),
+    z.object({ group: GroupId, content: recipientContent, parts: recipientParts }).strict(),
   ])
   .meta({
     id: 'BatchRecipient',

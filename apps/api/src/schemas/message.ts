@@ -11,12 +11,14 @@ import {
   Rfc3339,
   UserId,
 } from './fields.ts';
+import { Part, Parts } from './parts.ts';
 
 export const SendMessageBody = z
   .object({
     from: UserId.meta({ description: 'The sender; the app key must be allowed to send as this user.' }),
     to: Recipient,
-    content: Content,
+    content: Content.optional().meta({ description: 'The text to send; or give `parts` instead (one of the two).' }),
+    parts: Parts.optional(),
     priority: Priority.nullish(),
     send_at: Rfc3339.nullish().meta({
       description: 'Optional RFC 3339 time (with seconds and an offset): send no earlier than this.',
@@ -33,7 +35,7 @@ export const SendMessageBody = z
   .meta({
     id: 'SendMessageRequest',
     description:
-      'Unknown fields are refused (unknown_field); null optional fields count as absent. Checked after the schema: content fits TTPUSH_MAX_CONTENT_BYTES (content_too_long), deadline is after now and after send_at, and a single text is not to the sender itself (self_send).',
+      'Unknown fields are refused (unknown_field); null optional fields count as absent. The text is `content` or `parts`, exactly one of the two (both: invalid_field; neither: missing_field content). Checked after the schema: content fits TTPUSH_MAX_CONTENT_BYTES (content_too_long), deadline is after now and after send_at, and a single text is not to the sender itself (self_send).',
     example: { from: 1001, to: { user: 2001 }, content: 'Your order has shipped', priority: 'high' },
   });
 
@@ -77,6 +79,9 @@ export const MessageView = z
     sent_at: Time.nullable(),
     error: Failure.nullable(),
     metadata: z.record(z.string(), z.unknown()).nullable(),
+    parts: z.array(Part).optional().meta({
+      description: 'Only for a message sent with `parts`: its text and pictures, as the TeamTalk clients read them.',
+    }),
   })
   .strict()
   .meta({

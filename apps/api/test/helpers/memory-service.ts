@@ -19,6 +19,7 @@ import {
   type SubmitRequest,
   type SubmitResult,
 } from '@ttpush/core';
+import { splitParts } from '@ttpush/core';
 
 /** What happens to the next messages submitted. */
 export type Plan =
@@ -108,6 +109,7 @@ export class MemoryService implements MessageService {
       sent_at: null,
       error: null,
       metadata: req.metadata ?? null,
+      ...(req.withParts && { parts: splitParts(req.text) }),
     };
     this.messages.set(id, view);
     this.owners.set(id, { app: req.app, key: req.key ?? null });

@@ -13,6 +13,7 @@ import { EXIT } from '../remote/exit-codes.ts';
 import { EXIT_INTERRUPTED, followBatch, reportFollowError } from '../remote/follow.ts';
 import { fileRecipients, RecipientLineError, recipientLines } from '../remote/recipient-lines.ts';
 import { BATCH_ACTIONS, runBatchAction } from './batch-actions.ts';
+import { imageFlags, textOf } from '../remote/image-flags.ts';
 
 export const batchUsage = `usage: ttpush batch --from ID --text TEXT --recipients FILE|- [options]
        ttpush batch status ID [--follow] [--json] [--no-progress]
@@ -26,6 +27,8 @@ user id, or an NDJSON object such as {"user": 2}, {"group": 7} or {"user": 3, "c
 options:
   --from ID            the sending user (one your app key may send as)
   --text TEXT          the content every recipient without its own gets
+  --image URL          a picture (http(s) URL) after the text; repeat it for several (--text may
+                       then be left out); a line may carry its own {"user": 3, "parts": [...]}
   --recipients FILE|-  the recipients file, or - for stdin
   --url URL            ttpush's address (default ${DEFAULT_URL})
   --priority P         high, normal or low (default: the app key's)
@@ -51,6 +54,7 @@ failed (or the batch was cancelled), 2 usage or configuration error, 3 ttpush re
 const OPTIONS = {
   from: { type: 'string' },
   text: { type: 'string' },
+  image: { type: 'string', multiple: true },
   recipients: { type: 'string' },
   url: { type: 'string' },
   priority: { type: 'string' },
@@ -63,6 +67,8 @@ interface BatchOptions {
   url: string | undefined;
   from: number;
   text: string;
+  /** --image URLs, in order: the batch's text is sent as parts, the text first. */
+  images: string[];
   recipients: string;
   priority: Priority | undefined;
   json: boolean;
@@ -73,7 +79,8 @@ export function parseBatchArgs(argv: string[]): BatchOptions | 'help' {
   const values = parseFlags(argv, OPTIONS);
   if (values.help) return 'help';
   const from = parseInteger(required(values.from, '--from'), '--from', { min: 1, max: 4294967295 });
-  const text = required(values.text, '--text');
+  const images = imageFlags(values.image);
+  const text = images.length > 0 && values.text === undefined ? '' : required(values.text, '--text');
   const recipients = required(values.recipients, '--recipients');
   if (recipients !== '-' && !(existsSync(recipients) && statSync(recipients).isFile())) {
     throw new UsageError(`--recipients ${recipients} is not a readable file (use - to read stdin)`);
@@ -86,6 +93,7 @@ export function parseBatchArgs(argv: string[]): BatchOptions | 'help' {
     url: values.url,
     from,
     text,
+    images,
     recipients,
     priority,
     json: values.json ?? false,
@@ -147,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       view = await client.createBatch({
         from: options.from,
-        content: options.text,
+        ...textOf(options),
         ...(options.priority !== undefined && { priority: options.priority }),
         stream,
       });

@@ -6,15 +6,18 @@ import type { MessageView, Priority, Recipient, SendMessageRequest } from '@ttpu
 import { parseInteger, parseLine, required, UsageError, usageErrorText } from '../args.ts';
 import { connect, DEFAULT_URL } from '../remote/connection.ts';
 import { EXIT, reportClientError } from '../remote/exit-codes.ts';
+import { imageFlags, textOf } from '../remote/image-flags.ts';
 
-export const sendUsage = `usage: ttpush send (--to-user ID | --to-group ID) --from ID [options] TEXT
+export const sendUsage = `usage: ttpush send (--to-user ID | --to-group ID) --from ID [options] TEXT [--image URL]...
 
-Sends TEXT through a running ttpush, as the app whose key is in TTPUSH_API_KEY.
+Sends TEXT through a running ttpush, as the app whose key is in TTPUSH_API_KEY. With --image, the
+pictures follow the text in the message (TEXT may then be left out).
 
 options:
   --to-user ID      the user to send to
   --to-group ID     the group to send to
   --from ID         the sending user (one your app key may send as)
+  --image URL       a picture (http(s) URL) after the text; repeat it for several
   --url URL         ttpush's address (default ${DEFAULT_URL})
   --priority P      high, normal or low (default: the app key's)
   --wait S          wait up to S seconds (at most 30) for the message to be sent or fail
@@ -43,6 +46,7 @@ const OPTIONS = {
   'idempotency-key': { type: 'string' },
   metadata: { type: 'string' },
   json: { type: 'boolean' },
+  image: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -54,6 +58,8 @@ interface SendOptions {
   from: number;
   to: Recipient;
   text: string;
+  /** --image URLs, in order: the message is sent as parts, the text first. */
+  images: string[];
   priority: Priority | undefined;
   wait: number | undefined;
   sendAt: string | undefined;
@@ -104,7 +110,9 @@ export function parseSendArgs(argv: string[]): SendOptions | 'help' {
       ? { user: parseInteger(toUser, '--to-user', ID_RANGE) }
       : { group: parseInteger(toGroup ?? '', '--to-group', ID_RANGE) };
   const from = parseInteger(required(values.from, '--from'), '--from', ID_RANGE);
-  if (positionals.length !== 1 || positionals[0] === '') {
+  const images = imageFlags(values.image);
+  if (images.length > 0 && positionals.length === 0) positionals.push('');
+  if (positionals.length !== 1 || (positionals[0] === '' && images.length === 0)) {
     throw new UsageError(
       positionals.length === 0 ? 'the message TEXT is missing' : 'give the TEXT as one argument (quote it)',
     );
@@ -129,6 +137,7 @@ export function parseSendArgs(argv: string[]): SendOptions | 'help' {
     from,
     to,
     text: positionals[0]!,
+    images,
     priority: priority as Priority | undefined,
     wait,
     sendAt: values['send-at'] === undefined ? undefined : parseTime(values['send-at'], '--send-at'),
@@ -168,7 +177,7 @@ export async function run(argv: string[]): Promise<number> {
     const req: SendMessageRequest = {
       from: options.from,
       to: options.to,
-      content: options.text,
+      ...textOf(options),
       ...(options.priority !== undefined && { priority: options.priority }),
       ...(options.sendAt !== undefined && { send_at: options.sendAt }),
       ...(options.deadline !== undefined && { deadline: options.deadline }),

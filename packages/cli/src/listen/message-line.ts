@@ -1,11 +1,15 @@
 /**
  * One received MSG_DATA as the JSON line `ttpush listen` prints. Pure: no I/O.
  */
+import { splitParts, type Part } from '@ttpush/core';
 import { im, type TeamTalkCipher } from '@ttpush/pdu';
 
 export type SessionKind = 'single' | 'group';
 
-/** The printed object; keys in this order. `error` only when the text could not be read. */
+/**
+ * The printed object; keys in this order. `parts` only when the text holds a picture (the text and image
+ * URLs the TeamTalk clients show, in order); `error` only when the text could not be read.
+ */
 export interface MessageLine {
   from: number;
   to: number;
@@ -13,6 +17,7 @@ export interface MessageLine {
   msg_id: number;
   create_time: number;
   text: string | null;
+  parts?: Part[];
   error?: string;
 }
 
@@ -37,6 +42,8 @@ export function toMessageLine(msg: im.IMMsgData, cipher: TeamTalkCipher): Messag
   }
   try {
     line.text = cipher.decryptToString(msg.msgData);
+    const parts = splitParts(line.text);
+    if (parts.some((p) => 'image' in p)) line.parts = parts;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     line.error = typeof code === 'string' ? `${code}: ${(err as Error).message}` : String(err);
