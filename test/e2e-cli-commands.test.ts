@@ -144,9 +144,15 @@ test('send --send-at --deadline --idempotency-key --metadata; message get and ca
   const inAnHour = Date.parse(view.send_at) - Date.now();
   assert.ok(inAnHour > 3_500_000 && inAnHour <= 3_600_000, view.send_at);
   assert.ok(Date.parse(view.deadline) > Date.parse(view.send_at));
-  // The same Idempotency-Key answers the first message.
-  const again = await ttpush([...args, ...flags, 'later']);
+  // The same Idempotency-Key with the same request answers the first message. A relative --send-at is a new time at
+  // each run, so the repeat names the first one's absolute times; another request under the key is refused (exit 3).
+  const same = ['--send-at', view.send_at, '--deadline', view.deadline, '--idempotency-key', 'order-42'];
+  const again = await ttpush([...args, ...same, '--metadata', '{"order":42}', 'later']);
+  assert.equal(again.code, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).id, view.id);
+  const reused = await ttpush([...args, ...flags, 'later']);
+  assert.equal(reused.code, 3, reused.stderr);
+  assert.match(reused.stderr, /idempotency_key_reused/);
   const at = await ttpush([...args, '--send-at', '2030-01-31T09:30:00Z', 'at a time']);
   assert.equal(JSON.parse(at.stdout).send_at, '2030-01-31T09:30:00.000Z');
 

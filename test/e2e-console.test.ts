@@ -141,7 +141,7 @@ test('the recent messages panel shows each message with its status and error, fi
     await page.click('button[type="submit"]');
     const failedRow = page.locator(`tr[data-message="${failed.body.id}"]`);
     await failedRow.locator('.status', { hasText: 'failed' }).waitFor({ timeout: 15_000 });
-    assert.match(await failedRow.innerText(), /teamtalk_no_reply: .*group/);
+    assert.match(await failedRow.innerText(), /group_not_found: .*group/);
     assert.match(await failedRow.innerText(), /dev/);
     const sentRow = page.locator(`tr[data-message="${sent.body.id}"]`);
     await sentRow.locator('.status', { hasText: 'sent' }).waitFor({ timeout: 15_000 });
