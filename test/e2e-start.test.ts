@@ -162,3 +162,40 @@ test('the probes are logged at debug: at info, the log shows requests but no /re
   assert.doesNotMatch(s.output(), /"path":"\/(readyz|healthz)"/);
   await s.stop();
 });
+
+test('ttpush doctor with nothing configured checks the ttpush start running on its data folder', async () => {
+  const dir = dataDir();
+  const first = await start({ dataDir: dir });
+  const lock = JSON.parse(readFileSync(join(dir, 'ttpush.lock'), 'utf8')) as { redisUrl: string; dbProxyAddrs: string };
+  await waitFor(
+    () => 'the api ready',
+    async () => (await fetch(`${first.url}/readyz`)).status === 200,
+    20_000,
+  );
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TTPUSH_')) clean[k] = v;
+  const child = spawn(process.execPath, [BIN, 'doctor', '--json', '--timeout', '5'], {
+    cwd: REPO,
+    env: { ...clean, TTPUSH_DATA_DIR: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const report = JSON.parse(out) as { checks: { status: string; name: string; detail: string }[] };
+  const named = (re: RegExp) => report.checks.filter((c) => re.test(c.name));
+  assert.match(named(/^ttpush start$/)[0]?.detail ?? '', new RegExp(`TTPUSH_REDIS_URL=${lock.redisUrl}`), out);
+  assert.equal(named(/^redis .* memory policy$/)[0]?.status, 'ok', out);
+  assert.equal(named(new RegExp(`^db_proxy ${lock.dbProxyAddrs} heartbeat$`))[0]?.status, 'ok', out);
+  assert.equal(named(/^admin key$/)[0]?.status, 'ok', out);
+  assert.ok(
+    report.checks.some((c) => /^worker /.test(c.name) && c.status === 'ok'),
+    out,
+  );
+  // What is left is the stock AES key and no --probe-pair: warnings, not failures.
+  assert.equal(code, 1, out);
+  assert.ok(
+    !out.includes(readFileSync(join(dir, 'keys.json'), 'utf8').match(/adm_[\w-]+/)![0]),
+    'no admin key printed',
+  );
+});

@@ -7,15 +7,18 @@
  */
 import { bootConfig } from '../boot.ts';
 import { parseFlags, parseInteger, parseSeconds, UsageError, usageErrorText } from '../args.ts';
-import { exitCodeOf, formatCheck, summaryLine, type Check } from '../doctor/check.ts';
+import { exitCodeOf, formatCheck, ok, summaryLine, type Check } from '../doctor/check.ts';
 import { configChecks } from '../doctor/config-checks.ts';
 import { redisChecks, workerChecks } from '../doctor/redis-checks.ts';
 import { dbProxyChecks, routeChecks } from '../doctor/teamtalk-checks.ts';
+import { runningStart } from '../doctor/running-start.ts';
 
 export const doctorUsage = `usage: ttpush doctor [--probe-pair A,B] [--timeout S] [--json]
 
 Checks the deployment ttpush is configured for (the same variables as ttpush start): Redis, each
 db_proxy_server and route_server address, the workers alive, the webhook allow-list, the admin key.
+With Redis or TeamTalk unset, a ttpush start running on the data folder (TTPUSH_DATA_DIR) is checked:
+its private Redis, its TeamTalk addresses and the admin key it keeps.
 
 options:
   --probe-pair A,B  two user ids who have exchanged a message: their conversation is read back
@@ -73,8 +76,22 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${doctorUsage}\n`);
     return 0;
   }
-  const config = bootConfig();
+  let config = bootConfig();
   if (!config) return 2;
+  const running = runningStart(config);
+  let note: Check | undefined;
+  if (running) {
+    Object.assign(process.env, running.env);
+    config = bootConfig();
+    if (!config) return 2;
+    note = ok(
+      'ttpush start',
+      `checking the ttpush start running on ${config.dataDir} (pid ${running.pid}): ${Object.keys(running.env)
+        .filter((k) => k !== 'TTPUSH_ADMIN_KEY')
+        .map((k) => `${k}=${running.env[k]}`)
+        .join(' ')}`,
+    );
+  }
   const tt = { timeoutMs: options.timeoutMs, heartbeatWaitMs: HEARTBEAT_WAIT_MS, probePair: options.probePair };
   const groups = await Promise.all([
     Promise.resolve(configChecks(config)),
@@ -83,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     dbProxyChecks(config, tt),
     routeChecks(config, tt),
   ]);
-  const checks: Check[] = groups.flat();
+  const checks: Check[] = [...(note ? [note] : []), ...groups.flat()];
   const code = exitCodeOf(checks);
   if (options.json) {
     const status = code === 0 ? 'ok' : code === 1 ? 'warn' : 'fail';
