@@ -3,7 +3,8 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { SAME_REQUEST_MS, handleStopRequests } from '../src/boot.ts';
 
-const SIG = 'SIGUSR2';
+// A signal no Node.js version acts on by itself (Node 24 writes a diagnostic report on an emitted SIGUSR2).
+const SIG = 'SIGWINCH';
 afterEach(() => process.removeAllListeners(SIG));
 
 function setup() {
