@@ -96,8 +96,9 @@ export function parseBatchRecipient(
   const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
   // The explainer first: it refuses a bad recipient in words of its own at a fraction of the cost of a schema
   // failure (a million invalid lines under skip_invalid must stay cheap); the schema still decides what passes.
-  explainRecipient(value, maxContentBytes, prefix);
-  const valid = checkWith(BatchRecipientSchema, value, (v) => explainRecipient(v, maxContentBytes, prefix), prefix);
+  // It also checks the recipient's own content or parts once, and gives the text they make.
+  const own = explainRecipient(value, maxContentBytes, prefix);
+  const valid = checkWith(BatchRecipientSchema, value, () => undefined, prefix);
   let to: Recipient;
   if ('user' in valid) {
     assertNotSelf(header.from, valid.user, field('user'), 'from');
@@ -105,13 +106,9 @@ export function parseBatchRecipient(
   } else {
     to = { group: valid.group };
   }
-  let text: string | undefined;
   assertNotBoth(valid.content, valid.parts, prefix);
-  if (valid.parts !== undefined) {
-    text = requireParts(valid.parts, field('parts'), maxContentBytes);
-  } else if (valid.content !== undefined) {
-    text = requireContent(valid.content, field('content'), maxContentBytes);
-  } else if (header.text === undefined) {
+  const text = own;
+  if (text === undefined && header.text === undefined) {
     throw new ApiError(
       'missing_field',
       prefix
@@ -123,8 +120,11 @@ export function parseBatchRecipient(
   return { to, text };
 }
 
-/** Words the refusal of a recipient BatchRecipient refused. */
-function explainRecipient(value: unknown, maxContentBytes: number, prefix: string): void {
+/**
+ * Refuses a bad recipient in words of its own (before BatchRecipient, so a refusal stays cheap); returns the text of
+ * its own parts or content, checked within the size limit, or undefined when it has neither.
+ */
+function explainRecipient(value: unknown, maxContentBytes: number, prefix: string): string | undefined {
   const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
   const label = prefix || 'the line';
   const hint = 'give {"user": <user id>} or {"group": <group id>}, with an optional "content" (or "parts")';
@@ -147,8 +147,9 @@ function explainRecipient(value: unknown, maxContentBytes: number, prefix: strin
   }
   if (hasUser) requireId(value.user, field('user'));
   else requireId(value.group, field('group'));
-  if (value.content !== undefined) requireContent(value.content, field('content'), maxContentBytes);
-  if (value.parts !== undefined) requireParts(value.parts, field('parts'), maxContentBytes);
+  const content =
+    value.content === undefined ? undefined : requireContent(value.content, field('content'), maxContentBytes);
+  return value.parts === undefined ? content : requireParts(value.parts, field('parts'), maxContentBytes);
 }
 
 /** Where a refused recipient was: an NDJSON line number, or an index in the JSON body's recipients. */
