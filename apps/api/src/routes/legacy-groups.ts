@@ -18,7 +18,7 @@ import { mountLegacyRoute } from './legacy-route.ts';
 import { logLegacyRefusal } from '../legacy-refusal.ts';
 import { checkObject } from '../schema-check.ts';
 import { LegacyChangeMembersBody, LegacyCreateGroupBody } from '../schemas/legacy.ts';
-import { isPlainObject, requireId } from '../validation.ts';
+import { requireId } from '../validation.ts';
 import { parseJson } from './legacy.ts';
 
 export interface LegacyGroupsDeps {
@@ -52,11 +52,12 @@ export function legacyGroupsRouter(deps: LegacyGroupsDeps): Router {
     act: (body: Record<string, unknown>, groups: GroupAdmin, app: AppIdentity) => Promise<LegacyReply>,
   ): Promise<LegacyReply> {
     const l = locals(res);
-    const body = parseJson(req.body);
-    if (!isPlainObject(body)) {
-      logLegacyRefusal(logger, res, endpoint, null, 'the body is not a JSON object in UTF-8');
+    const parsed = parseJson(req.body);
+    if (!('value' in parsed)) {
+      logLegacyRefusal(logger, res, endpoint, null, parsed.refused);
       return { code: 'bad_params' };
     }
+    const body = parsed.value;
     const app = typeof body.app_key === 'string' ? await keyring.lookup(body.app_key) : null;
     if (app === null) return { code: 'unknown_app_key' };
     l.app = app;

@@ -10,7 +10,7 @@ import type { MessageService, MessageView, Recipient } from '@ttpush/core';
 import type { Logger } from 'pino';
 import { maySendAs, maySendToGroup, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { findShapeProblem } from '../json-shape.ts';
+import { findShapeProblem, shapeError } from '../json-shape.ts';
 import type { LegacyReply } from '../legacy-reply.ts';
 import { locals } from '../locals.ts';
 import { mountLegacyRoute } from './legacy-route.ts';
@@ -40,17 +40,20 @@ const UNAVAILABLE_FAILURES: ReadonlySet<string> = new Set(['teamtalk_unavailable
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The body as JSON, or undefined (error 1) when it is not UTF-8 JSON, nests too deep or holds a lone surrogate. */
-export function parseJson(body: unknown): unknown {
-  if (!Buffer.isBuffer(body)) return undefined;
+/** The body as a JSON object, or why it is refused (error 1): not UTF-8 JSON, not an object, too deep, a lone surrogate. */
+export function parseJson(body: unknown): { value: Record<string, unknown> } | { refused: string } {
+  const notJson = 'the body is not a JSON object in UTF-8';
+  if (!Buffer.isBuffer(body)) return { refused: notJson };
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(body));
   } catch {
-    return undefined;
+    return { refused: notJson };
   }
   // Before any recursive check: a value nested thousands deep would overflow the stack there.
-  return findShapeProblem(value) === null ? value : undefined;
+  const problem = findShapeProblem(value);
+  if (problem !== null) return { refused: shapeError(problem).message };
+  return isPlainObject(value) ? { value } : { refused: notJson };
 }
 
 /** The legacy answer for a message's state, or null while it is not terminal. */
@@ -77,15 +80,16 @@ export function legacyRouter(deps: LegacyDeps): Router {
   async function send(kind: Kind, req: Request, res: Response): Promise<LegacyReply> {
     const l = locals(res);
     const endpoint = kind === 'single' ? '/query/SendSingleMessage' : '/query/SendGroupMessage';
-    const body = parseJson(req.body);
+    const parsed = parseJson(req.body);
+    const body = 'value' in parsed ? parsed.value : undefined;
     const refuse = (field: string | null, reason: string): LegacyReply => {
-      logLegacyRefusal(logger, res, endpoint, field, reason, isPlainObject(body) ? body : undefined);
+      logLegacyRefusal(logger, res, endpoint, field, reason, body);
       return { code: 'bad_params' };
     };
-    if (!isPlainObject(body)) {
+    if (body === undefined) {
       return refuse(
         null,
-        'the body is not a JSON object in UTF-8: send {"app_key", "from_user_id", "session_id", "msg"}',
+        `${(parsed as { refused: string }).refused}: send {"app_key", "from_user_id", "session_id", "msg"}`,
       );
     }
     const app = typeof body.app_key === 'string' ? await keyring.lookup(body.app_key) : null;
