@@ -36,8 +36,8 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('base64url');
 }
 
-/** Fields of a SubmitRequest that describe who asks and how, not what is sent: left out of the fingerprint. */
-const NOT_THE_REQUEST: ReadonlySet<string> = new Set(['app', 'key', 'idempotencyKey', 'notify']);
+/** Fields of a SubmitRequest that describe who asks and how (listByKey: the key's read_all), not what is sent: left out of the fingerprint. */
+const NOT_THE_REQUEST: ReadonlySet<string> = new Set(['app', 'key', 'idempotencyKey', 'notify', 'listByKey']);
 
 /**
  * The fingerprint of a message request: what is sent (sender, recipient, text, priority, times, metadata,
