@@ -105,7 +105,7 @@ function parseArgsError(err: unknown, options: OptionsConfig): UsageError {
     return new UsageError(`unknown option ${flag}${hint || known}`);
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const flag = quoted.split(' ')[0] ?? quoted;
+    const flag = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
     if (/does not take an argument/.test(e.message)) return new UsageError(`${flag} takes no value`);
     return new UsageError(`${flag} needs a value`);
   }

@@ -12,6 +12,7 @@ import { defineScripts, type ScriptedRedis } from './scripts.ts';
 import { DEFAULT_RECORD_TTL_MS, parseRecord, toView, type MessageRecord } from './record.ts';
 import { IdempotencyKeyReusedError, submitFingerprint } from './idempotency.ts';
 import { newMessageId } from './ids.ts';
+import { LIVE_HEARTBEAT_MS } from './worker-health.ts';
 import { RECENT_INDEX_SIZE, listMessages, type ListPage, type ListQuery } from './message-list.ts';
 import {
   ServiceUnavailableError,
@@ -289,7 +290,7 @@ export class RedisMessageService implements MessageService {
     const now = Date.now();
     try {
       await this.redis.ping();
-      const ids = await this.redis.zrangebyscore(this.keys.workers, now - 15_000, '+inf');
+      const ids = await this.redis.zrangebyscore(this.keys.workers, now - LIVE_HEARTBEAT_MS, '+inf');
       // One GET per worker rather than MGET: on a cluster the workers' keys lie on different slots.
       const states = await Promise.all(ids.map((id) => this.redis.get(this.keys.worker(id))));
       const workers = ids.flatMap((id, i) => {

@@ -69,14 +69,16 @@ interface SendOptions {
   json: boolean;
 }
 
+/** The units of TTPUSH_* durations (@ttpush/config), here with fractions too: 1.5h. */
 const DELAY_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/** An RFC 3339 time, or a delay from now (30s, 10m, 2h, 1d) turned into one; ttpush checks the rest. */
+/** An RFC 3339 time (with seconds and a Z or ±hh:mm offset), or a delay from now (30s, 10m, 2h, 1d) turned into one. */
 export function parseTime(text: string, flag: string, now = Date.now()): string {
   const t = text.trim();
   const delay = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(t);
   if (delay) return new Date(now + Math.round(Number(delay[1]) * DELAY_UNITS[delay[2]!]!)).toISOString();
-  if (!/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}/.test(t) || Number.isNaN(Date.parse(t))) {
+  if (!RFC3339.test(t) || Number.isNaN(Date.parse(t))) {
     throw new UsageError(
       `${flag} must be an RFC 3339 time such as 2026-01-31T09:30:00Z, or a delay from now such as 10m, got '${text}'`,
     );

@@ -5,12 +5,9 @@
  * what it alone tells is "unknown", a warning, never a crash.
  */
 import { Redis } from 'ioredis';
-import { Keys, producerRedis, redisTarget, DEFAULT_PARTITIONS } from '@ttpush/core';
+import { Keys, LIVE_HEARTBEAT_MS, producerRedis, redisTarget, DEFAULT_PARTITIONS } from '@ttpush/core';
 import type { Config } from '@ttpush/config';
 import { fail, ok, warn, type Check } from './check.ts';
-
-/** The workers' heartbeat is fresh for this long (as /readyz and the metrics count them). */
-const WORKER_FRESH_MS = 15_000;
 
 type Info = Map<string, string>;
 
@@ -279,7 +276,7 @@ export async function workerChecks(config: Config, timeoutMs: number): Promise<C
     });
     const keys = new Keys(config.redisPrefix, config.redisPartitions ?? DEFAULT_PARTITIONS);
     const now = Date.now();
-    const ids = await redis.zrangebyscore(keys.workers, now - WORKER_FRESH_MS, '+inf');
+    const ids = await redis.zrangebyscore(keys.workers, now - LIVE_HEARTBEAT_MS, '+inf');
     const states = await Promise.all(ids.map((id) => redis.get(keys.worker(id))));
     const alive = ids.flatMap((id, i) => {
       const raw = states[i];
@@ -294,7 +291,7 @@ export async function workerChecks(config: Config, timeoutMs: number): Promise<C
       return [
         warn(
           'workers',
-          `none alive (no heartbeat in the last ${WORKER_FRESH_MS / 1000} s under prefix "${config.redisPrefix}"): accepted messages would wait`,
+          `none alive (no heartbeat in the last ${LIVE_HEARTBEAT_MS / 1000} s under prefix "${config.redisPrefix}"): accepted messages would wait`,
           'start `ttpush worker` (or `ttpush start`) with this configuration',
         ),
       ];
