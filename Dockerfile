@@ -7,7 +7,8 @@ COPY apps/worker/package.json apps/worker/
 COPY packages/cli/package.json packages/cli/
 COPY packages/client/package.json packages/client/
 COPY packages/config/package.json packages/config/
-COPY packages/core/package.json packages/core/
+COPY packages/contract/package.json packages/contract/
+COPY packages/store/package.json packages/store/
 COPY packages/pdu/package.json packages/pdu/
 COPY packages/sandbox/package.json packages/sandbox/
 COPY packages/testkit/package.json packages/testkit/

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createGzip } from 'node:zlib';
 import { Redis } from 'ioredis';
-import { Keys } from '@ttpush/core';
+import { Keys } from '@ttpush/contract';
 import { Harness, DEV_KEY, sleep } from './helpers/harness.ts';
 
 const HOUR_MS = 3_600_000;

@@ -8,7 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Config } from '@ttpush/config';
-import type { Priority } from '@ttpush/core';
+import type { Priority } from '@ttpush/contract';
 import { ApiError } from './errors.ts';
 import { locals } from './locals.ts';
 import { parsePresented } from './tenants/secret.ts';

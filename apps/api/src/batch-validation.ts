@@ -5,7 +5,7 @@
  * rejected under ?skip_invalid=true.
  */
 import { z } from 'zod';
-import type { BatchHeader, BatchRecipient, Priority, Recipient, RejectedInput } from '@ttpush/core';
+import type { BatchHeader, BatchRecipient, Priority, Recipient, RejectedInput } from '@ttpush/contract';
 import { ApiError } from './errors.ts';
 import { checkObject, checkWith } from './schema-check.ts';
 import { BatchJsonBody, BatchNdjsonHeader, BatchRecipient as BatchRecipientSchema } from './schemas/batch.ts';

@@ -1,5 +1,6 @@
 /** The query of GET /v1/messages and of the console's message list, read into a ListQuery or refused with a 400. */
-import { LIST_DEFAULT_LIMIT, decodeListCursor, type ListQuery, type ListScope, type MessageStatus } from '@ttpush/core';
+import { LIST_DEFAULT_LIMIT, decodeListCursor, type ListQuery, type ListScope } from '@ttpush/store';
+import type { MessageStatus } from '@ttpush/contract';
 import { ApiError } from './errors.ts';
 import { LIST_QUERY_FIX, ListMessagesQuery } from './schemas/message-list.ts';
 

@@ -12,7 +12,7 @@ import {
   appRateLimitKey,
   defineRateLimitScript,
   type RateLimitRedis,
-} from '@ttpush/core';
+} from '@ttpush/store';
 import { ApiError } from './errors.ts';
 import { locals } from './locals.ts';
 

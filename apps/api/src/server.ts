@@ -6,16 +6,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import {
-  Keys,
-  RedisBatchService,
-  RedisMessageService,
-  WebhookStore,
-  consumerRedis,
-  producerRedis,
-  redisTarget,
-  renderWorkerMetrics,
-} from '@ttpush/core';
+import { Keys } from '@ttpush/contract';
+import { RedisBatchService } from './batch-service.ts';
+import { RedisMessageService } from './message-service.ts';
+import { WebhookStore, consumerRedis, producerRedis, redisTarget } from '@ttpush/store';
+import { renderWorkerMetrics } from './metrics-text.ts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createApp } from './app.ts';
 import { createApiMetrics } from './metrics.ts';

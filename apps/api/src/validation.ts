@@ -4,7 +4,7 @@
  * refusal as an ApiError naming the field and the fix, and hold what a schema cannot (limits from the
  * configuration, "after now"). The legacy routes answer every such error with error 1.
  */
-import { PRIORITIES, type Priority, type Recipient, type SubmitRequest } from '@ttpush/core';
+import { PRIORITIES, type Priority, type Recipient, type SubmitRequest } from '@ttpush/contract';
 import { ApiError } from './errors.ts';
 import { checkObject, checkValue, type Explainers } from './schema-check.ts';
 import { IdempotencyKey, MAX_ID, METADATA_MAX_BYTES, MAX_WAIT_SECONDS, Rfc3339, UserId } from './schemas/fields.ts';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import type { BatchService } from '@ttpush/core';
+import type { BatchService } from '../src/batch-service.ts';
 import { createApp } from '../src/app.ts';
 import { MemoryService } from './helpers/memory-service.ts';
 import { KEYS, bearer, testConfig } from './helpers/test-app.ts';

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
-import { Keys, recentFailuresKey } from '@ttpush/core';
+import { Keys, recentFailuresKey } from '@ttpush/contract';
 import { RedisServer } from '@ttpush/testkit';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { legacyBody, styledJson } from '../src/legacy-reply.ts';
 import { replyForView } from '../src/routes/legacy.ts';
-import type { MessageView } from '@ttpush/core';
+import type { MessageView } from '@ttpush/contract';
 
 describe('legacy reply', () => {
   it('formats like jsoncpp StyledWriter: three spaces, " : ", raw UTF-8, trailing newline', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { REDACT_PATHS } from '@ttpush/core';
+import { REDACT_PATHS } from '@ttpush/config';
 import { LOG_REDACT_PATHS } from '../src/log-redact.ts';
 
 describe('log redaction', () => {

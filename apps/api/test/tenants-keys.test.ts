@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { producerRedis, consumerRedis } from '@ttpush/core';
+import { producerRedis, consumerRedis } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { createKeyring } from '../src/auth.ts';
 import { ApiError } from '../src/errors.ts';

@@ -1,7 +1,7 @@
 /** POST /v1/messages, GET and DELETE /v1/messages/:id over real HTTP, against the in-memory service. */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MessageView } from '@ttpush/core';
+import type { MessageView } from '@ttpush/contract';
 import { KEYS, bearer, startTestApp, type TestApp } from './helpers/test-app.ts';
 
 const HEADERS = { ...bearer(KEYS.crm), 'content-type': 'application/json' };

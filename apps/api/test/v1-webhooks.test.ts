@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { RedisServer } from '@ttpush/testkit';
-import { WebhookStore } from '@ttpush/core';
+import { WebhookStore } from '@ttpush/store';
 import { createApp } from '../src/app.ts';
 import { createApiMetrics } from '../src/metrics.ts';
 import { MemoryService } from './helpers/memory-service.ts';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { WebhookStore, consumerRedis, producerRedis } from '@ttpush/core';
+import { WebhookStore, consumerRedis, producerRedis } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { createApp } from '../src/app.ts';
 import { createApiMetrics } from '../src/metrics.ts';

@@ -7,16 +7,8 @@
  */
 import type { Logger } from 'pino';
 import type { Queue } from 'bullmq';
-import {
-  CHUNK_JOB,
-  chunkJobId,
-  chunkJobOptions,
-  type BatchKeys,
-  type ChunkJobData,
-  type LaneQueues,
-  type Priority,
-  type ScriptedRedis,
-} from '@ttpush/core';
+import { CHUNK_JOB, chunkJobId, type BatchKeys, type ChunkJobData, type Priority } from '@ttpush/contract';
+import { chunkJobOptions, type LaneQueues, type ScriptedRedis } from '@ttpush/store';
 
 /** Batches looked at per pass. */
 const PER_PASS = 20;

@@ -3,7 +3,7 @@
  * per batch: chunks check it between windows (cancel, pause) without a Redis round trip each time.
  */
 import type { Redis } from 'ioredis';
-import type { BatchKeys } from '@ttpush/core';
+import type { BatchKeys } from '@ttpush/contract';
 
 interface Entry {
   /** null: the batch is gone. */

@@ -9,7 +9,7 @@
  *   `settleMs` after the last silence) and is read back a second time; absent again: sent again.
  */
 import { ConnectionError } from '@ttpush/pdu';
-import type { FailureCode } from '@ttpush/core';
+import type { FailureCode } from '@ttpush/contract';
 import type { TeamTalk } from './teamtalk.ts';
 import type { ChunkSender, ChunkTarget } from './chunk-sender.ts';
 import type { DbProxyHealth } from './db-proxy-health.ts';

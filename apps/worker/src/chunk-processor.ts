@@ -20,21 +20,23 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import {
   BATCH_ID,
-  ChunkResults,
   FINISHED_BATCH_TTL_MS,
+  UPLOAD_STALE_MS,
+  chunkLength,
+  type BatchKeys,
+  type ChunkJobData,
+  type FailureCode,
+} from '@ttpush/contract';
+import {
+  ChunkResults,
   RESULT_CANCELLED,
   RESULT_FAILED,
   RESULT_NONE,
   RESULT_SENT,
-  UPLOAD_STALE_MS,
-  chunkLength,
   decodeChunk,
-  type BatchKeys,
   type BatchScriptedRedis,
-  type ChunkJobData,
   type DecodedChunk,
-  type FailureCode,
-} from '@ttpush/core';
+} from '@ttpush/store';
 import type { TeamTalk } from './teamtalk.ts';
 import type { WorkerStats } from './stats.ts';
 import { BatchStatusCache } from './batch-status-cache.ts';

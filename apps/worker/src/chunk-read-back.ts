@@ -8,7 +8,7 @@ import { CommandId, im, type DbProxyPool } from '@ttpush/pdu';
 
 /** Whatever sends db_proxy requests: the pool, or TeamTalk (which holds the in-flight gate around them). */
 export type DbRequester = Pick<DbProxyPool, 'request'>;
-import type { Recipient } from '@ttpush/core';
+import type { Recipient } from '@ttpush/contract';
 
 const PAGE = 50;
 const MAX_PAGES = 40;

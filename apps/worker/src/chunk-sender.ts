@@ -7,7 +7,8 @@
  * cached state, made every `checkEvery` messages.
  */
 import { ConnectionError, im } from '@ttpush/pdu';
-import type { ChunkResults, Recipient } from '@ttpush/core';
+import type { ChunkResults } from '@ttpush/store';
+import type { Recipient } from '@ttpush/contract';
 import type { StoredMessage, TeamTalk } from './teamtalk.ts';
 import { classify, type RequestFailure } from './outcome.ts';
 import { readBackSince } from './chunk-read-back.ts';

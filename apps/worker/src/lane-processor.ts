@@ -9,15 +9,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import {
-  DEFAULT_RECORD_TTL_MS,
-  FAILURE_CODES,
-  Keys,
-  parseRecord,
-  type FailureCode,
-  type MessageRecord,
-  type ScriptedRedis,
-} from '@ttpush/core';
+import { DEFAULT_RECORD_TTL_MS, parseRecord, type MessageRecord, type ScriptedRedis } from '@ttpush/store';
+import { FAILURE_CODES, Keys, type FailureCode } from '@ttpush/contract';
 import type { TeamTalk, StoredMessage } from './teamtalk.ts';
 import { ConnectionError, im } from '@ttpush/pdu';
 import { classify } from './outcome.ts';

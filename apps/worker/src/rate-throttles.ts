@@ -13,10 +13,10 @@ import {
   appRateLimit,
   appRateLimitKey,
   defineRateLimitScript,
-  tenantAppKey,
   teamtalkRateLimitKey,
   type RateLimitRedis,
-} from '@ttpush/core';
+} from '@ttpush/store';
+import { APP_FIELDS, TenantKeys } from '@ttpush/contract';
 
 /** Tokens taken from Redis per round trip, at most (and at most the bucket's burst). */
 export const TOKEN_BLOCK = 64;
@@ -65,7 +65,7 @@ export class RateThrottles {
     if (cached !== undefined && now - cached.at < TENANT_LIMIT_TTL_MS) return cached.limit;
     let limit = cached?.limit;
     try {
-      const v = await this.redis.hget(tenantAppKey(this.config.redisPrefix, name), 'rate_limit');
+      const v = await this.redis.hget(new TenantKeys(this.config.redisPrefix).app(name), APP_FIELDS.rateLimit);
       limit = v === null || v === '' ? undefined : Number(v);
     } catch {
       // keep the last value; the next chunk tries again

@@ -11,12 +11,11 @@ import {
   Keys,
   LANE_JOB,
   laneJobId,
-  type LaneQueues,
   type LaneJobData,
   type ChunkJobData,
   type Priority,
-  type ScriptedRedis,
-} from '@ttpush/core';
+} from '@ttpush/contract';
+import type { LaneQueues, ScriptedRedis } from '@ttpush/store';
 import { BatchReviver } from './batch-reviver.ts';
 
 const STALE_LANE_MS = 3000;

@@ -10,7 +10,7 @@ import {
   RECENT_FAILURES,
   recentFailuresKey,
   type FailureExample,
-} from '@ttpush/core';
+} from '@ttpush/contract';
 
 export class WorkerStats {
   private counts = new Map<string, number>();

@@ -15,9 +15,9 @@ import {
   type KnownCommand,
 } from '@ttpush/pdu';
 import type { Config } from '@ttpush/config';
-import type { Recipient } from '@ttpush/core';
+import type { Recipient } from '@ttpush/contract';
 import type { Logger } from 'pino';
-import type { LocalTokens } from '@ttpush/core';
+import type { LocalTokens } from '@ttpush/store';
 import type { InFlightGate } from './in-flight-gate.ts';
 
 export interface StoredMessage {

@@ -12,15 +12,11 @@ import {
   CHUNK_JOB,
   Keys,
   LANE_QUEUE,
-  LaneQueues,
-  consumerRedis,
   partitionTag,
-  redisTarget,
-  defineBatchScripts,
-  defineScripts,
   type ChunkJobData,
   type LaneJobData,
-} from '@ttpush/core';
+} from '@ttpush/contract';
+import { LaneQueues, consumerRedis, redisTarget, defineBatchScripts, defineScripts } from '@ttpush/store';
 import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
 import { Reconciler } from './reconciler.ts';

@@ -12,16 +12,14 @@ import {
   Keys,
   DEFAULT_PARTITIONS,
   LANE_QUEUE,
-  LaneQueues,
-  RedisBatchService,
   chunkJobId,
   partitionTag,
-  defineBatchScripts,
-  defineScripts,
   type BatchRecipient,
   type ChunkJobData,
   type LaneJobData,
-} from '@ttpush/core';
+} from '@ttpush/contract';
+import { LaneQueues, defineBatchScripts, defineScripts } from '@ttpush/store';
+import { RedisBatchService } from '@ttpush/api';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 import { TeamTalk } from '../src/teamtalk.ts';

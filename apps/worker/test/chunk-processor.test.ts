@@ -7,16 +7,10 @@ import { DelayedError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
-import {
-  BatchKeys,
-  RedisBatchService,
-  defineBatchScripts,
-  tenantAppKey,
-  type BatchRecipient,
-  type BatchScriptedRedis,
-  type ChunkJobData,
-  type Priority,
-} from '@ttpush/core';
+import { BatchKeys, type BatchRecipient, type ChunkJobData, type Priority } from '@ttpush/contract';
+import { RedisBatchService } from '@ttpush/api';
+import { defineBatchScripts, type BatchScriptedRedis } from '@ttpush/store';
+import { TenantKeys } from '@ttpush/contract';
 import { TeamTalkCipher } from '@ttpush/pdu';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
@@ -177,7 +171,7 @@ test('an attempt that died mid-chunk is read back: what it stored is recorded, o
 
 test('a paced chunk publishes its counts while it sends, and the final write adds only the rest', async () => {
   // 50 messages/s: the 300 recipients of this one chunk take about 5 s.
-  await redis.hset(tenantAppKey(PREFIX, 'paced'), 'name', 'paced', 'rate_limit', '50');
+  await redis.hset(new TenantKeys(PREFIX).app('paced'), 'name', 'paced', 'rate_limit', '50');
   const id = await createBatch(118, usersFrom(90_000, 300), { app: 'paced' });
   let ended = false;
   const running = processor(new WorkerStats(), {}, throttles())

@@ -8,18 +8,9 @@ import { Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
-import {
-  BatchKeys,
-  Keys,
-  RedisBatchService,
-  RedisMessageService,
-  TokenBucket,
-  appRateLimitKey,
-  defineBatchScripts,
-  defineRateLimitScript,
-  defineScripts,
-  type ChunkJobData,
-} from '@ttpush/core';
+import { BatchKeys, Keys, type ChunkJobData } from '@ttpush/contract';
+import { RedisBatchService, RedisMessageService } from '@ttpush/api';
+import { TokenBucket, appRateLimitKey, defineBatchScripts, defineRateLimitScript, defineScripts } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 import { TeamTalk } from '../src/teamtalk.ts';

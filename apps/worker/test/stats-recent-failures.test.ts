@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { RECENT_FAILURES, parseFailureExamples, recentFailuresKey } from '@ttpush/core';
+import { RECENT_FAILURES, parseFailureExamples, recentFailuresKey } from '@ttpush/contract';
 import { RedisServer } from '@ttpush/testkit';
 import { WorkerStats } from '../src/stats.ts';
 

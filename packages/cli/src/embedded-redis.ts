@@ -10,7 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort, redisAnswers as ping } from '@ttpush/core';
+import { freePort, redisAnswers as ping } from '@ttpush/store';
 import { isAlive, processCommand, waitGone } from './process-info.ts';
 
 export interface EmbeddedRedis {

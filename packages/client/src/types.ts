@@ -1,6 +1,6 @@
 /**
  * The /v1 API's request and response shapes, as the api answers them (apps/api/src/routes). Kept here
- * rather than imported from @ttpush/core so the client depends on nothing but Node's fetch.
+ * rather than imported from @ttpush/contract so the client depends on nothing but Node's fetch.
  */
 
 export type Priority = 'high' | 'normal' | 'low';

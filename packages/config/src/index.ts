@@ -1,1 +1,3 @@
 export * from './config.ts';
+export * from './logger.ts';
+export * from './url-policy.ts';

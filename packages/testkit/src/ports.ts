@@ -1,1 +1,1 @@
-export { freePort } from '@ttpush/core';
+export { freePort } from '@ttpush/store';

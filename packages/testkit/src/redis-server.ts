@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, redisAnswers as ping } from '@ttpush/core';
+import { freePort, redisAnswers as ping } from '@ttpush/store';
 
 export interface RedisServerOptions {
   /** 'none' (default), 'everysec' or 'always' (AOF fsync policy). */

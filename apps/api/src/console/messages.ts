@@ -3,7 +3,8 @@
  * with `app=`, with the filters and cursor of GET /v1/messages. Each row is the message view plus its app.
  */
 import type { RequestHandler } from 'express';
-import { encodeListCursor, type MessageService } from '@ttpush/core';
+import { encodeListCursor } from '@ttpush/store';
+import type { MessageService } from '../message-service.ts';
 import { ApiError } from '../errors.ts';
 import { parseListQuery } from '../message-list-query.ts';
 

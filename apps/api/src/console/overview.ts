@@ -7,13 +7,13 @@ import {
   parseFailureExamples,
   recentFailuresKey,
   RECENT_FAILURES,
-  type BatchService,
   type BatchView,
   type FailureExample,
   type HealthReport,
-  ServiceUnavailableError,
-  degradedDbProxies,
-} from '@ttpush/core';
+} from '@ttpush/contract';
+import type { BatchService } from '../batch-service.ts';
+import { ServiceUnavailableError } from '@ttpush/store';
+import { degradedDbProxies } from '../health-report.ts';
 import type { RatePoint, RateSampler } from './rate-sampler.ts';
 
 /** Batches the page lists. */

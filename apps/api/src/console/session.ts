@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { Redis } from 'ioredis';
-import { ServiceUnavailableError } from '@ttpush/core';
+import { ServiceUnavailableError } from '@ttpush/store';
 
 export const SESSION_COOKIE = 'ttpush_console';
 /** How long a login lasts. */

@@ -25,12 +25,11 @@ import {
   BatchTooLargeError,
   type BatchHeader,
   type BatchResultState,
-  type BatchService,
-  type BatchUploadHandle,
   type BatchView,
-  canonicalJson,
-  sha256,
-} from '@ttpush/core';
+} from '@ttpush/contract';
+import type { BatchService } from '../batch-service.ts';
+import type { BatchUploadHandle } from '@ttpush/store';
+import { canonicalJson, sha256 } from '../idempotency.ts';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
 import {

@@ -1,6 +1,8 @@
 /** GET /healthz (the process answers) and /readyz (Redis reachable, a worker connected to TeamTalk, db_proxy degraded or not); /metrics: metrics.ts. */
 import { Router } from 'express';
-import { degradedDbProxies, type HealthReport, type MessageService } from '@ttpush/core';
+import { degradedDbProxies } from '../health-report.ts';
+import type { HealthReport } from '@ttpush/contract';
+import type { MessageService } from '../message-service.ts';
 import type { Logger } from 'pino';
 import { isServiceUnavailable } from '../error-handler.ts';
 import { locals } from '../locals.ts';

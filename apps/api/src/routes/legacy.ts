@@ -6,7 +6,8 @@
  */
 import express, { Router, type Request, type Response } from 'express';
 import type { Config } from '@ttpush/config';
-import type { MessageService, MessageView, Recipient } from '@ttpush/core';
+import type { MessageService } from '../message-service.ts';
+import type { MessageView, Recipient } from '@ttpush/contract';
 import type { Logger } from 'pino';
 import { maySendAs, maySendToGroup, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';

@@ -1,6 +1,8 @@
 /** POST and GET (the list) /v1/messages, GET and DELETE /v1/messages/:id. */
 import { Router } from 'express';
-import { TERMINAL_STATUSES, encodeListCursor, type MessageService, type MessageView } from '@ttpush/core';
+import { TERMINAL_STATUSES, type MessageView } from '@ttpush/contract';
+import { encodeListCursor } from '@ttpush/store';
+import type { MessageService } from '../message-service.ts';
 import type { Config } from '@ttpush/config';
 import type { Logger } from 'pino';
 import {

@@ -6,7 +6,9 @@
  * manage_webhooks scope (or read_all): 403 forbidden_scope otherwise. A callback_url needs neither.
  */
 import { Router, type RequestHandler, type Response } from 'express';
-import { DELIVERY_ID, ENDPOINT_ID, EndpointLimitError, type UrlPolicy, type WebhookStore } from '@ttpush/core';
+import { DELIVERY_ID, ENDPOINT_ID } from '@ttpush/contract';
+import { EndpointLimitError, type WebhookStore } from '@ttpush/store';
+import type { UrlPolicy } from '@ttpush/config';
 import type { Config } from '@ttpush/config';
 import { bearerAuth, requireScope, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';

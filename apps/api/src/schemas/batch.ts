@@ -1,6 +1,6 @@
 /** POST /v1/batches (JSON, or NDJSON lines), the batch view and its results. */
 import { z } from 'zod';
-import { BATCH_RESULT_STATES, BATCH_STATUSES } from '@ttpush/core';
+import { BATCH_RESULT_STATES, BATCH_STATUSES } from '@ttpush/contract';
 import { Parts } from './parts.ts';
 import { CallbackUrl, Content, Failure, GroupId, Priority, Recipient, Rfc3339, UserId } from './fields.ts';
 

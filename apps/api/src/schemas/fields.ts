@@ -3,7 +3,7 @@
  * A schema with an `id` in its meta becomes a named component of /openapi.json.
  */
 import { z } from 'zod';
-import { PRIORITIES } from '@ttpush/core';
+import { PRIORITIES } from '@ttpush/contract';
 
 /** TeamTalk ids are uint32 and 0 means "none" on the wire. */
 export const MAX_ID = 4294967295;

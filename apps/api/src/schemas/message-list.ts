@@ -1,6 +1,6 @@
 /** GET /v1/messages: the query that filters and pages the caller's messages, and the page it answers. */
 import { z } from 'zod';
-import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, SCAN_BUDGET } from '@ttpush/core';
+import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, SCAN_BUDGET } from '@ttpush/store';
 import { MAX_ID } from './fields.ts';
 import { MESSAGE_STATUSES, MessageView } from './message.ts';
 

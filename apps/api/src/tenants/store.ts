@@ -12,7 +12,9 @@
  *   P:tn:changes           channel `key:<id>` or `app:<name>`: api processes drop what they cached of it
  */
 import type { Redis } from 'ioredis';
-import { ServiceUnavailableError, tenantAppKey, type Priority } from '@ttpush/core';
+import { ServiceUnavailableError } from '@ttpush/store';
+import { TenantKeys } from '@ttpush/contract';
+import type { Priority } from '@ttpush/contract';
 import { newKeySecret } from './secret.ts';
 import {
   TenantError,
@@ -142,7 +144,7 @@ export class TenantStore {
   }
 
   private appKey(name: string): string {
-    return tenantAppKey(this.prefix, name);
+    return new TenantKeys(this.prefix).app(name);
   }
   private keyKey(id: string): string {
     return `${this.prefix}:tn:key:${id}`;

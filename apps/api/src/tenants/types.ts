@@ -3,7 +3,7 @@
  * and a key's id are public (safe to log); a key's secret is shown once, at creation, and only its
  * SHA-256 is stored.
  */
-import type { Priority } from '@ttpush/core';
+import type { Priority } from '@ttpush/contract';
 
 /** Which ids a scope allows: a list, or every id. */
 export type IdScope = readonly number[] | '*';

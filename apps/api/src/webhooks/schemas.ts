@@ -3,7 +3,7 @@
  * operations (openapi/ops-webhooks.ts) describe them, so the two cannot disagree.
  */
 import { z } from 'zod';
-import { DELIVERY_STATUSES, WEBHOOK_EVENTS } from '@ttpush/core';
+import { DELIVERY_STATUSES, WEBHOOK_EVENTS } from '@ttpush/contract';
 import { ApiError } from '../errors.ts';
 
 export const URL_MAX = 2048;

@@ -1,5 +1,5 @@
 /** Refuses a webhook or callback URL that the URL policy refuses, as the API's webhook_url_refused. */
-import { UrlRefusedError, type UrlPolicy } from '@ttpush/core';
+import { UrlRefusedError, type UrlPolicy } from '@ttpush/config';
 import { ApiError } from '../errors.ts';
 
 export async function checkWebhookUrl(policy: UrlPolicy, url: string, field: string): Promise<void> {

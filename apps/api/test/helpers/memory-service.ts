@@ -3,23 +3,20 @@
  * with switches for the cases the API must handle: Redis down, a message that becomes sent with a
  * msg_id after a delay, one that fails with a code, one that stays queued or stays sending.
  */
+import { IdempotencyKeyReusedError, submitFingerprint } from '../../src/idempotency.ts';
+import { ServiceUnavailableError, type ListPage, type ListQuery } from '@ttpush/store';
 import {
-  IdempotencyKeyReusedError,
-  ServiceUnavailableError,
-  submitFingerprint,
   TERMINAL_STATUSES,
   type CancelResult,
-  type ListPage,
-  type ListQuery,
   type HealthReport,
-  type MessageService,
   type MessageStatus,
   type MessageView,
   type Owner,
   type SubmitRequest,
   type SubmitResult,
-} from '@ttpush/core';
-import { splitParts } from '@ttpush/core';
+} from '@ttpush/contract';
+import type { MessageService } from '../../src/message-service.ts';
+import { splitParts } from '@ttpush/contract';
 
 /** What happens to the next messages submitted. */
 export type Plan =

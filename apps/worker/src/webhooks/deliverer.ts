@@ -5,15 +5,14 @@
  * a little longer than the attempt timeout: a worker that dies mid-attempt leaves the delivery due again.
  */
 import type { Logger } from 'pino';
+import { UrlRefusedError, type UrlPolicy } from '@ttpush/config';
 import {
-  UrlRefusedError,
   signatureHeaders,
   signingSecrets,
   type DeliveryQueue,
   type DeliveryRecord,
-  type UrlPolicy,
   type WebhookStore,
-} from '@ttpush/core';
+} from '@ttpush/store';
 import type { WorkerStats } from '../stats.ts';
 import type { WebhookEmitter } from './emitter.ts';
 import { postSigned, type PostResult } from './http-post.ts';

@@ -14,15 +14,11 @@ import {
   BatchKeys,
   eventIdOf,
   newDeliveryId,
-  toBatchView,
-  toView,
   type AnyWebhookEvent,
-  type DeliveryQueue,
   type EndpointView,
   type FailureCode,
-  type MessageRecord,
-  type NewDelivery,
-} from '@ttpush/core';
+} from '@ttpush/contract';
+import { toBatchView, toView, type DeliveryQueue, type MessageRecord, type NewDelivery } from '@ttpush/store';
 import type { Redis } from 'ioredis';
 import type { SubscriptionCache } from './subscription-cache.ts';
 

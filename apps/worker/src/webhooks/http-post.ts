@@ -6,7 +6,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ResolvedTarget } from '@ttpush/core';
+import type { ResolvedTarget } from '@ttpush/config';
 
 export interface PostResult {
   ok: boolean;

@@ -2,7 +2,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { BatchKeys, DeliveryQueue, UrlPolicy, WebhookStore, consumerRedis, redisTarget } from '@ttpush/core';
+import { BatchKeys } from '@ttpush/contract';
+import { DeliveryQueue, WebhookStore, consumerRedis, redisTarget } from '@ttpush/store';
+import { UrlPolicy } from '@ttpush/config';
 import type { WorkerStats } from '../stats.ts';
 import { SubscriptionCache } from './subscription-cache.ts';
 import { WebhookEmitter } from './emitter.ts';

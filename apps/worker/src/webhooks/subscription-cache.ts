@@ -5,7 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AnyWebhookEvent, Subscriptions, WebhookStore } from '@ttpush/core';
+import type { AnyWebhookEvent } from '@ttpush/contract';
+import type { Subscriptions, WebhookStore } from '@ttpush/store';
 
 export class SubscriptionCache {
   private subs: Subscriptions = new Map();

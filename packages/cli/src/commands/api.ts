@@ -1,6 +1,6 @@
 /** `ttpush api`: one HTTP API process (configuration from TTPUSH_* variables; TTPUSH_REDIS_URL required). */
 import { startApi } from '@ttpush/api';
-import { createLogger } from '@ttpush/core';
+import { createLogger } from '@ttpush/config';
 import { bootConfig, leaveTerminalSignalsToStart, onShutdown } from '../boot.ts';
 
 export async function run(argv: string[]): Promise<number> {

@@ -6,7 +6,8 @@
  *           to db_proxy_server and route_server.
  */
 import { hostname } from 'node:os';
-import { Keys, hostWorkerHealth, producerRedis, redisTarget } from '@ttpush/core';
+import { Keys } from '@ttpush/contract';
+import { hostWorkerHealth, producerRedis, redisTarget } from '@ttpush/store';
 import { bootConfig } from '../boot.ts';
 
 const USAGE = `usage: ttpush healthcheck api|worker [--timeout S]

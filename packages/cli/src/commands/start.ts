@@ -17,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox } from '@ttpush/sandbox';
-import { createLogger } from '@ttpush/core';
+import { createLogger } from '@ttpush/config';
 import { UsageError, parseFlags, parseInteger, usageErrorText } from '../args.ts';
 import { bootConfig, handleStopRequests } from '../boot.ts';
 import { DataDirLockedError, acquireDataDirLock, lockedMessage, type DataDirLock } from '../data-dir-lock.ts';

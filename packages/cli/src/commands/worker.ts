@@ -1,6 +1,6 @@
 /** `ttpush worker`: one worker process (TTPUSH_REDIS_URL, TTPUSH_DB_PROXY_ADDRS and TTPUSH_ROUTE_ADDRS required). */
 import { startWorker } from '@ttpush/worker';
-import { createLogger } from '@ttpush/core';
+import { createLogger } from '@ttpush/config';
 import { bootConfig, leaveTerminalSignalsToStart, onShutdown } from '../boot.ts';
 
 export async function run(argv: string[]): Promise<number> {

@@ -5,7 +5,8 @@
  * what it alone tells is "unknown", a warning, never a crash.
  */
 import { Redis } from 'ioredis';
-import { Keys, LIVE_HEARTBEAT_MS, producerRedis, redisTarget, DEFAULT_PARTITIONS } from '@ttpush/core';
+import { Keys, DEFAULT_PARTITIONS } from '@ttpush/contract';
+import { LIVE_HEARTBEAT_MS, producerRedis, redisTarget } from '@ttpush/store';
 import type { Config } from '@ttpush/config';
 import { fail, ok, warn, type Check } from './check.ts';
 

@@ -1,7 +1,7 @@
 /**
  * One received MSG_DATA as the JSON line `ttpush listen` prints. Pure: no I/O.
  */
-import { splitParts, type Part } from '@ttpush/core';
+import { splitParts, type Part } from '@ttpush/contract';
 import { im, type TeamTalkCipher } from '@ttpush/pdu';
 
 export type SessionKind = 'single' | 'group';

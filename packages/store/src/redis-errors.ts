@@ -1,0 +1,19 @@
+/** Redis helpers of the batch service (not exported from the package). */
+import type { ChainableCommander } from 'ioredis';
+import { ServiceUnavailableError } from './errors.ts';
+
+export function unavailable(err: unknown): ServiceUnavailableError {
+  if (err instanceof ServiceUnavailableError) return err;
+  return new ServiceUnavailableError(`Redis is unavailable: ${(err as Error).message}`, { cause: err });
+}
+
+/** Runs a pipeline; rejects with the first command error (ioredis reports them per command). */
+export async function execPipeline(pipe: ChainableCommander): Promise<unknown[]> {
+  const rows = (await pipe.exec()) ?? [];
+  const out: unknown[] = [];
+  for (const [err, value] of rows) {
+    if (err) throw err;
+    out.push(value);
+  }
+  return out;
+}
