@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { TtpushClient, TtpushError, type BatchRecipient, type BatchView } from '@ttpush/client';
-import { DEV_KEY, Harness, sleep } from '../../../test/helpers/harness.ts';
+import { DEV_KEY, Harness, sleep } from './helpers/harness.ts';
 
 let h: Harness;
 let client: TtpushClient;

@@ -5,8 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { TtpushClient, TtpushError } from '@ttpush/client';
-import { DEV_KEY, Harness, sleep } from '../../../test/helpers/harness.ts';
-import { untilEndpointKnown } from '../../../test/helpers/webhooks.ts';
+import { DEV_KEY, Harness, sleep } from './helpers/harness.ts';
+import { untilEndpointKnown } from './helpers/webhooks.ts';
 
 let h: Harness;
 let client: TtpushClient;

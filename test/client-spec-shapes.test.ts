@@ -25,14 +25,14 @@ import {
   type MessageView,
   type SendMessageRequest,
 } from '@ttpush/client';
-import { createApp } from '../../../apps/api/src/app.ts';
-import type { GroupAdmin } from '../../../apps/api/src/groups.ts';
-import { createApiMetrics } from '../../../apps/api/src/metrics.ts';
-import { MemoryService } from '../../../apps/api/test/helpers/memory-service.ts';
-import { KEYS, testConfig } from '../../../apps/api/test/helpers/test-app.ts';
+import { createApp } from '../apps/api/src/app.ts';
+import type { GroupAdmin } from '../apps/api/src/groups.ts';
+import { createApiMetrics } from '../apps/api/src/metrics.ts';
+import { MemoryService } from '../apps/api/test/helpers/memory-service.ts';
+import { KEYS, testConfig } from '../apps/api/test/helpers/test-app.ts';
 
 type Json = Record<string, any>;
-const spec = JSON.parse(readFileSync(new URL('../../../docs/openapi.json', import.meta.url), 'utf8')) as Json;
+const spec = JSON.parse(readFileSync(new URL('../docs/openapi.json', import.meta.url), 'utf8')) as Json;
 
 /** Every key of T, no more: the compiler refuses a list that misses or adds one. */
 const keysOf =
