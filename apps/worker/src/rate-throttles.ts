@@ -7,15 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '@ttpush/config';
-import {
-  LocalTokens,
-  TokenBucket,
-  appRateLimit,
-  appRateLimitKey,
-  defineRateLimitScript,
-  teamtalkRateLimitKey,
-  type RateLimitRedis,
-} from '@ttpush/store';
+import { LocalTokens, RateLimitStore, appRateLimit } from '@ttpush/store';
 import { APP_FIELDS, TenantKeys } from '@ttpush/contract';
 
 /** Tokens taken from Redis per round trip, at most (and at most the bucket's burst). */
@@ -28,18 +20,17 @@ export class RateThrottles {
   readonly global: LocalTokens | undefined;
   private readonly apps = new Map<string, LocalTokens>();
   private readonly tenantLimits = new Map<string, { limit: number | undefined; at: number }>();
-  private readonly redis: RateLimitRedis;
+  private readonly redis: Redis;
+  private readonly buckets: RateLimitStore;
 
   constructor(
     redis: Redis,
     private readonly config: Pick<Config, 'appKeys' | 'devRateLimit' | 'redisPrefix' | 'teamtalk'>,
   ) {
-    this.redis = defineRateLimitScript(redis);
+    this.redis = redis;
+    this.buckets = new RateLimitStore(redis, config.redisPrefix);
     const rate = config.teamtalk.maxRate;
-    this.global =
-      rate > 0
-        ? new LocalTokens(new TokenBucket(this.redis, teamtalkRateLimitKey(config.redisPrefix), rate), TOKEN_BLOCK)
-        : undefined;
+    this.global = rate > 0 ? new LocalTokens(this.buckets.teamtalkBucket(rate), TOKEN_BLOCK) : undefined;
   }
 
   /** The app's bucket; undefined when the app has no rate_limit. */
@@ -49,10 +40,7 @@ export class RateThrottles {
     if (limit === undefined) return undefined;
     let t = this.apps.get(name);
     if (t === undefined || t.rate !== limit) {
-      t = new LocalTokens(
-        new TokenBucket(this.redis, appRateLimitKey(this.config.redisPrefix, name), limit),
-        TOKEN_BLOCK,
-      );
+      t = new LocalTokens(this.buckets.appBucket(name, limit), TOKEN_BLOCK);
       this.apps.set(name, t);
     }
     return t;
