@@ -36,7 +36,7 @@ import type { RateLimiter } from './rate-limiter.ts';
 import { adminKeyCheck } from './admin-auth.ts';
 import { adminRouter } from './routes/admin.ts';
 import type { TenantKeyring } from './tenants/keyring.ts';
-import type { TenantStore } from './tenants/store.ts';
+import type { TenantStore } from '@ttpush/store';
 
 export interface AppDeps {
   config: Config;

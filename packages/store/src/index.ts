@@ -19,3 +19,8 @@ export * from './webhooks/endpoint-store.ts';
 export * from './webhooks/delivery-queue.ts';
 export * from './redis-errors.ts';
 export * from './scripts-loader.ts';
+export * from './tenants/records.ts';
+export * from './tenants/key-secret.ts';
+export * from './tenants/utc-day.ts';
+export * from './tenants/audit.ts';
+export * from './tenants/tenant-store.ts';
