@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
   if (deps.console && deps.batches) {
-    const sessions = deps.console.sessions ?? consoleSessions(undefined, config.redisPrefix, config.adminKey);
+    const sessions = deps.console.sessions ?? consoleSessions(undefined, config.adminKey);
     app.use(
       consoleRouter({
         config,

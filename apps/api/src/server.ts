@@ -6,10 +6,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { Keys } from '@ttpush/contract';
 import { RedisBatchService } from './batch-service.ts';
 import { RedisMessageService } from './message-service.ts';
-import { TenantStore, WebhookStore, consumerRedis, producerRedis, redisTarget } from '@ttpush/store';
+import {
+  ConsoleSessionStore,
+  StatsStore,
+  TenantStore,
+  WebhookStore,
+  consumerRedis,
+  producerRedis,
+  redisTarget,
+} from '@ttpush/store';
 import { renderWorkerMetrics } from './metrics-text.ts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createApp } from './app.ts';
@@ -82,8 +89,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const overviewSources = {
     service,
     batches,
-    redis,
-    statsKey: new Keys(config.redisPrefix, partitions).stats,
+    stats: new StatsStore(redis, config.redisPrefix),
     queues: batches.queues.queues,
     sampler,
   };
@@ -104,7 +110,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     console: {
       overview: () => readOverview(overviewSources),
       queues: batches.queues.queues,
-      sessions: consoleSessions(redis, config.redisPrefix, config.adminKey),
+      sessions: consoleSessions(new ConsoleSessionStore(redis, config.redisPrefix), config.adminKey),
     },
   });
   const server = createServer(app);

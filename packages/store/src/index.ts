@@ -24,3 +24,5 @@ export * from './tenants/key-secret.ts';
 export * from './tenants/utc-day.ts';
 export * from './tenants/audit.ts';
 export * from './tenants/tenant-store.ts';
+export * from './stats-store.ts';
+export * from './console-sessions.ts';
