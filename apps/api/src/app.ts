@@ -36,7 +36,7 @@ import type { RateLimiter } from './rate-limiter.ts';
 import { adminKeyCheck } from './admin-auth.ts';
 import { adminRouter } from './routes/admin.ts';
 import type { TenantKeyring } from './tenants/keyring.ts';
-import type { TenantStore } from './tenants/store.ts';
+import type { TenantStore } from '@ttpush/store';
 
 export interface AppDeps {
   config: Config;
@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(legacyRouter({ config, service, keyring, metrics, logger, rateLimiter, quota }));
   app.use(legacyGroupsRouter({ config, groups: deps.groups, keyring, logger }));
   if (deps.console && deps.batches) {
-    const sessions = deps.console.sessions ?? consoleSessions(undefined, config.redisPrefix, config.adminKey);
+    const sessions = deps.console.sessions ?? consoleSessions(undefined, config.adminKey);
     app.use(
       consoleRouter({
         config,

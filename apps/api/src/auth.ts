@@ -11,7 +11,7 @@ import type { Config } from '@ttpush/config';
 import type { Priority } from '@ttpush/contract';
 import { ApiError } from './errors.ts';
 import { locals } from './locals.ts';
-import { parsePresented } from './tenants/secret.ts';
+import { parsePresented } from '@ttpush/store';
 
 export interface AppIdentity {
   /** The app's name ("dev" for TTPUSH_DEV_APP_KEY): safe to log. */

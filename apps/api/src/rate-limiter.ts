@@ -6,13 +6,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import {
-  ServiceUnavailableError,
-  TokenBucket,
-  appRateLimitKey,
-  defineRateLimitScript,
-  type RateLimitRedis,
-} from '@ttpush/store';
+import { RateLimitStore, ServiceUnavailableError, type TokenBucket } from '@ttpush/store';
 import { ApiError } from './errors.ts';
 import { locals } from './locals.ts';
 
@@ -24,21 +18,18 @@ export interface RateLimiter {
 }
 
 export class RedisRateLimiter implements RateLimiter {
-  private readonly redis: RateLimitRedis;
+  private readonly store: RateLimitStore;
   private readonly buckets = new Map<string, TokenBucket>();
 
-  constructor(
-    redis: Redis,
-    private readonly prefix: string,
-  ) {
-    this.redis = defineRateLimitScript(redis);
+  constructor(redis: Redis, prefix: string) {
+    this.store = new RateLimitStore(redis, prefix);
   }
 
   /** The app's bucket at `limit`; a tenant app's limit may change, and its bucket with it. */
   private bucket(app: string, limit: number): TokenBucket {
     let b = this.buckets.get(app);
     if (b === undefined || b.rate !== limit) {
-      b = new TokenBucket(this.redis, appRateLimitKey(this.prefix, app), limit);
+      b = this.store.appBucket(app, limit);
       this.buckets.set(app, b);
     }
     return b;

@@ -6,10 +6,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { Keys } from '@ttpush/contract';
 import { RedisBatchService } from './batch-service.ts';
 import { RedisMessageService } from './message-service.ts';
-import { WebhookStore, consumerRedis, producerRedis, redisTarget } from '@ttpush/store';
+import {
+  ConsoleSessionStore,
+  StatsStore,
+  TenantStore,
+  WebhookStore,
+  consumerRedis,
+  producerRedis,
+  redisTarget,
+} from '@ttpush/store';
 import { renderWorkerMetrics } from './metrics-text.ts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createApp } from './app.ts';
@@ -19,7 +26,6 @@ import { onClientError } from './client-error.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
 import { TeamTalkGroups } from './groups.ts';
 import { TenantKeyring } from './tenants/keyring.ts';
-import { TenantStore } from './tenants/store.ts';
 import { RateSampler, totals } from './console/rate-sampler.ts';
 import { readOverview } from './console/overview.ts';
 import { consoleSessions } from './console/session.ts';
@@ -83,8 +89,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const overviewSources = {
     service,
     batches,
-    redis,
-    statsKey: new Keys(config.redisPrefix, partitions).stats,
+    stats: new StatsStore(redis, config.redisPrefix),
     queues: batches.queues.queues,
     sampler,
   };
@@ -105,7 +110,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     console: {
       overview: () => readOverview(overviewSources),
       queues: batches.queues.queues,
-      sessions: consoleSessions(redis, config.redisPrefix, config.adminKey),
+      sessions: consoleSessions(new ConsoleSessionStore(redis, config.redisPrefix), config.adminKey),
     },
   });
   const server = createServer(app);

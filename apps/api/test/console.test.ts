@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
 import { Keys, recentFailuresKey } from '@ttpush/contract';
+import { ConsoleSessionStore, adminKeyFingerprint } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +16,7 @@ import { createApp } from '../src/app.ts';
 import { startApi, type RunningApi } from '../src/server.ts';
 import { MemoryService } from './helpers/memory-service.ts';
 import { createHash, randomBytes } from 'node:crypto';
-import { adminKeyFingerprint, consoleSessions, SESSION_COOKIE, SESSION_TTL_MS } from '../src/console/session.ts';
+import { consoleSessions, SESSION_COOKIE, SESSION_TTL_MS } from '../src/console/session.ts';
 
 const ADMIN_KEY = 'admin-key-for-console-tests-0123';
 const DEV_KEY = 'dev-key-for-console-tests-01';
@@ -166,7 +167,7 @@ test('the overview needs the cookie or the Bearer admin key; app keys, forged, e
   const value = cookie.slice(SESSION_COOKIE.length + 1);
   const forged = `${value.slice(0, -2)}${value.endsWith('AA') ? 'BB' : 'AA'}`;
   // A session of this admin key whose Redis entry expired (as it does after 12 h): stored with 1 ms to live.
-  const expired = await consoleSessions(redis, PREFIX, ADMIN_KEY).create();
+  const expired = await consoleSessions(new ConsoleSessionStore(redis, PREFIX), ADMIN_KEY).create();
   // This session's own key (the login above made another of the same admin key): its id's hash ends the key.
   const expiredHash = createHash('sha256').update(expired).digest('hex');
   const expiredKey = (await sessionKeys()).find(
@@ -178,7 +179,7 @@ test('the overview needs the cookie or the Bearer admin key; app keys, forged, e
     await new Promise((res) => setTimeout(res, 10));
   }
   // A live session made with another admin key (before the key changed).
-  const oldKey = await consoleSessions(redis, PREFIX, 'a-previous-admin-key-000000').create();
+  const oldKey = await consoleSessions(new ConsoleSessionStore(redis, PREFIX), 'a-previous-admin-key-000000').create();
   // The signed tokens of earlier versions (`<expiry ms>.<nonce>.<hmac>`) are no session id.
   const signedToken = `${Date.now() + 3_600_000}.${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
   const refused: [string, Record<string, string>][] = [

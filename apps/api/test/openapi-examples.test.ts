@@ -24,7 +24,7 @@ import { allOperations, apiDocument } from '../src/openapi/index.ts';
 import type { OperationSpec } from '../src/openapi/registry.ts';
 import { ErrorBody } from '../src/schemas/error.ts';
 import { TenantKeyring } from '../src/tenants/keyring.ts';
-import { TenantStore } from '../src/tenants/store.ts';
+import { TenantStore } from '@ttpush/store';
 import { MemoryService } from './helpers/memory-service.ts';
 import { KEYS, testConfig } from './helpers/test-app.ts';
 

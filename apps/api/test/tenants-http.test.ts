@@ -14,7 +14,7 @@ import { createApp } from '../src/app.ts';
 import { createApiMetrics } from '../src/metrics.ts';
 import { allOperations } from '../src/openapi/registry.ts';
 import { TenantKeyring } from '../src/tenants/keyring.ts';
-import { TenantStore } from '../src/tenants/store.ts';
+import { TenantStore } from '@ttpush/store';
 import { MemoryService } from './helpers/memory-service.ts';
 import { KEYS, startTestApp, testConfig } from './helpers/test-app.ts';
 

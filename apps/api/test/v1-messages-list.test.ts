@@ -16,7 +16,7 @@ import { RedisServer } from '@ttpush/testkit';
 import { createApp } from '../src/app.ts';
 import { createApiMetrics } from '../src/metrics.ts';
 import { TenantKeyring } from '../src/tenants/keyring.ts';
-import { TenantStore } from '../src/tenants/store.ts';
+import { TenantStore } from '@ttpush/store';
 import { KEYS, testConfig } from './helpers/test-app.ts';
 
 const ADMIN_KEY = 'admin-key-for-list-tests-0123';

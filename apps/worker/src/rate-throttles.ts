@@ -7,16 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '@ttpush/config';
-import {
-  LocalTokens,
-  TokenBucket,
-  appRateLimit,
-  appRateLimitKey,
-  defineRateLimitScript,
-  teamtalkRateLimitKey,
-  type RateLimitRedis,
-} from '@ttpush/store';
-import { APP_FIELDS, TenantKeys } from '@ttpush/contract';
+import { LocalTokens, RateLimitStore, TenantReader, appRateLimit } from '@ttpush/store';
 
 /** Tokens taken from Redis per round trip, at most (and at most the bucket's burst). */
 export const TOKEN_BLOCK = 64;
@@ -28,18 +19,17 @@ export class RateThrottles {
   readonly global: LocalTokens | undefined;
   private readonly apps = new Map<string, LocalTokens>();
   private readonly tenantLimits = new Map<string, { limit: number | undefined; at: number }>();
-  private readonly redis: RateLimitRedis;
+  private readonly buckets: RateLimitStore;
+  private readonly tenants: TenantReader;
 
   constructor(
     redis: Redis,
     private readonly config: Pick<Config, 'appKeys' | 'devRateLimit' | 'redisPrefix' | 'teamtalk'>,
   ) {
-    this.redis = defineRateLimitScript(redis);
+    this.tenants = new TenantReader(redis, config.redisPrefix);
+    this.buckets = new RateLimitStore(redis, config.redisPrefix);
     const rate = config.teamtalk.maxRate;
-    this.global =
-      rate > 0
-        ? new LocalTokens(new TokenBucket(this.redis, teamtalkRateLimitKey(config.redisPrefix), rate), TOKEN_BLOCK)
-        : undefined;
+    this.global = rate > 0 ? new LocalTokens(this.buckets.teamtalkBucket(rate), TOKEN_BLOCK) : undefined;
   }
 
   /** The app's bucket; undefined when the app has no rate_limit. */
@@ -49,10 +39,7 @@ export class RateThrottles {
     if (limit === undefined) return undefined;
     let t = this.apps.get(name);
     if (t === undefined || t.rate !== limit) {
-      t = new LocalTokens(
-        new TokenBucket(this.redis, appRateLimitKey(this.config.redisPrefix, name), limit),
-        TOKEN_BLOCK,
-      );
+      t = new LocalTokens(this.buckets.appBucket(name, limit), TOKEN_BLOCK);
       this.apps.set(name, t);
     }
     return t;
@@ -65,8 +52,7 @@ export class RateThrottles {
     if (cached !== undefined && now - cached.at < TENANT_LIMIT_TTL_MS) return cached.limit;
     let limit = cached?.limit;
     try {
-      const v = await this.redis.hget(new TenantKeys(this.config.redisPrefix).app(name), APP_FIELDS.rateLimit);
-      limit = v === null || v === '' ? undefined : Number(v);
+      limit = await this.tenants.appRateLimit(name);
     } catch {
       // keep the last value; the next chunk tries again
     }

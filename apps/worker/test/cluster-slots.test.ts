@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
 import { BatchKeys, Keys, type ChunkJobData } from '@ttpush/contract';
 import { RedisBatchService, RedisMessageService } from '@ttpush/api';
-import { TokenBucket, appRateLimitKey, defineBatchScripts, defineRateLimitScript, defineScripts } from '@ttpush/store';
+import { RateLimitStore, defineBatchScripts, defineScripts } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 import { TeamTalk } from '../src/teamtalk.ts';
@@ -212,7 +212,7 @@ test('every script and MULTI of the api, the workers and BullMQ names keys of on
     await aborted.upload.abort();
 
     // Rate limits: one bucket per key.
-    await new TokenBucket(defineRateLimitScript(conn()), appRateLimitKey(PREFIX, 'dev'), 100).take(1);
+    await new RateLimitStore(conn(), PREFIX).appBucket('dev', 100).take(1);
   } finally {
     await reconciler.stop();
     await messages.close();

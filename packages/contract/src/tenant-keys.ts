@@ -1,6 +1,6 @@
 /**
- * Redis layout of tenants (store tenants.ts writes it; the api reads keys and limits, workers read an app's
- * rate_limit to pace its batches). Every command touches one key, so the layout works on a Redis Cluster:
+ * Redis layout of tenants (store tenants/tenant-store.ts reads and writes it: the api's keys and limits, and an
+ * app's rate_limit, which workers read through TenantReader to pace its batches). Every command touches one key, so the layout works on a Redis Cluster:
  *
  *   P:tn:apps              set     app names
  *   P:tn:app:<name>        hash    APP_FIELDS

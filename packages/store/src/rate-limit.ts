@@ -1,13 +1,13 @@
 /**
  * Token buckets in Redis, shared by every api and worker process: the per-app rate limit (P:rl:app:<name>)
  * and the global rate towards db_proxy_server (P:rl:teamtalk). One Lua script refills and takes atomically,
- * with Redis's own clock, so processes on machines with skewed clocks still share one rate.
- *
- *   P:rl:app:<name>  hash  t: tokens left (fractional), ts: when they were counted (ms, Redis time)
- *   P:rl:teamtalk    hash  the same, for all workers together
+ * with Redis's own clock (lua/rate-take-tokens-1.lua), so processes on machines with skewed clocks still share one
+ * rate. Keys: contract's RateLimitKeys.
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '@ttpush/config';
+import { RateLimitKeys } from '@ttpush/contract';
+import { defineLuaScripts } from './scripts-loader.ts';
 
 /** The name the development key (TTPUSH_DEV_APP_KEY) goes by; its limit is TTPUSH_DEV_RATE_LIMIT. */
 export const DEV_APP = 'dev';
@@ -18,38 +18,6 @@ export function appRateLimit(config: Pick<Config, 'appKeys' | 'devRateLimit'>, a
   return config.appKeys.find((k) => k.name === app)?.rateLimit;
 }
 
-/**
- * KEYS: bucket. ARGV: rate (tokens/s), burst, want, min.
- * Refills at `rate` up to `burst`, then takes up to `want` tokens when at least `min` are there.
- * Returns {granted, waitMs}: granted > 0, waitMs 0; or granted 0 and the ms until `min` tokens will be there.
- */
-const TAKE = `
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local want = tonumber(ARGV[3])
-local min = tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local v = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = burst
-if v[1] and v[2] then
-  local elapsed = now - tonumber(v[2])
-  if elapsed < 0 then elapsed = 0 end
-  tokens = math.min(burst, tonumber(v[1]) + elapsed * rate / 1000)
-end
-local granted = 0
-local waitMs = 0
-if tokens >= min then
-  granted = math.min(want, math.floor(tokens))
-  tokens = tokens - granted
-else
-  waitMs = math.ceil((min - tokens) * 1000 / rate)
-end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return {granted, waitMs}
-`;
-
 export interface TakeResult {
   /** Tokens taken (0 when refused). */
   granted: number;
@@ -57,23 +25,39 @@ export interface TakeResult {
   waitMs: number;
 }
 
-interface TakeCommand {
-  ttTakeTokens(key: string, rate: number, burst: number, want: number, min: number): Promise<[number, number]>;
+/** Which bucket: an app's rate_limit, or the global rate towards db_proxy_server. */
+export type BucketName = { app: string } | 'teamtalk';
+
+interface RateCommands {
+  ttRateTakeTokens(key: string, rate: number, burst: number, want: number, min: number): Promise<[number, number]>;
 }
 
-export type RateLimitRedis = Redis & TakeCommand;
+/** The buckets of one prefix; a TokenBucket spends one of them. */
+export class RateLimitStore {
+  private readonly redis: Redis & RateCommands;
+  private readonly keys: RateLimitKeys;
 
-export function defineRateLimitScript(redis: Redis): RateLimitRedis {
-  if (!('ttTakeTokens' in redis)) redis.defineCommand('ttTakeTokens', { numberOfKeys: 1, lua: TAKE });
-  return redis as RateLimitRedis;
-}
+  constructor(redis: Redis, prefix: string) {
+    this.redis = defineLuaScripts<RateCommands>(redis, ['rate-take-tokens']);
+    this.keys = new RateLimitKeys(prefix);
+  }
 
-export function appRateLimitKey(prefix: string, app: string): string {
-  return `${prefix}:rl:app:${app}`;
-}
+  /** Refills the bucket at `rate` up to `burst`, then takes up to `want` tokens if at least `min` are there. */
+  async take(bucket: BucketName, t: { rate: number; burst: number; want: number; min: number }): Promise<TakeResult> {
+    const key = bucket === 'teamtalk' ? this.keys.teamtalk : this.keys.app(bucket.app);
+    const [granted, waitMs] = await this.redis.ttRateTakeTokens(key, t.rate, t.burst, t.want, t.min);
+    return { granted: Number(granted), waitMs: Number(waitMs) };
+  }
 
-export function teamtalkRateLimitKey(prefix: string): string {
-  return `${prefix}:rl:teamtalk`;
+  /** The app's bucket at `rate` tokens/s. */
+  appBucket(app: string, rate: number, burst?: number): TokenBucket {
+    return new TokenBucket(this, { app }, rate, burst);
+  }
+
+  /** The global bucket towards db_proxy_server at `rate` tokens/s. */
+  teamtalkBucket(rate: number, burst?: number): TokenBucket {
+    return new TokenBucket(this, 'teamtalk', rate, burst);
+  }
 }
 
 /** A bucket refilled at `rate` tokens/s holding at most `burst` (default: one second's worth). */
@@ -81,8 +65,8 @@ export class TokenBucket {
   readonly burst: number;
 
   constructor(
-    private readonly redis: RateLimitRedis,
-    readonly key: string,
+    private readonly store: RateLimitStore,
+    readonly name: BucketName,
     readonly rate: number,
     burst = rate,
   ) {
@@ -90,11 +74,10 @@ export class TokenBucket {
   }
 
   /** Takes up to `want` tokens (at most the burst) if at least `min` are there. */
-  async take(want: number, min = want): Promise<TakeResult> {
+  take(want: number, min = want): Promise<TakeResult> {
     const w = Math.min(Math.max(1, want), this.burst);
     const m = Math.min(Math.max(1, min), w);
-    const [granted, waitMs] = await this.redis.ttTakeTokens(this.key, this.rate, this.burst, w, m);
-    return { granted: Number(granted), waitMs: Number(waitMs) };
+    return this.store.take(this.name, { rate: this.rate, burst: this.burst, want: w, min: m });
   }
 }
 

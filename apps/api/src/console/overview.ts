@@ -2,17 +2,9 @@
  * The console's one JSON read (GET /console/api/overview): queue depth and jobs waiting, the rate chart's
  * series, recent batches with progress, recent failures grouped by code, TeamTalk connection states.
  */
-import type { Redis } from 'ioredis';
-import {
-  parseFailureExamples,
-  recentFailuresKey,
-  RECENT_FAILURES,
-  type BatchView,
-  type FailureExample,
-  type HealthReport,
-} from '@ttpush/contract';
+import type { BatchView, FailureExample, HealthReport } from '@ttpush/contract';
 import type { BatchService } from '../batch-service.ts';
-import { ServiceUnavailableError } from '@ttpush/store';
+import { ServiceUnavailableError, type StatsStore } from '@ttpush/store';
 import { degradedDbProxies } from '../health-report.ts';
 import type { RatePoint, RateSampler } from './rate-sampler.ts';
 
@@ -27,14 +19,11 @@ export const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed'] as con
 export interface OverviewSources {
   service: {
     queueDepth(): Promise<number>;
-    stats(): Promise<Record<string, number>>;
     health(): Promise<HealthReport>;
   };
   batches: BatchService;
-  /** Reads the recent-failures list. */
-  redis: Redis;
-  /** The workers' counters hash (Keys.stats). */
-  statsKey: string;
+  /** The workers' counters and the newest failed messages. */
+  stats: Pick<StatsStore, 'read' | 'recentFailures'>;
   /** The lanes queues, one per partition (lane activations and batch chunks); their job counts are summed. */
   queues: readonly { getJobCounts(...types: string[]): Promise<Record<string, number>> }[];
   sampler: RateSampler;
@@ -114,14 +103,14 @@ async function sumJobCounts(queues: OverviewSources['queues']): Promise<Record<s
 
 /** Throws ServiceUnavailableError (from the services) when Redis is down. */
 export async function readOverview(src: OverviewSources, now = Date.now()): Promise<Overview> {
-  const [depth, batchPending, jobs, stats, health, batches, failureLines] = await Promise.all([
+  const [depth, batchPending, jobs, stats, health, batches, failures] = await Promise.all([
     src.service.queueDepth(),
     src.batches.backlog(),
     sumJobCounts(src.queues),
-    src.service.stats(),
+    src.stats.read(),
     src.service.health(),
     src.batches.listRecent(OVERVIEW_BATCHES),
-    src.redis.lrange(recentFailuresKey(src.statsKey), 0, RECENT_FAILURES - 1),
+    src.stats.recentFailures(),
   ]).catch((err: unknown) => {
     // BullMQ and plain commands fail with Redis's own errors: all of them mean the queue is unreachable.
     if (err instanceof ServiceUnavailableError) throw err;
@@ -139,7 +128,7 @@ export async function readOverview(src: OverviewSources, now = Date.now()): Prom
     rate: { sent_per_s: last?.sent_per_s ?? 0, failed_per_s: last?.failed_per_s ?? 0 },
     series,
     batches: batches.map((b) => ({ ...b, progress_percent: progressPercent(b) })),
-    failures: groupFailures(stats, parseFailureExamples(failureLines)),
+    failures: groupFailures(stats, failures),
     teamtalk: health.workers.map((w) => ({
       worker: w.id,
       seen_ms_ago: w.seenMsAgo,

@@ -24,8 +24,7 @@ import {
   patchAppSchema,
   rotateKeySchema,
 } from '../tenants/admin-schemas.ts';
-import { appNotFound, keyNotFound, type TenantStore } from '../tenants/store.ts';
-import { TenantError, type KeyScopes } from '../tenants/types.ts';
+import { TenantError, appNotFound, keyNotFound, type KeyScopes, type TenantStore } from '@ttpush/store';
 import '../openapi/ops-admin.ts';
 
 export interface AdminDeps {

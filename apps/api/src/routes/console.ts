@@ -103,7 +103,7 @@ function actionError(id: string, action: BatchAction, r: Exclude<BatchActionResu
 export function consoleRouter(deps: ConsoleDeps): Router {
   const { config, batches } = deps;
   const check = adminKeyCheck(config.adminKey);
-  const sessions = deps.sessions ?? consoleSessions(undefined, config.redisPrefix, config.adminKey);
+  const sessions = deps.sessions ?? consoleSessions(undefined, config.adminKey);
   const auth = adminAuth(check, (req) => sessions.valid(req));
   const loginBody = express.urlencoded({ extended: false, limit: LOGIN_BODY_LIMIT, parameterLimit: 10 });
   const router = Router();

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ApiError } from '../errors.ts';
-import { KEY_ID } from './secret.ts';
+import { KEY_ID } from '@ttpush/store';
 
 // TeamTalk ids are uint32 and 0 means "none" on the wire: a scope of id 0 could never be used.
 const MAX_ID = 4294967295;

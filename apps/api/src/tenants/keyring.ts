@@ -7,9 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppIdentity, TenantLookup } from '../auth.ts';
-import { secretMatches } from './secret.ts';
-import type { TenantStore } from './store.ts';
-import type { AppRecord, IdScope, StoredKey } from './types.ts';
+import { secretMatches, type AppRecord, type IdScope, type StoredKey, type TenantStore } from '@ttpush/store';
 
 export const CACHE_TTL_MS = 5000;
 const CACHE_MAX_ENTRIES = 10_000;
@@ -94,16 +92,15 @@ export class TenantKeyring implements TenantLookup {
    * covers the meantime.
    */
   async listen(subscriber: Redis, logger: Logger, waitMs = 2000): Promise<void> {
-    subscriber.on('message', (channel: string, change: string) => {
-      if (channel === this.store.channel) this.drop(change);
-    });
     // After a reconnect ioredis subscribes again, but notices sent meanwhile are lost: start afresh.
     subscriber.on('ready', () => this.cache.clear());
     let timer: NodeJS.Timeout | undefined;
-    const subscribed = subscriber.subscribe(this.store.channel).then(
-      () => true,
-      () => false,
-    );
+    const subscribed = this.store
+      .watchChanges(subscriber, (change) => this.drop(change))
+      .then(
+        () => true,
+        () => false,
+      );
     const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)));
     const ok = await Promise.race([subscribed, late]);
     clearTimeout(timer);

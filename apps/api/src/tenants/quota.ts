@@ -5,7 +5,7 @@
  */
 import type { AppIdentity } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { secondsToUtcMidnight } from './store.ts';
+import { secondsToUtcMidnight } from '@ttpush/store';
 
 export interface QuotaCounter {
   /** Counts `n` messages of `app` today unless that passes `quota`; false: refused, nothing counted. */

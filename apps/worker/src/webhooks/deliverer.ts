@@ -63,13 +63,17 @@ export class WebhookDeliverer {
         this.again = false;
         const room = this.opts.workerConcurrency - this.inFlight;
         if (room <= 0) break;
-        const ids = await this.queue.claim(room, this.opts.timeoutMs + 10_000, this.opts.endpointConcurrency);
+        const ids = await this.queue.claim({
+          max: room,
+          leaseMs: this.opts.timeoutMs + 10_000,
+          cap: this.opts.endpointConcurrency,
+        });
         for (const id of ids) this.run(id);
         // A full claim may have left more due.
         if (ids.length === room) this.again = true;
       } while (this.again && !this.stopped);
     } catch (err) {
-      this.log.debug({ err: (err as Error).message }, 'webhook claim failed');
+      this.log.debug({ err }, 'webhook claim failed');
     } finally {
       this.polling = false;
     }
@@ -78,7 +82,7 @@ export class WebhookDeliverer {
   private run(id: string): void {
     this.inFlight++;
     const p = this.deliver(id)
-      .catch((err: Error) => this.log.warn({ delivery: id, err: err.message }, 'webhook attempt not recorded'))
+      .catch((err: unknown) => this.log.warn({ delivery: id, err }, 'webhook attempt not recorded'))
       .finally(() => {
         this.inFlight--;
         this.running.delete(p);

@@ -28,10 +28,11 @@ export class SubscriptionCache {
 
   /** Does not wait for Redis: a worker starts while Redis is down, and the cache fills once it is back. */
   start(): void {
-    this.subscriber.on('message', () => void this.refresh());
-    this.subscriber.subscribe(this.store.keys.changedChannel).catch((err: Error) => {
-      this.log.warn({ err: err.message }, 'webhook change notices unavailable; refreshing every few seconds');
-    });
+    this.store
+      .watchChanges(this.subscriber, () => void this.refresh())
+      .catch((err: unknown) => {
+        this.log.warn({ err }, 'webhook change notices unavailable; refreshing every few seconds');
+      });
     this.timer = setInterval(() => void this.refresh(), this.refreshMs);
     void this.refresh();
   }
@@ -44,10 +45,10 @@ export class SubscriptionCache {
         this.loaded = true;
         this.markReady();
       })
-      .catch((err: Error) => {
+      .catch((err: unknown) => {
         // Before the first load, sends wait for it (no terminal state may pass without its events): say so loudly.
-        if (this.loaded) this.log.debug({ err: err.message }, 'webhook subscriptions not refreshed');
-        else this.log.warn({ err: err.message }, 'webhook subscriptions not loaded yet: sends wait for them');
+        if (this.loaded) this.log.debug({ err }, 'webhook subscriptions not refreshed');
+        else this.log.warn({ err }, 'webhook subscriptions not loaded yet: sends wait for them');
       })
       .finally(() => (this.loading = undefined));
     return this.loading;

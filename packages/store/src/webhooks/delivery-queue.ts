@@ -6,48 +6,8 @@ import type { Redis } from 'ioredis';
 import { ATTEMPTS_KEPT, DELIVERY_TTL_MS, WebhookKeys } from '@ttpush/contract';
 import { newDeliveryFields, parseDelivery, type DeliveryRecord } from './delivery-record.ts';
 import { parseEndpoint, type EndpointRecord } from './endpoint-record.ts';
+import { defineLuaScripts } from '../scripts-loader.ts';
 import type { AttemptView } from '@ttpush/contract';
-
-/**
- * KEYS: ready. ARGV: now, max, lease ms, cap, key base, recheck ms. Takes up to `max` due deliveries over the groups
- * whose earliest delivery is due, each group up to `cap` attempts in flight: a claimed delivery gets a semaphore entry
- * and its lease end as due time. A group at its cap is looked at again after `recheck` ms, or as soon as one of its
- * attempts ends (finish() brings it forward). Keys are built from the base, all in one hash tag.
- */
-const CLAIM = `
-local now = tonumber(ARGV[1])
-local max = tonumber(ARGV[2])
-local lease = tonumber(ARGV[3])
-local cap = tonumber(ARGV[4])
-local base = ARGV[5]
-local groups = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
-local out = {}
-for _, g in ipairs(groups) do
-  if #out >= max then break end
-  local skey = base .. ':sem:' .. g
-  local dkey = base .. ':due:' .. g
-  redis.call('ZREMRANGEBYSCORE', skey, '-inf', now)
-  local room = math.min(cap - redis.call('ZCARD', skey), max - #out)
-  if room > 0 then
-    local ids = redis.call('ZRANGEBYSCORE', dkey, '-inf', now, 'LIMIT', 0, room)
-    for _, id in ipairs(ids) do
-      redis.call('ZADD', skey, now + lease, id)
-      redis.call('ZADD', dkey, now + lease, id)
-      out[#out + 1] = id
-    end
-    if #ids > 0 then redis.call('PEXPIRE', skey, lease * 2) end
-  end
-  local first = redis.call('ZRANGE', dkey, 0, 0, 'WITHSCORES')
-  if #first == 0 then
-    redis.call('ZREM', KEYS[1], g)
-  else
-    local at = tonumber(first[2])
-    if at <= now then at = now + tonumber(ARGV[6]) end
-    redis.call('ZADD', KEYS[1], at, g)
-  end
-end
-return out
-`;
 
 export interface NewDelivery {
   id: string;
@@ -71,16 +31,38 @@ export function groupOf(d: { app: string; endpoint: string | null }): string {
   return d.endpoint ?? `cb.${d.app}`;
 }
 
-type ClaimRedis = Redis & { ttWebhookClaim(...args: (string | number)[]): Promise<string[]> };
+/** What one claim takes: see lua/webhook-claim-1.lua. */
+export interface ClaimRequest {
+  /** Deliveries claimed at most. */
+  max: number;
+  /** How long a claim holds before its delivery comes due again (ms). */
+  leaseMs: number;
+  /** Attempts in flight per concurrency group, at most. */
+  cap: number;
+  /** When a group at its cap is looked at again (ms); default 500. */
+  recheckMs?: number;
+  now?: number;
+}
+
+interface ClaimCommands {
+  ttWebhookClaim(
+    ready: string,
+    now: number,
+    max: number,
+    leaseMs: number,
+    cap: number,
+    base: string,
+    recheckMs: number,
+  ): Promise<string[]>;
+}
 
 export class DeliveryQueue {
   readonly keys: WebhookKeys;
-  private readonly redis: ClaimRedis;
+  private readonly redis: Redis & ClaimCommands;
 
   constructor(redis: Redis, prefix: string) {
     this.keys = new WebhookKeys(prefix);
-    if (!('ttWebhookClaim' in redis)) redis.defineCommand('ttWebhookClaim', { numberOfKeys: 1, lua: CLAIM });
-    this.redis = redis as ClaimRedis;
+    this.redis = defineLuaScripts<ClaimCommands>(redis, ['webhook-claim']);
   }
 
   /** Writes new deliveries, due now, in one round trip. */
@@ -101,8 +83,13 @@ export class DeliveryQueue {
     if (failed) throw failed[0];
   }
 
-  claim(max: number, leaseMs: number, cap: number, recheckMs = 500, now = Date.now()): Promise<string[]> {
-    return this.redis.ttWebhookClaim(this.keys.ready, now, max, leaseMs, cap, this.keys.base, recheckMs);
+  /**
+   * Claims due deliveries under each group's concurrency cap; the ids claimed (none: nothing is due, or every due
+   * group is at its cap).
+   */
+  claim(r: ClaimRequest): Promise<string[]> {
+    const k = this.keys;
+    return this.redis.ttWebhookClaim(k.ready, r.now ?? Date.now(), r.max, r.leaseMs, r.cap, k.base, r.recheckMs ?? 500);
   }
 
   async load(id: string): Promise<{ delivery: DeliveryRecord | null; endpoint: EndpointRecord | null }> {

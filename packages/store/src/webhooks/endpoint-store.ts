@@ -286,6 +286,18 @@ export class WebhookStore {
     return n;
   }
 
+  /**
+   * Calls `onChange` with the app whenever an api announces that the app's endpoints changed. `subscriber` is a
+   * connection of its own (a subscribed connection serves nothing else); rejects when the subscription fails.
+   */
+  async watchChanges(subscriber: Redis, onChange: (app: string) => void): Promise<void> {
+    const channel = this.keys.changedChannel;
+    subscriber.on('message', (from: string, app: string) => {
+      if (from === channel) onChange(app);
+    });
+    await subscriber.subscribe(channel);
+  }
+
   /** Everything workers cache: app → enabled endpoints and their events. */
   async subscriptions(): Promise<Subscriptions> {
     const h = await this.redis.hgetall(this.keys.subscriptions);

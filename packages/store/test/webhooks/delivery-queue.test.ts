@@ -42,8 +42,8 @@ test('two workers together claim at most the cap of one endpoint; a finished att
     now,
   );
   await a.enqueue([delivery('crm', 'ep_b', 99)], now);
-  const first = await a.claim(20, 60_000, 3, 500, now + 1);
-  const second = await b.claim(20, 60_000, 3, 500, now + 2);
+  const first = await a.claim({ max: 20, leaseMs: 60_000, cap: 3, recheckMs: 500, now: now + 1 });
+  const second = await b.claim({ max: 20, leaseMs: 60_000, cap: 3, recheckMs: 500, now: now + 2 });
   const all = [...first, ...second];
   assert.equal(all.length, 4, 'three of ep_a and the one of ep_b');
   const { delivery: d } = await a.load(first[0]!);
@@ -53,7 +53,7 @@ test('two workers together claim at most the cap of one endpoint; a finished att
     attempt: { at: new Date().toISOString(), status: 200, error: null, duration_ms: 3 },
   });
   // Deliveries pushed back while the endpoint was full come due again after the recheck (500 ms).
-  const third = await b.claim(20, 60_000, 3, 500, now + 600);
+  const third = await b.claim({ max: 20, leaseMs: 60_000, cap: 3, recheckMs: 500, now: now + 600 });
   assert.equal(third.length, 1);
   const store = new WebhookStore(redis, 'q1');
   const detail = await store.delivery('crm', d!.id);
@@ -67,10 +67,10 @@ test('a claim whose worker died comes due again when its lease ends (at least on
   const q = new DeliveryQueue(redis, 'q2');
   const now = Date.now();
   await q.enqueue([delivery('crm', 'ep_c', 1)], now);
-  const [id] = await q.claim(5, 1000, 4, 500, now);
+  const [id] = await q.claim({ max: 5, leaseMs: 1000, cap: 4, recheckMs: 500, now });
   assert.ok(id);
-  assert.deepEqual(await q.claim(5, 1000, 4, 500, now + 500), []);
-  assert.deepEqual(await q.claim(5, 1000, 4, 500, now + 1001), [id]);
+  assert.deepEqual(await q.claim({ max: 5, leaseMs: 1000, cap: 4, recheckMs: 500, now: now + 500 }), []);
+  assert.deepEqual(await q.claim({ max: 5, leaseMs: 1000, cap: 4, recheckMs: 500, now: now + 1001 }), [id]);
 });
 
 test('a failed attempt schedules the next; past the schedule the delivery is dead and redelivery revives it', async () => {
@@ -80,11 +80,15 @@ test('a failed attempt schedules the next; past the schedule the delivery is dea
   const d0 = delivery('crm', 'ep_d', 1);
   await q.enqueue([d0], now);
   const attempt = { at: new Date().toISOString(), status: 500, error: 'http_500', duration_ms: 1 };
-  await q.claim(5, 1000, 4, 500, now);
+  await q.claim({ max: 5, leaseMs: 1000, cap: 4, recheckMs: 500, now });
   await q.finish((await q.load(d0.id)).delivery!, { ok: false, next: now + 5000, attempt });
   assert.equal((await store.delivery('crm', d0.id))!.status, 'pending');
-  assert.deepEqual(await q.claim(5, 1000, 4, 500, now + 10), [], 'not due before its next attempt');
-  assert.deepEqual(await q.claim(5, 1000, 4, 500, now + 5001), [d0.id]);
+  assert.deepEqual(
+    await q.claim({ max: 5, leaseMs: 1000, cap: 4, recheckMs: 500, now: now + 10 }),
+    [],
+    'not due before its next attempt',
+  );
+  assert.deepEqual(await q.claim({ max: 5, leaseMs: 1000, cap: 4, recheckMs: 500, now: now + 5001 }), [d0.id]);
   await q.finish((await q.load(d0.id)).delivery!, { ok: false, next: null, attempt });
   const dead = (await store.delivery('crm', d0.id))!;
   assert.equal(dead.status, 'dead');
@@ -98,7 +102,7 @@ test('a failed attempt schedules the next; past the schedule the delivery is dea
   const again = (await store.redeliver('crm', d0.id))!;
   assert.equal(again.status, 'pending');
   assert.equal(again.event_id, d0.eventId);
-  assert.equal((await q.claim(5, 1000, 4, 500, Date.now() + 1)).length, 1);
+  assert.equal((await q.claim({ max: 5, leaseMs: 1000, cap: 4, recheckMs: 500, now: Date.now() + 1 })).length, 1);
 });
 
 test('an endpoint failing without a success for disable-after is disabled once; a success resets the count', async () => {
@@ -129,7 +133,9 @@ test('an endpoint at its cap with a long backlog does not hold up another endpoi
   );
   await q.enqueue([delivery('crm', 'ep_quiet', 1)], now + 1);
   const claimed = await Promise.all(
-    (await q.claim(10, 60_000, 2, 500, now + 2)).map(async (id) => (await q.load(id)).delivery!),
+    (await q.claim({ max: 10, leaseMs: 60_000, cap: 2, recheckMs: 500, now: now + 2 })).map(
+      async (id) => (await q.load(id)).delivery!,
+    ),
   );
   assert.deepEqual(claimed.map((d) => d.endpoint).sort(), ['ep_busy', 'ep_busy', 'ep_quiet']);
   // A finished attempt brings the busy endpoint forward at once: its next delivery goes without the recheck wait.
@@ -139,7 +145,36 @@ test('an endpoint at its cap with a long backlog does not hold up another endpoi
     next: null,
     attempt: { at: new Date().toISOString(), status: 200, error: null, duration_ms: 1 },
   });
-  const next = await q.claim(10, 60_000, 2, 500, Date.now());
+  const next = await q.claim({ max: 10, leaseMs: 60_000, cap: 2, recheckMs: 500, now: Date.now() });
   assert.equal(next.length, 1);
   assert.equal((await q.load(next[0]!)).delivery!.endpoint, 'ep_busy');
+});
+
+test('claim answers nothing when nothing is due, and leases what it claims in the group semaphore and due set', async () => {
+  const q = new DeliveryQueue(redis, 'q6');
+  const now = Date.now();
+  assert.deepEqual(await q.claim({ max: 5, leaseMs: 1000, cap: 1, now }), []);
+  const d = delivery('crm', 'ep_e', 1);
+  await q.enqueue([d, delivery('crm', 'ep_e', 2)], now);
+  assert.deepEqual(await q.claim({ max: 5, leaseMs: 1000, cap: 1, now: now + 1 }), [d.id], 'the cap is one');
+  const base = 'q6:{q6:wh}';
+  assert.equal(await redis.zscore(`${base}:sem:ep_e`, d.id), String(now + 1001));
+  assert.equal(await redis.zscore(`${base}:due:ep_e`, d.id), String(now + 1001));
+  // The group at its cap is looked at again after the default recheck (500 ms).
+  assert.equal(await redis.zscore(`${base}:ready`, 'ep_e'), String(now + 501));
+  assert.deepEqual(await q.claim({ max: 5, leaseMs: 1000, cap: 1, now: now + 2 }), []);
+});
+
+test('once watchChanges resolves, an app whose endpoints change is announced to it', async () => {
+  const store = new WebhookStore(redis, 'q7');
+  const subscriber = new Redis(server.url);
+  try {
+    let heard!: (app: string) => void;
+    const app = new Promise<string>((resolve) => (heard = resolve));
+    await store.watchChanges(subscriber, heard);
+    await store.create('shop', { url: 'https://example.com/h', events: ['message.sent'] });
+    assert.equal(await app, 'shop');
+  } finally {
+    subscriber.disconnect();
+  }
 });
