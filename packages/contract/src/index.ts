@@ -10,3 +10,4 @@ export * from './webhooks.ts';
 export * from './webhook-keys.ts';
 export * from './tenant-keys.ts';
 export * from './recent-failures.ts';
+export * from './message-fields.ts';
