@@ -2,29 +2,38 @@
  * The API side of the queue: accepts messages into their conversation lanes, reads statuses,
  * cancels, and waits for completions (published by workers on P:done for messages marked notify).
  */
-/** Lanes one activation job carries at most: a worker sends them concurrently. */
-const LANES_PER_JOB = 64;
 import type { Redis } from 'ioredis';
-import { Keys, conversationOf, LANE_JOB, JOB_PRIORITY, MESSAGE_ID, type LaneJobData } from '@ttpush/contract';
-import { LaneQueues } from '@ttpush/store';
-import { DEFAULT_PARTITIONS } from '@ttpush/contract';
-import { defineScripts, type ScriptedRedis } from '@ttpush/store';
-import { DEFAULT_RECORD_TTL_MS, parseRecord, toView, type MessageRecord } from '@ttpush/store';
-import { IdempotencyKeyReusedError, submitFingerprint } from './idempotency.ts';
-import { newMessageId } from '@ttpush/contract';
-import { LIVE_HEARTBEAT_MS } from '@ttpush/store';
-import { RECENT_INDEX_SIZE, listMessages, type ListPage, type ListQuery } from '@ttpush/store';
-import { ServiceUnavailableError } from '@ttpush/store';
 import {
+  DEFAULT_PARTITIONS,
+  JOB_PRIORITY,
+  Keys,
+  LANE_JOB,
+  MESSAGE_ID,
   TERMINAL_STATUSES,
+  conversationOf,
+  newMessageId,
   type CancelResult,
   type DbProxyHealthView,
   type HealthReport,
-  type Owner,
+  type LaneJobData,
   type MessageView,
+  type Owner,
   type SubmitRequest,
   type SubmitResult,
 } from '@ttpush/contract';
+import {
+  DoneChannel,
+  LaneQueues,
+  MessageStore,
+  ServiceUnavailableError,
+  toView,
+  type ListPage,
+  type ListQuery,
+} from '@ttpush/store';
+import { IdempotencyKeyReusedError, submitFingerprint } from './idempotency.ts';
+
+/** Lanes one activation job carries at most: a worker sends them concurrently. */
+const LANES_PER_JOB = 64;
 
 export interface RedisMessageServiceOptions {
   /** Commands: fail fast (see producerRedis). */
@@ -41,11 +50,6 @@ export interface RedisMessageServiceOptions {
    * indexes keep entries as long.
    */
   recordTtlMs?: number;
-}
-
-function unavailable(err: unknown): never {
-  if (err instanceof ServiceUnavailableError) throw err;
-  throw new ServiceUnavailableError(`Redis is unavailable: ${(err as Error).message}`, { cause: err });
 }
 
 /** What the HTTP API needs from the queue. Every method throws ServiceUnavailableError when Redis is down. */
@@ -65,95 +69,43 @@ export interface MessageService {
 }
 
 export class RedisMessageService implements MessageService {
-  private readonly redis: ScriptedRedis;
-  readonly keys: Keys;
+  private readonly store: MessageStore;
   readonly queues: LaneQueues<LaneJobData>;
+  private readonly done: DoneChannel;
   private readonly waiters = new Map<string, Set<() => void>>();
-  private subscribed: Promise<unknown> | undefined;
   private pendingAdds: { conv: string; priority: keyof typeof JOB_PRIORITY }[] = [];
   private adding: Promise<void> = Promise.resolve();
 
-  constructor(private readonly opts: RedisMessageServiceOptions) {
-    this.redis = defineScripts(opts.redis);
-    this.keys = new Keys(opts.prefix, opts.partitions ?? DEFAULT_PARTITIONS);
+  constructor(opts: RedisMessageServiceOptions) {
+    const keys = new Keys(opts.prefix, opts.partitions ?? DEFAULT_PARTITIONS);
+    this.store = new MessageStore(opts.redis, keys, { recordTtlMs: opts.recordTtlMs });
     // Queue errors surface per call as ServiceUnavailableError.
-    this.queues = new LaneQueues<LaneJobData>(opts.queueConnection, opts.prefix, this.keys.partitions);
-    opts.subscriber.on('message', (_channel: string, id: string) => this.wake(id));
+    this.queues = new LaneQueues<LaneJobData>(opts.queueConnection, opts.prefix, keys.partitions);
+    this.done = new DoneChannel(opts.subscriber, keys, (id) => this.wake(id));
   }
 
   async submit(req: SubmitRequest): Promise<SubmitResult> {
     const now = Date.now();
     const conv = conversationOf(req.from, req.to);
-    const p = this.keys.partition(conv);
-    const id = newMessageId(now, p);
-    const scheduled = req.sendAt !== undefined && req.sendAt > now;
-    const fields: (string | number)[] = [
-      'f', req.from,
-      'tt', 'group' in req.to ? 'g' : 'u',
-      'to', 'group' in req.to ? req.to.group : req.to.user,
-      'x', req.text,
-      'p', req.priority,
-      's', scheduled ? 'scheduled' : 'queued',
-      'a', 0,
-      'ca', now,
-      'ua', now,
-      'app', req.app,
-      'c', conv,
-    ]; // prettier-ignore
-    if (req.sendAt !== undefined) fields.push('sa', req.sendAt);
-    if (req.deadline !== undefined) fields.push('dl', req.deadline);
-    if (req.metadata) fields.push('md', JSON.stringify(req.metadata));
-    if (req.notify) fields.push('n', '1');
-    if (req.key !== undefined) fields.push('k', req.key);
-    if (req.callbackUrl) fields.push('cb', req.callbackUrl);
-    if (req.withParts) fields.push('pp', '1');
-    const k = this.keys;
-    const idem = req.idempotencyKey ? k.idempotency(req.app, req.idempotencyKey, p) : `${k.tag(p)}:idem:-`;
-    const keyIndexed = req.listByKey === true && req.key !== undefined;
-    const keyIndex = keyIndexed ? k.keyIndex(req.key!, p) : `${k.tag(p)}:ix:k:-`;
-    const ttl = this.opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS;
-    let result: [number, string, number];
-    try {
-      result = await this.redis.ttAccept(
-        k.message(id), k.lane(conv), k.lanes(p), idem, k.depth(p), k.scheduled(p),
-        k.appIndex(req.app, p), keyIndex, k.recentIndex(p),
-        id, conv, now, req.idempotencyKey ? '1' : '0', scheduled ? req.sendAt! : '',
-        req.idempotencyKey ? submitFingerprint(req) : '', now - ttl, ttl, keyIndexed ? '1' : '0', RECENT_INDEX_SIZE,
-        ...fields,
-      ); // prettier-ignore
-    } catch (err) {
-      unavailable(err);
-    }
-    const [created, firstId, laneLength] = result;
-    if (created === 2) {
+    const id = newMessageId(now, this.store.keys.partition(conv));
+    const fingerprint = req.idempotencyKey ? submitFingerprint(req) : undefined;
+    const result = await this.store.accept({ id, conv, now, request: req, fingerprint });
+    if (result.status === 'key_reused') {
       throw new IdempotencyKeyReusedError(
-        `this Idempotency-Key was first used for message ${firstId}, with another request`,
-        firstId,
+        `this Idempotency-Key was first used for message ${result.firstId}, with another request`,
+        result.firstId,
       );
     }
-    if (created === 0) {
+    if (result.status === 'repeat') {
       // A repeat that waits for the outcome needs the worker to announce it, even if the first did not wait.
-      if (req.notify) {
-        try {
-          if (await this.redis.hexists(k.message(firstId), 's')) await this.redis.hset(k.message(firstId), 'n', '1');
-        } catch (err) {
-          unavailable(err);
-        }
-      }
-      const view = await this.get(firstId);
+      if (req.notify) await this.store.notifyOnCompletion(result.firstId);
+      const view = await this.get(result.firstId);
       if (view) return { view, duplicate: true };
       // The first message's record expired before its idempotency key: treat as new is wrong; report it as gone.
       throw new ServiceUnavailableError('the message of this Idempotency-Key is no longer available');
     }
-    if (laneLength === 1) this.activate(conv, req.priority);
-    const record: MessageRecord = {
-      id, from: req.from, to: req.to, text: req.text, priority: req.priority,
-      status: scheduled ? 'scheduled' : 'queued', attempts: 0, createdAt: now, updatedAt: now,
-      sendAt: req.sendAt ?? null, deadline: req.deadline ?? null, sentAt: null, msgId: null, errorCode: null, errorMessage: null,
-      metadata: req.metadata ?? null, app: req.app, notify: !!req.notify, conv, createTime: null, floor: null,
-      callbackUrl: req.callbackUrl ?? null, ...(req.withParts && { withParts: true }),
-    }; // prettier-ignore
-    return { view: toView(record), duplicate: false };
+    if (result.laneLength === 1) this.activate(conv, req.priority);
+    return { view: toView(result.record), duplicate: false };
   }
 
   /**
@@ -176,7 +128,7 @@ export class RedisMessageService implements MessageService {
     if (pending.length === 0) return;
     const groups = new Map<string, { partition: number; priority: keyof typeof JOB_PRIORITY; convs: string[] }>();
     for (const { conv, priority } of pending) {
-      const partition = this.keys.partition(conv);
+      const partition = this.store.keys.partition(conv);
       const key = `${partition}.${priority}`;
       const g = groups.get(key) ?? { partition, priority, convs: [] };
       g.convs.push(conv);
@@ -206,66 +158,32 @@ export class RedisMessageService implements MessageService {
 
   async get(id: string): Promise<MessageView | null> {
     if (!MESSAGE_ID.test(id)) return null;
-    let h: Record<string, string>;
-    try {
-      h = await this.redis.hgetall(this.keys.message(id));
-    } catch (err) {
-      unavailable(err);
-    }
-    const r = parseRecord(id, h);
+    const r = await this.store.record(id);
     return r ? toView(r) : null;
   }
 
-  /** One page of messages newest first (message-list.ts). */
-  async list(query: ListQuery): Promise<ListPage> {
-    try {
-      return await listMessages(this.redis, this.keys, query);
-    } catch (err) {
-      unavailable(err);
-    }
+  /** One page of messages newest first (store message-list.ts). */
+  list(query: ListQuery): Promise<ListPage> {
+    return this.store.list(query);
   }
 
   async owner(id: string): Promise<Owner | null> {
     if (!MESSAGE_ID.test(id)) return null;
-    let row: (string | null)[];
-    try {
-      row = await this.redis.hmget(this.keys.message(id), 'app', 'k');
-    } catch (err) {
-      unavailable(err);
-    }
-    const [app, key] = row;
-    return app == null ? null : { app, key: key || null };
+    return this.store.owner(id);
   }
 
   async cancel(id: string): Promise<CancelResult> {
     const view = await this.get(id);
     if (!view) return { ok: false, reason: 'not_found' };
-    const k = this.keys;
-    const conv = conversationOf(view.from, view.to);
-    const p = k.partition(conv);
-    let r: [number, string?];
-    try {
-      r = await this.redis.ttCancel(
-        k.message(id),
-        k.lane(conv),
-        k.scheduled(p),
-        k.depth(p),
-        id,
-        Date.now(),
-        k.doneChannel,
-        this.opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS,
-      );
-    } catch (err) {
-      unavailable(err);
-    }
+    const r = await this.store.cancel(id, conversationOf(view.from, view.to));
     const after = (await this.get(id)) ?? view;
-    if (r[0] === 1) return { ok: true, view: after };
-    if (r[0] === -1) return { ok: false, reason: 'not_found' };
+    if (r.status === 'cancelled') return { ok: true, view: after };
+    if (r.status === 'missing') return { ok: false, reason: 'not_found' };
     return { ok: false, reason: 'not_cancellable', view: after };
   }
 
   async waitForTerminal(id: string, timeoutMs: number): Promise<MessageView | null> {
-    await this.ensureSubscribed();
+    await this.done.subscribe();
     const first = await this.get(id);
     if (!first || TERMINAL_STATUSES.has(first.status) || timeoutMs <= 0) return first;
     await new Promise<void>((resolve) => {
@@ -293,65 +211,31 @@ export class RedisMessageService implements MessageService {
     if (set) for (const w of [...set]) w();
   }
 
-  private ensureSubscribed(): Promise<unknown> {
-    this.subscribed ??= this.opts.subscriber.subscribe(this.keys.doneChannel).catch((err: unknown) => {
-      this.subscribed = undefined;
-      unavailable(err);
-    });
-    return this.subscribed;
-  }
-
   async health(): Promise<HealthReport> {
     const now = Date.now();
     try {
-      await this.redis.ping();
-      const ids = await this.redis.zrangebyscore(this.keys.workers, now - LIVE_HEARTBEAT_MS, '+inf');
-      // One GET per worker rather than MGET: on a cluster the workers' keys lie on different slots.
-      const states = await Promise.all(ids.map((id) => this.redis.get(this.keys.worker(id))));
-      const workers = ids.flatMap((id, i) => {
-        const raw = states[i];
-        if (!raw) return [];
-        const s = JSON.parse(raw) as {
-          at: number;
-          dbProxyReady: boolean;
-          routeReady: boolean;
-          connections: unknown;
-          dbProxy?: unknown;
-        };
-        return [
-          {
-            id,
-            dbProxyReady: s.dbProxyReady,
-            routeReady: s.routeReady,
-            seenMsAgo: now - s.at,
-            connections: s.connections,
-            ...(Array.isArray(s.dbProxy) ? { dbProxy: s.dbProxy as DbProxyHealthView[] } : {}),
-          },
-        ];
-      });
+      const live = await this.store.liveWorkers(now);
+      const workers = live.map(({ id, beat }) => ({
+        id,
+        dbProxyReady: beat.dbProxyReady,
+        routeReady: beat.routeReady,
+        seenMsAgo: now - beat.at,
+        connections: beat.connections,
+        ...(Array.isArray(beat.dbProxy) ? { dbProxy: beat.dbProxy as DbProxyHealthView[] } : {}),
+      }));
       return { redis: true, workers };
     } catch {
       return { redis: false, workers: [] };
     }
   }
 
-  async queueDepth(): Promise<number> {
-    try {
-      const depths = await Promise.all(this.keys.all.map((p) => this.redis.get(this.keys.depth(p))));
-      return depths.reduce((sum, d) => sum + Number(d ?? 0), 0);
-    } catch (err) {
-      unavailable(err);
-    }
+  queueDepth(): Promise<number> {
+    return this.store.queueDepth();
   }
 
   /** Worker counters flushed to Redis (P:stats), for the API's /metrics. */
-  async stats(): Promise<Record<string, number>> {
-    try {
-      const h = await this.redis.hgetall(this.keys.stats);
-      return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
-    } catch (err) {
-      unavailable(err);
-    }
+  stats(): Promise<Record<string, number>> {
+    return this.store.counters();
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import type { Queue } from 'bullmq';
 import { CHUNK_JOB, chunkJobId, type BatchKeys, type ChunkJobData, type Priority } from '@ttpush/contract';
-import { chunkJobOptions, type LaneQueues, type ScriptedRedis } from '@ttpush/store';
+import type { Redis } from 'ioredis';
+import { chunkJobOptions, type LaneQueues } from '@ttpush/store';
 
 /** Batches looked at per pass. */
 const PER_PASS = 20;
@@ -19,7 +20,7 @@ export class BatchReviver {
   private nextPass = 0;
 
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: Redis,
     private readonly keys: BatchKeys,
     private readonly queues: LaneQueues<ChunkJobData>,
     private readonly log: Logger,

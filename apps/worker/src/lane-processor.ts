@@ -9,8 +9,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DEFAULT_RECORD_TTL_MS, parseRecord, type MessageRecord, type ScriptedRedis } from '@ttpush/store';
-import { FAILURE_CODES, Keys, type FailureCode } from '@ttpush/contract';
+import type { ConvState, LaneStore, MessageRecord } from '@ttpush/store';
+import { FAILURE_CODES, type FailureCode } from '@ttpush/contract';
 import type { TeamTalk, StoredMessage } from './teamtalk.ts';
 import { ConnectionError, im } from '@ttpush/pdu';
 import { classify } from './outcome.ts';
@@ -21,8 +21,6 @@ import type { WebhookEmitter } from './webhooks/emitter.ts';
 export interface LaneOptions {
   lockMs: number;
   maxMessageAgeMs: number;
-  /** TTPUSH_RECORD_TTL: a terminal record is kept this long (default DEFAULT_RECORD_TTL_MS). */
-  recordTtlMs?: number;
   /** db_proxy's reply timeout (TTPUSH_TEAMTALK_REPLY_TIMEOUT_MS): a request found in flight left this long ago. */
   replyTimeoutMs: number;
   /**
@@ -42,12 +40,6 @@ interface Silence {
   alive: boolean;
 }
 
-interface ConvState {
-  lastMsgId: number;
-  lastCreateTime: number;
-  lastHash: string;
-}
-
 const PEEK = 64;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const textHash = (text: string) => createHash('sha1').update(text).digest('base64').slice(0, 12);
@@ -62,8 +54,7 @@ export class LaneProcessor {
   health: DbProxyHealth | undefined;
 
   constructor(
-    private readonly redis: ScriptedRedis,
-    private readonly keys: Keys,
+    private readonly store: LaneStore,
     private readonly tt: TeamTalk,
     private readonly stats: WorkerStats,
     private readonly log: Logger,
@@ -71,52 +62,32 @@ export class LaneProcessor {
   ) {}
 
   async process(conv: string): Promise<LaneResult> {
-    const k = this.keys;
     const token = randomBytes(12).toString('base64');
-    const p = k.partition(conv);
-    const claim = () =>
-      this.redis.ttClaim(
-        k.lock(conv),
-        k.lane(conv),
-        k.lanes(p),
-        k.conv(conv),
-        token,
-        this.opts.lockMs,
-        PEEK,
-        k.messagePrefix(p),
-        conv,
-      );
-    let batch = await claim();
-    if (batch === null) return 'busy';
+    const claim = () => this.store.claim({ conv, token, lockMs: this.opts.lockMs, peek: PEEK });
+    let claimed = await claim();
+    if (claimed.status === 'busy') return 'busy';
     const extender = setInterval(
       () => {
-        this.redis.ttExtend(k.lock(conv), token, this.opts.lockMs).catch(() => undefined);
+        this.store.extend({ conv, token, lockMs: this.opts.lockMs }).catch(() => undefined);
       },
       Math.max(200, Math.floor(this.opts.lockMs / 3)),
     );
     try {
-      if (batch[0] === 0) return 'drained';
-      const state: ConvState = {
-        lastMsgId: Number(batch[1]),
-        lastCreateTime: Number(batch[2]),
-        lastHash: String(batch[3]),
-      };
+      if (claimed.status === 'drained') return 'drained';
+      // Read once: under the lock, this worker is the one that advances it (succeed).
+      const state: ConvState = claimed.state;
       for (;;) {
-        if (batch === null) return 'lost';
-        if (batch[0] === 0) return 'drained';
-        for (let i = 4; i < batch.length; i += 2) {
-          const id = batch[i] as string;
-          const fields = batch[i + 1] as string[];
-          const h: Record<string, string> = {};
-          for (let f = 0; f < fields.length; f += 2) h[fields[f]!] = fields[f + 1]!;
-          const r = this.stopping ? 'stopped' : await this.sendOne(id, parseRecord(id, h), conv, token, state);
+        if (claimed.status === 'busy') return 'lost';
+        if (claimed.status === 'drained') return 'drained';
+        for (const { id, record } of claimed.heads) {
+          const r = this.stopping ? 'stopped' : await this.sendOne(id, record, conv, token, state);
           if (r === 'lost' || r === 'drained') return r;
           if (r === 'stopped') {
-            await this.redis.ttRelease(k.lock(conv), token);
+            await this.store.release({ conv, token });
             return r;
           }
         }
-        batch = await claim();
+        claimed = await claim();
       }
     } finally {
       clearInterval(extender);
@@ -130,9 +101,8 @@ export class LaneProcessor {
     token: string,
     state: ConvState,
   ): Promise<'done' | 'drained' | 'lost' | 'stopped'> {
-    const k = this.keys;
     if (!rec || (rec.status !== 'queued' && rec.status !== 'sending')) {
-      await this.redis.ttDropHead(k.lane(conv), id);
+      await this.store.dropHead({ conv, id });
       return 'done';
     }
     // A child logger per message only when its debug lines will be written: this is the hot path.
@@ -175,10 +145,10 @@ export class LaneProcessor {
       createTime = Math.floor(Date.now() / 1000);
       if (createTime <= state.lastCreateTime && hash === state.lastHash) createTime = state.lastCreateTime + 1;
       floor = state.lastMsgId;
-      const mark = await this.redis.ttMarkSending(k.message(id), k.lock(conv), token, Date.now(), createTime, floor);
-      if (mark === 'lost') return 'lost';
-      if (mark !== 'ok') {
-        await this.redis.ttDropHead(k.lane(conv), id);
+      const mark = await this.store.markSending({ id, conv, token, now: Date.now(), createTime, floor });
+      if (mark.status === 'lost') return 'lost';
+      if (mark.status !== 'marked') {
+        await this.store.dropHead({ conv, id });
         return 'done';
       }
       log.debug({ createTime, floor }, 'sending');
@@ -187,7 +157,7 @@ export class LaneProcessor {
         reply = await this.tt.store(rec.from, rec.to, createTime, msgData);
       } catch (err) {
         const kind = classify(err);
-        log.debug({ kind, err: (err as Error).message }, 'db_proxy request failed');
+        log.debug({ kind, err }, 'db_proxy request failed');
         if (kind === 'not_sent') {
           await wait();
           continue;
@@ -260,7 +230,7 @@ export class LaneProcessor {
         // A server unreachable for the whole settle time has nothing left to store: what it held died with it.
         if (silence.address !== undefined && this.tt.db.unreachableForMs(silence.address) >= this.opts.settleMs) break;
         if (Date.now() > deadline) return expired();
-        log.debug({ err: (err as Error).message, dbProxy: silence.address }, 'db_proxy not settled yet');
+        log.debug({ err, dbProxy: silence.address }, 'db_proxy not settled yet');
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 2000);
       }
@@ -289,7 +259,7 @@ export class LaneProcessor {
       } catch (err) {
         if (this.stopping) return 'stopped';
         if (Date.now() > deadline) return 'expired';
-        log.debug({ err: (err as Error).message }, 'read-back failed; retrying');
+        log.debug({ err }, 'read-back failed; retrying');
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 5000);
       }
@@ -307,7 +277,7 @@ export class LaneProcessor {
       try {
         return await this.tt.groupRefusal(from, group);
       } catch (err) {
-        log.debug({ err: (err as Error).message }, 'group query failed');
+        log.debug({ err }, 'group query failed');
       }
     }
     // Unanswered too: treated as an outage; the next silence of a resend asks again.
@@ -346,13 +316,12 @@ export class LaneProcessor {
     }
     // Webhook events first: a crash before the completion re-sends them under the same id (at least once).
     await this.events?.message(rec, { status: 'sent', at: Date.now(), msgId: stored.msgId });
-    const k = this.keys;
-    const p = k.partition(conv);
-    const left = await this.redis.ttComplete(
-      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth(p), k.lock(conv), k.lanes(p),
-      rec.id, 'sent', Date.now(), stored.msgId, '', '', stored.createTime, hash, token, conv, k.doneChannel,
-      this.opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS,
-    ); // prettier-ignore
+    const left = await this.store.complete({
+      id: rec.id,
+      conv,
+      token,
+      outcome: { status: 'sent', msgId: stored.msgId, createTime: stored.createTime, textHash: hash },
+    });
     if (stored.msgId > state.lastMsgId) {
       state.lastMsgId = stored.msgId;
       state.lastCreateTime = stored.createTime;
@@ -371,13 +340,12 @@ export class LaneProcessor {
     log: Logger,
   ): Promise<'done' | 'drained'> {
     await this.events?.message(rec, { status: 'failed', at: Date.now(), code, message: FAILURE_CODES[code] });
-    const k = this.keys;
-    const p = k.partition(conv);
-    const left = await this.redis.ttComplete(
-      k.message(rec.id), k.lane(conv), k.conv(conv), k.depth(p), k.lock(conv), k.lanes(p),
-      rec.id, 'failed', Date.now(), 0, code, FAILURE_CODES[code], 0, '', token, conv, k.doneChannel,
-      this.opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS,
-    ); // prettier-ignore
+    const left = await this.store.complete({
+      id: rec.id,
+      conv,
+      token,
+      outcome: { status: 'failed', code, message: FAILURE_CODES[code] },
+    });
     this.stats.failed(code, rec.id);
     log.debug({ code }, 'failed');
     return left === 0 ? 'drained' : 'done';

@@ -5,17 +5,17 @@
  * that stopped moving (batch-reviver.ts).
  */
 import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
 import {
   BatchKeys,
   JOB_PRIORITY,
-  Keys,
   LANE_JOB,
   laneJobId,
   type LaneJobData,
   type ChunkJobData,
   type Priority,
 } from '@ttpush/contract';
-import type { LaneQueues, ScriptedRedis } from '@ttpush/store';
+import type { LaneQueues, ReconcilerStore } from '@ttpush/store';
 import { BatchReviver } from './batch-reviver.ts';
 
 const STALE_LANE_MS = 3000;
@@ -29,21 +29,28 @@ export class Reconciler {
   readonly batches: BatchReviver;
 
   constructor(
-    private readonly redis: ScriptedRedis,
-    private readonly keys: Keys,
+    private readonly store: ReconcilerStore,
+    /** The batch reviver's connection. */
+    redis: Redis,
     private readonly queues: LaneQueues<LaneJobData>,
     private readonly log: Logger,
     private readonly intervalMs = 250,
     batchStallMs = BATCH_STALL_MS,
   ) {
     // A partition's queue carries lane jobs and chunk jobs: priorities order alerts and chunks together.
-    this.batches = new BatchReviver(redis, new BatchKeys(keys.prefix), queues.as<ChunkJobData>(), log, batchStallMs);
+    this.batches = new BatchReviver(
+      redis,
+      new BatchKeys(store.keys.prefix),
+      queues.as<ChunkJobData>(),
+      log,
+      batchStallMs,
+    );
   }
 
   start(): void {
     this.timer = setInterval(() => {
       this.running ??= this.tick()
-        .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'reconciler tick failed'))
+        .catch((err: unknown) => this.log.debug({ err }, 'reconciler tick failed'))
         .finally(() => (this.running = undefined));
     }, this.intervalMs);
   }
@@ -56,7 +63,7 @@ export class Reconciler {
   async tick(now = Date.now()): Promise<void> {
     // Partitions side by side: on a cluster, one shard that is down (or slow) holds up only its own partitions.
     const results = await Promise.allSettled([
-      ...this.keys.all.map(async (p) => {
+      ...this.store.keys.all.map(async (p) => {
         await this.promoteDue(p, now);
         await this.activateStale(p, now);
       }),
@@ -80,37 +87,25 @@ export class Reconciler {
   }
 
   private async promoteDue(p: number, now: number): Promise<void> {
-    const k = this.keys;
-    const due = await this.redis.zrangebyscore(k.scheduled(p), '-inf', now, 'LIMIT', 0, BATCH);
-    for (const id of due) {
-      const [conv, priority] = await this.redis.hmget(k.message(id), 'c', 'p');
-      if (!conv) {
-        await this.redis.zrem(k.scheduled(p), id);
-        continue;
-      }
-      const n = await this.redis.ttPromote(k.message(id), k.lane(conv), k.lanes(p), k.scheduled(p), id, conv, now);
-      if (n === 1) await this.activate(conv, id, (priority as Priority) ?? 'normal');
+    for (const id of await this.store.dueScheduled(p, now, BATCH)) {
+      const r = await this.store.promote(id, now);
+      if (r.status === 'promoted' && r.laneLength === 1) await this.activate(r.conv, id, r.priority);
     }
   }
 
   private async activateStale(p: number, now: number): Promise<void> {
-    const k = this.keys;
-    const stale = await this.redis.zrangebyscore(k.lanes(p), '-inf', now - STALE_LANE_MS, 'LIMIT', 0, BATCH);
-    for (const conv of stale) {
-      const [[, locked], [, head]] = (await this.redis.multi().exists(k.lock(conv)).lindex(k.lane(conv), 0).exec()) as [
-        [unknown, number],
-        [unknown, string | null],
-      ];
-      if (locked) continue;
-      if (!head) {
+    for (const conv of await this.store.staleLanes(p, now - STALE_LANE_MS, BATCH)) {
+      const look = await this.store.look(conv);
+      if (look.locked) continue;
+      if (!look.head) {
         // Empty and unlocked: nothing to do. A push after this check re-adds the lane with a fresh score.
-        await this.redis.zrem(k.lanes(p), conv);
+        await this.store.forget(conv);
         continue;
       }
-      const priority = (await this.redis.hget(k.message(head), 'p')) as Priority | null;
-      this.log.debug({ conv, head }, 'activating a lane left without a job');
-      await this.activate(conv, head, priority ?? 'normal');
-      await this.redis.zadd(k.lanes(p), now, conv);
+      const priority = await this.store.priority(look.head);
+      this.log.debug({ conv, head: look.head }, 'activating a lane left without a job');
+      await this.activate(conv, look.head, priority ?? 'normal');
+      await this.store.touch(conv, now);
     }
   }
 }

@@ -16,7 +16,8 @@ import {
   type ChunkJobData,
   type LaneJobData,
 } from '@ttpush/contract';
-import { LaneQueues, consumerRedis, redisTarget, defineBatchScripts, defineScripts } from '@ttpush/store';
+import { LaneQueues, consumerRedis, redisTarget, defineBatchScripts } from '@ttpush/store';
+import { LaneStore, ReconcilerStore } from '@ttpush/store';
 import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
 import { Reconciler } from './reconciler.ts';
@@ -49,7 +50,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ worker: id });
   const keys = new Keys(config.redisPrefix, config.redisPartitions);
-  const redis = defineScripts(consumerRedis(target));
+  const redis = consumerRedis(target);
   const bullConnection = consumerRedis(target);
   const queueConnection = consumerRedis(target);
   for (const r of [redis, bullConnection, queueConnection]) {
@@ -74,12 +75,12 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   teamtalk.rate = throttles.global;
 
   const stats = new WorkerStats();
-  const lanes = new LaneProcessor(redis, keys, teamtalk, stats, log, {
+  const laneStore = new LaneStore(redis, keys, { recordTtlMs: config.recordTtlMs });
+  const lanes = new LaneProcessor(laneStore, teamtalk, stats, log, {
     lockMs: config.worker.lockMs,
     maxMessageAgeMs: config.worker.maxMessageAgeMs,
     replyTimeoutMs: config.teamtalk.replyTimeoutMs,
     settleMs: config.teamtalk.settleMs,
-    recordTtlMs: config.recordTtlMs,
   });
   const dbHealth = new DbProxyHealth(teamtalk.db, log);
   lanes.health = dbHealth;
@@ -114,9 +115,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       convs.map(async (conv) => {
         const result = await lanes.process(conv);
         // Hand the rest of a lane to another worker at once rather than after the lock expires.
-        if (result === 'stopped' && (await redis.lindex(keys.lane(conv), 0))) {
-          await redis.zadd(keys.lanes(keys.partition(conv)), 0, conv);
-        }
+        if (result === 'stopped') await laneStore.handBack(conv);
         return result;
       }),
     );
@@ -154,7 +153,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   };
   for (const worker of workers) worker.on('failed', onFailed);
 
-  const reconciler = new Reconciler(redis, keys, queues, log);
+  const reconciler = new Reconciler(new ReconcilerStore(redis, keys), redis, queues, log);
   reconciler.start();
 
   const beat = async () => {

@@ -18,7 +18,7 @@ import {
   type ChunkJobData,
   type LaneJobData,
 } from '@ttpush/contract';
-import { LaneQueues, defineBatchScripts, defineScripts } from '@ttpush/store';
+import { LaneQueues, ReconcilerStore, defineBatchScripts } from '@ttpush/store';
 import { RedisBatchService } from '@ttpush/api';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
@@ -106,7 +106,8 @@ test('lost chunk jobs and a chunk job failed for good are added again; both batc
     (_, p) =>
       new Worker(LANE_QUEUE, processJob, { connection: conn(), prefix: partitionTag(PREFIX, p), concurrency: 2 }),
   );
-  const reconciler = new Reconciler(defineScripts(conn()), new Keys(PREFIX), queues, silent, 50, 500);
+  const redis = conn();
+  const reconciler = new Reconciler(new ReconcilerStore(redis, new Keys(PREFIX)), redis, queues, silent, 50, 500);
   reconciler.start();
   try {
     const a = await waitFinished(lost);

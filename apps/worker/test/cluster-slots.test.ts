@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
 import { BatchKeys, Keys, type ChunkJobData } from '@ttpush/contract';
 import { RedisBatchService, RedisMessageService } from '@ttpush/api';
-import { RateLimitStore, defineBatchScripts, defineScripts } from '@ttpush/store';
+import { LaneStore, RateLimitStore, ReconcilerStore, defineBatchScripts } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 import { TeamTalk } from '../src/teamtalk.ts';
@@ -93,14 +93,14 @@ test('every script and MULTI of the api, the workers and BullMQ names keys of on
     prefix: PREFIX,
   });
   const batches = new RedisBatchService({ redis: conn(), queueConnection: conn(), prefix: PREFIX });
-  const redis = defineScripts(conn());
-  const lanes = new LaneProcessor(redis, keys, tt, new WorkerStats(), silent, {
+  const redis = conn();
+  const lanes = new LaneProcessor(new LaneStore(redis, keys), tt, new WorkerStats(), silent, {
     lockMs: 5000,
     maxMessageAgeMs: 60_000,
     replyTimeoutMs: 1000,
     settleMs: 100,
   });
-  const reconciler = new Reconciler(redis, keys, messages.queues, silent, 50, 500);
+  const reconciler = new Reconciler(new ReconcilerStore(redis, keys), redis, messages.queues, silent, 50, 500);
   try {
     // Messages: plain, group, idempotent (twice), waited for, scheduled (promoted), cancelled.
     const ids: string[] = [];

@@ -11,3 +11,4 @@ export * from './webhook-keys.ts';
 export * from './tenant-keys.ts';
 export * from './recent-failures.ts';
 export * from './rate-limit-keys.ts';
+export * from './message-fields.ts';

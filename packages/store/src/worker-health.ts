@@ -21,6 +21,28 @@ interface BeatState {
   connections?: { role?: string; address?: string; status?: string }[];
 }
 
+/** The state a worker's heartbeat keeps in P:w:<id> (JSON), as the api's /readyz and /metrics read it. */
+export interface WorkerBeat {
+  /** When it was written (ms). */
+  at: number;
+  dbProxyReady: boolean;
+  routeReady: boolean;
+  connections: unknown;
+  /** Its view of each db_proxy_server (absent from workers of older versions). */
+  dbProxy?: unknown;
+}
+
+/** The workers that beat within LIVE_HEARTBEAT_MS of `now`, with their state (a worker listed without one is left out). */
+export async function liveWorkers(redis: Redis, keys: Keys, now: number): Promise<{ id: string; beat: WorkerBeat }[]> {
+  const ids = await redis.zrangebyscore(keys.workers, now - LIVE_HEARTBEAT_MS, '+inf');
+  // One GET per worker rather than MGET: on a cluster the workers' keys lie on different slots.
+  const states = await Promise.all(ids.map((id) => redis.get(keys.worker(id))));
+  return ids.flatMap((id, i) => {
+    const raw = states[i];
+    return raw ? [{ id, beat: JSON.parse(raw) as WorkerBeat }] : [];
+  });
+}
+
 /** Healthy when a worker of `host` beat within LIVE_HEARTBEAT_MS and is connected to db_proxy and route servers. */
 export async function hostWorkerHealth(redis: Redis, keys: Keys, host: string, now = Date.now()): Promise<HostHealth> {
   // A worker id is `<host>-<pid>-<6 hex>` (apps/worker/src/worker.ts): the host is what is left without the two.

@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '@ttpush/contract';
-import { MESSAGE_ID } from '@ttpush/contract';
+import { MESSAGE_FIELDS, MESSAGE_ID } from '@ttpush/contract';
 import { parseRecord, toView, type MessageRecord } from './record.ts';
 import type { MessageStatus, MessageView } from '@ttpush/contract';
 
@@ -186,7 +186,7 @@ export async function listMessages(redis: Redis, keys: Keys, q: ListQuery, budge
       scanned++;
       last = candidates[i]!;
       const r = parseRecord(last.id, rows[i]!);
-      if (r && matches(q, r, rows[i]!.k)) records.push({ view: toView(r), app: r.app });
+      if (r && matches(q, r, rows[i]![MESSAGE_FIELDS.key])) records.push({ view: toView(r), app: r.app });
       if (records.length === q.limit) {
         leftover = candidates.length - i - 1;
         break;

@@ -1,14 +1,8 @@
 /**
- * A message as stored in its Redis hash, and its public view. Short field names keep the hash small.
- *   f from · tt 'u'|'g' · to recipient id · x text (dropped once terminal) · p priority · s status · a attempts
- *   ca created (ms) · ua updated (ms) · sa send_at (ms) · dl deadline (ms) · st sent (ms) · mid TeamTalk msg_id
- *   ec/em error code/message · md metadata JSON · app app name · n notify flag · c conversation
- *   ct TeamTalk create_time used (s) · fl floor: the conversation's last msg_id known before the send
- *   k the sending key's public id (read by MessageService.owner only)
- *   cb callback_url (webhooks: message.sent / message.failed go there too)
- *   pp '1' when sent as `parts` (the view splits the text back into them)
+ * A message as stored in its Redis hash (contract MESSAGE_FIELDS), and its public view. The record's text is dropped
+ * once terminal, unless it was sent as parts (the view splits the text back into them).
  */
-import { splitParts } from '@ttpush/contract';
+import { MESSAGE_FIELDS as F, splitParts } from '@ttpush/contract';
 import type { MessageStatus, MessageView, Priority, Recipient } from '@ttpush/contract';
 
 /** How long a terminal record is kept when TTPUSH_RECORD_TTL is not set. */
@@ -48,32 +42,33 @@ function num(v: string | undefined): number | null {
 }
 
 export function parseRecord(id: string, h: RecordHash): MessageRecord | null {
-  if (!h.s) return null;
-  const toId = Number(h.to);
+  if (!h[F.status]) return null;
+  const toId = Number(h[F.to]);
+  const metadata = h[F.metadata];
   return {
     id,
-    from: Number(h.f),
-    to: h.tt === 'g' ? { group: toId } : { user: toId },
-    text: h.x ?? '',
-    priority: (h.p as Priority) ?? 'normal',
-    status: h.s as MessageStatus,
-    attempts: Number(h.a ?? 0),
-    createdAt: Number(h.ca),
-    updatedAt: Number(h.ua ?? h.ca),
-    sendAt: num(h.sa),
-    deadline: num(h.dl),
-    sentAt: num(h.st),
-    msgId: num(h.mid),
-    errorCode: h.ec || null,
-    errorMessage: h.em || null,
-    metadata: h.md ? (JSON.parse(h.md) as Record<string, unknown>) : null,
-    app: h.app ?? '',
-    notify: h.n === '1',
-    conv: h.c ?? '',
-    createTime: num(h.ct),
-    floor: num(h.fl),
-    callbackUrl: h.cb || null,
-    ...(h.pp === '1' && { withParts: true }),
+    from: Number(h[F.from]),
+    to: h[F.toType] === 'g' ? { group: toId } : { user: toId },
+    text: h[F.text] ?? '',
+    priority: (h[F.priority] as Priority) ?? 'normal',
+    status: h[F.status] as MessageStatus,
+    attempts: Number(h[F.attempts] ?? 0),
+    createdAt: Number(h[F.createdAt]),
+    updatedAt: Number(h[F.updatedAt] ?? h[F.createdAt]),
+    sendAt: num(h[F.sendAt]),
+    deadline: num(h[F.deadline]),
+    sentAt: num(h[F.sentAt]),
+    msgId: num(h[F.msgId]),
+    errorCode: h[F.errorCode] || null,
+    errorMessage: h[F.errorMessage] || null,
+    metadata: metadata ? (JSON.parse(metadata) as Record<string, unknown>) : null,
+    app: h[F.app] ?? '',
+    notify: h[F.notify] === '1',
+    conv: h[F.conv] ?? '',
+    createTime: num(h[F.createTime]),
+    floor: num(h[F.floor]),
+    callbackUrl: h[F.callbackUrl] || null,
+    ...(h[F.withParts] === '1' && { withParts: true }),
   };
 }
 

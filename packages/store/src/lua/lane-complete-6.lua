@@ -1,0 +1,40 @@
+-- Records a terminal outcome and takes the message off its lane; when that empties the lane, releases the
+-- conversation lock too (atomically: a message pushed afterwards is activated by its own job). A record already
+-- terminal (cancelled meanwhile) keeps its outcome.
+-- The record loses its text (x) once terminal: read-back needs it only while the message may still be sent. A
+-- message sent as parts (pp) keeps it: its view shows the parts, split back from the text.
+-- KEYS[1] record   P:{pN}:m:<id> (fields s, ua, st, mid, ec, em, x, pp, n)
+-- KEYS[2] lane     P:{pN}:lane:<conv>
+-- KEYS[3] conv     P:{pN}:conv:<conv> (fields lmid, lct, lh: kept 30 days)
+-- KEYS[4] depth    P:{pN}:depth
+-- KEYS[5] lock     P:{pN}:lock:<conv>
+-- KEYS[6] lanes    P:{pN}:lanes
+-- ARGV[1] id · ARGV[2] 'sent' or 'failed' · ARGV[3] now (ms) · ARGV[4] msg_id · ARGV[5] failure code ·
+-- ARGV[6] failure message · ARGV[7] create_time (s) · ARGV[8] text hash · ARGV[9] lock token · ARGV[10] conv ·
+-- ARGV[11] done channel · ARGV[12] record ttl (ms)
+-- Returns the lane's remaining length (0: drained, and the lock released if it was ours).
+local s = redis.call('HGET', KEYS[1], 's')
+local terminal = s == 'sent' or s == 'failed' or s == 'cancelled'
+if not terminal then
+  if ARGV[2] == 'sent' then
+    redis.call('HSET', KEYS[1], 's', 'sent', 'ua', ARGV[3], 'st', ARGV[3], 'mid', ARGV[4])
+    local last = tonumber(redis.call('HGET', KEYS[3], 'lmid') or '0')
+    if tonumber(ARGV[4]) > last then
+      redis.call('HSET', KEYS[3], 'lmid', ARGV[4], 'lct', ARGV[7], 'lh', ARGV[8])
+    end
+    redis.call('PEXPIRE', KEYS[3], 2592000000)
+  else
+    redis.call('HSET', KEYS[1], 's', 'failed', 'ua', ARGV[3], 'ec', ARGV[5], 'em', ARGV[6])
+  end
+  if redis.call('HGET', KEYS[1], 'pp') ~= '1' then redis.call('HDEL', KEYS[1], 'x') end
+  redis.call('DECR', KEYS[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[12])
+  if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[11], ARGV[1]) end
+end
+if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then redis.call('LPOP', KEYS[2]) end
+local left = redis.call('LLEN', KEYS[2])
+if left == 0 and redis.call('GET', KEYS[5]) == ARGV[9] then
+  redis.call('DEL', KEYS[5])
+  redis.call('ZREM', KEYS[6], ARGV[10])
+end
+return left

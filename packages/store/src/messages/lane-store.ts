@@ -1,0 +1,209 @@
+/**
+ * A worker's side of a conversation lane in Redis: the lock that makes one worker send a lane at a time, the marks
+ * around each send and the completion, each one Lua script (lane-*.lua) so that a message's state, its lane, the
+ * lock and the queue depth change together. Every method takes the conversation and builds its keys (keys.ts); a
+ * lock token is the caller's own random value.
+ */
+import type { Redis } from 'ioredis';
+import type { FailureCode, Keys, MessageStatus } from '@ttpush/contract';
+import { ScriptError, ScriptStateError } from '../errors.ts';
+import { defineLuaScripts } from '../scripts-loader.ts';
+import { DEFAULT_RECORD_TTL_MS, parseRecord, type MessageRecord, type RecordHash } from './record.ts';
+
+type Arg = string | number;
+
+interface LaneCommands {
+  ttLaneClaim(
+    ...args: Arg[]
+  ): Promise<[ScriptError.LockLost] | [0] | [1, string, string, string, ...(string | string[])[]]>;
+  ttLaneExtend(...args: Arg[]): Promise<number>;
+  ttLaneRelease(...args: Arg[]): Promise<number>;
+  ttLaneDropHead(...args: Arg[]): Promise<number>;
+  ttLaneMarkSending(
+    ...args: Arg[]
+  ): Promise<[1] | [ScriptError.LockLost] | [ScriptError.Missing] | [ScriptError.WrongState, MessageStatus]>;
+  ttLaneComplete(...args: Arg[]): Promise<number>;
+}
+
+const SCRIPTS = ['lane-claim', 'lane-extend', 'lane-release', 'lane-drop-head', 'lane-mark-sending', 'lane-complete'];
+
+/** The last message ttpush stored in a conversation (CONV_FIELDS): a new send's floor and create_time come from it. */
+export interface ConvState {
+  lastMsgId: number;
+  lastCreateTime: number;
+  lastHash: string;
+}
+
+export type LaneClaim =
+  /** Another worker holds the lane's lock. */
+  | { status: 'busy' }
+  /** The lane is empty: the lock is released and the lane left P:lanes, atomically. */
+  | { status: 'drained' }
+  /** The lock is ours: the conversation's state and the lane's first messages (record null: gone). */
+  | { status: 'claimed'; state: ConvState; heads: { id: string; record: MessageRecord | null }[] };
+
+export type MarkSendingResult =
+  | { status: 'marked' }
+  /** The lock is not ours any more: stop sending the lane. */
+  | { status: 'lost' }
+  | { status: 'missing' }
+  /** Neither queued nor sending (cancelled, or finished by another worker). */
+  | { status: 'not_queued'; state: MessageStatus };
+
+export type MessageOutcome =
+  | { status: 'sent'; msgId: number; createTime: number; textHash: string }
+  | { status: 'failed'; code: FailureCode; message: string };
+
+export interface LaneStoreOptions {
+  /** TTPUSH_RECORD_TTL: a terminal record is kept this long (default DEFAULT_RECORD_TTL_MS). */
+  recordTtlMs?: number;
+}
+
+function hash(fields: string[]): RecordHash {
+  const h: RecordHash = {};
+  for (let f = 0; f < fields.length; f += 2) h[fields[f]!] = fields[f + 1]!;
+  return h;
+}
+
+export class LaneStore {
+  private readonly redis: Redis & LaneCommands;
+  private readonly recordTtlMs: number;
+
+  constructor(
+    redis: Redis,
+    readonly keys: Keys,
+    opts: LaneStoreOptions = {},
+  ) {
+    this.redis = defineLuaScripts<LaneCommands>(redis, SCRIPTS);
+    this.recordTtlMs = opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS;
+  }
+
+  /** Takes (or keeps) the lane's lock for `lockMs` and reads its first `peek` messages, in one round trip. */
+  async claim(c: { conv: string; token: string; lockMs: number; peek: number }): Promise<LaneClaim> {
+    const k = this.keys;
+    const p = k.partition(c.conv);
+    const reply = await this.redis.ttLaneClaim(
+      k.lock(c.conv),
+      k.lane(c.conv),
+      k.lanes(p),
+      k.conv(c.conv),
+      c.token,
+      c.lockMs,
+      c.peek,
+      k.messagePrefix(p),
+      c.conv,
+    );
+    switch (reply[0]) {
+      case ScriptError.LockLost:
+        return { status: 'busy' };
+      case 0:
+        return { status: 'drained' };
+      case 1: {
+        const heads: { id: string; record: MessageRecord | null }[] = [];
+        for (let i = 4; i < reply.length; i += 2) {
+          const id = reply[i] as string;
+          heads.push({ id, record: parseRecord(id, hash(reply[i + 1] as string[])) });
+        }
+        const state = { lastMsgId: Number(reply[1]), lastCreateTime: Number(reply[2]), lastHash: String(reply[3]) };
+        return { status: 'claimed', state, heads };
+      }
+      default:
+        throw new ScriptStateError(reply[0], 'lane-claim');
+    }
+  }
+
+  /** Extends the lock while it is ours; false when it is not (any more). */
+  async extend(c: { conv: string; token: string; lockMs: number }): Promise<boolean> {
+    return (await this.redis.ttLaneExtend(this.keys.lock(c.conv), c.token, c.lockMs)) === 1;
+  }
+
+  /** Releases the lock whatever the lane holds (a worker stopping); false when it was not ours. */
+  async release(c: { conv: string; token: string }): Promise<boolean> {
+    return (await this.redis.ttLaneRelease(this.keys.lock(c.conv), c.token)) === 1;
+  }
+
+  /** Drops the lane's head when it is `id` (a message that no longer needs sending); false when it is not. */
+  async dropHead(c: { conv: string; id: string }): Promise<boolean> {
+    return (await this.redis.ttLaneDropHead(this.keys.lane(c.conv), c.id)) === 1;
+  }
+
+  /**
+   * Marks a message as being sent under the lane's lock, with the create_time and floor (the conversation's last
+   * msg_id known) a read-back looks for, and counts the attempt.
+   */
+  async markSending(c: {
+    id: string;
+    conv: string;
+    token: string;
+    now: number;
+    createTime: number;
+    floor: number;
+  }): Promise<MarkSendingResult> {
+    const k = this.keys;
+    const reply = await this.redis.ttLaneMarkSending(
+      k.message(c.id),
+      k.lock(c.conv),
+      c.token,
+      c.now,
+      c.createTime,
+      c.floor,
+    );
+    switch (reply[0]) {
+      case 1:
+        return { status: 'marked' };
+      case ScriptError.LockLost:
+        return { status: 'lost' };
+      case ScriptError.Missing:
+        return { status: 'missing' };
+      case ScriptError.WrongState:
+        return { status: 'not_queued', state: reply[1] };
+      default:
+        throw new ScriptStateError(reply[0], 'lane-mark-sending');
+    }
+  }
+
+  /**
+   * Records a message's terminal outcome (a record already terminal keeps its own), takes it off its lane and, when
+   * the lane is left empty, releases the lock. A sent message's msg_id becomes the conversation's last when newer.
+   * Returns the lane's remaining length (0: drained).
+   */
+  async complete(c: {
+    id: string;
+    conv: string;
+    token: string;
+    now?: number;
+    outcome: MessageOutcome;
+  }): Promise<number> {
+    const k = this.keys;
+    const p = k.partition(c.conv);
+    const o = c.outcome;
+    const sent = o.status === 'sent';
+    const keys = [k.message(c.id), k.lane(c.conv), k.conv(c.conv), k.depth(p), k.lock(c.conv), k.lanes(p)];
+    const argv = [
+      c.id,
+      o.status,
+      c.now ?? Date.now(),
+      sent ? o.msgId : 0,
+      sent ? '' : o.code,
+      sent ? '' : o.message,
+      sent ? o.createTime : 0,
+      sent ? o.textHash : '',
+      c.token,
+      c.conv,
+      k.doneChannel,
+      this.recordTtlMs,
+    ];
+    return this.redis.ttLaneComplete(...keys, ...argv);
+  }
+
+  /**
+   * Hands a lane a stopping worker leaves with work to the reconciler at once (score 0: older than any stale
+   * threshold) rather than after its lock expires. False when the lane is empty.
+   */
+  async handBack(conv: string): Promise<boolean> {
+    const k = this.keys;
+    if (!(await this.redis.lindex(k.lane(conv), 0))) return false;
+    await this.redis.zadd(k.lanes(k.partition(conv)), 0, conv);
+    return true;
+  }
+}

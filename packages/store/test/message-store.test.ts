@@ -1,0 +1,127 @@
+// The api's message store against a real redis-server: each outcome of accept and cancel, decoded from its script.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { RedisServer } from '@ttpush/testkit';
+import { Keys, conversationOf, newMessageId, type SubmitRequest } from '@ttpush/contract';
+import { DoneChannel, LaneStore, MessageStore, ServiceUnavailableError } from '../src/index.ts';
+
+let server: RedisServer;
+const conns: Redis[] = [];
+
+function conn(): Redis {
+  const r = new Redis(server.url);
+  conns.push(r);
+  return r;
+}
+
+before(async () => {
+  server = await RedisServer.start();
+});
+after(async () => {
+  for (const r of conns) r.disconnect();
+  await server?.stop();
+});
+
+function message(keys: Keys, request: SubmitRequest, now = Date.now()) {
+  const conv = conversationOf(request.from, request.to);
+  return { id: newMessageId(now, keys.partition(conv)), conv, now, request };
+}
+
+const req = (over: Partial<SubmitRequest> = {}): SubmitRequest => ({
+  app: 'crm',
+  from: 1,
+  to: { user: 2 },
+  text: 'hello',
+  priority: 'normal',
+  ...over,
+});
+
+test('accept queues on the lane (its length answered), or schedules with length 0', async () => {
+  const keys = new Keys('ma');
+  const store = new MessageStore(conn(), keys);
+  const first = await store.accept(message(keys, req()));
+  assert.equal(first.status, 'accepted');
+  assert.ok(first.status === 'accepted' && first.laneLength === 1);
+  const second = await store.accept(message(keys, req({ text: 'again' })));
+  assert.ok(second.status === 'accepted' && second.laneLength === 2);
+  const later = await store.accept(message(keys, req({ sendAt: Date.now() + 60_000 })));
+  assert.ok(later.status === 'accepted' && later.laneLength === 0);
+  assert.equal(later.record.status, 'scheduled');
+  // The record answered is the one written.
+  assert.deepEqual(await store.record(first.record.id), first.record);
+  assert.equal(await store.queueDepth(), 3);
+});
+
+test('accept with an Idempotency-Key: a repeat names the first message, another request is key_reused', async () => {
+  const keys = new Keys('mi');
+  const store = new MessageStore(conn(), keys);
+  const r = req({ idempotencyKey: 'k1' });
+  const first = await store.accept({ ...message(keys, r), fingerprint: 'fp1' });
+  assert.equal(first.status, 'accepted');
+  const id = first.status === 'accepted' ? first.record.id : '';
+  assert.deepEqual(await store.accept({ ...message(keys, r), fingerprint: 'fp1' }), { status: 'repeat', firstId: id });
+  assert.deepEqual(await store.accept({ ...message(keys, r), fingerprint: 'fp2' }), {
+    status: 'key_reused',
+    firstId: id,
+  });
+  assert.equal(await store.queueDepth(), 1);
+});
+
+test('cancel: cancelled once, then not cancellable with the state found; an unknown id is missing', async () => {
+  const keys = new Keys('mc');
+  const store = new MessageStore(conn(), keys);
+  const a = await store.accept(message(keys, req()));
+  assert.equal(a.status, 'accepted');
+  const { id, conv } = a.status === 'accepted' ? a.record : { id: '', conv: '' };
+  assert.deepEqual(await store.cancel(id, conv), { status: 'cancelled' });
+  assert.equal((await store.record(id))?.status, 'cancelled');
+  assert.equal(await store.queueDepth(), 0);
+  assert.deepEqual(await store.cancel(id, conv), { status: 'not_cancellable', state: 'cancelled' });
+  const gone = newMessageId(Date.now(), keys.partition(conv));
+  assert.deepEqual(await store.cancel(gone, conv), { status: 'missing' });
+});
+
+test('cancel refuses a message being sent', async () => {
+  const keys = new Keys('ms');
+  const redis = conn();
+  const store = new MessageStore(redis, keys);
+  const lanes = new LaneStore(redis, keys);
+  const a = await store.accept(message(keys, req()));
+  assert.equal(a.status, 'accepted');
+  const { id, conv } = a.status === 'accepted' ? a.record : { id: '', conv: '' };
+  assert.equal((await lanes.claim({ conv, token: 't', lockMs: 5000, peek: 8 })).status, 'claimed');
+  const now = Date.now();
+  assert.equal((await lanes.markSending({ id, conv, token: 't', now, createTime: 1, floor: 0 })).status, 'marked');
+  assert.deepEqual(await store.cancel(id, conv), { status: 'not_cancellable', state: 'sending' });
+});
+
+test('owner, and a repeat that waits: notified on the done channel when cancelled', async () => {
+  const keys = new Keys('mo');
+  const store = new MessageStore(conn(), keys);
+  const a = await store.accept(message(keys, req({ key: 'key_0123456789abcdef' })));
+  assert.equal(a.status, 'accepted');
+  const { id, conv } = a.status === 'accepted' ? a.record : { id: '', conv: '' };
+  assert.deepEqual(await store.owner(id), { app: 'crm', key: 'key_0123456789abcdef' });
+  assert.equal(await store.owner(newMessageId(Date.now(), 0)), null);
+
+  const heard: string[] = [];
+  const done = new DoneChannel(conn(), keys, (i) => heard.push(i));
+  await done.subscribe();
+  await store.notifyOnCompletion(id);
+  assert.equal((await store.record(id))?.notify, true);
+  // No record: nothing is written.
+  await store.notifyOnCompletion(newMessageId(Date.now(), 0));
+  await store.cancel(id, conv);
+  const end = Date.now() + 5000;
+  while (heard.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(heard, [id]);
+});
+
+test('a Redis that does not answer is a ServiceUnavailableError', async () => {
+  const down = new Redis(server.url, { lazyConnect: true, enableOfflineQueue: false });
+  conns.push(down);
+  const store = new MessageStore(down, new Keys('md'));
+  await assert.rejects(store.accept(message(store.keys, req())), ServiceUnavailableError);
+  await assert.rejects(store.queueDepth(), ServiceUnavailableError);
+});
