@@ -5,8 +5,8 @@
 /** Lanes one activation job carries at most: a worker sends them concurrently. */
 const LANES_PER_JOB = 64;
 import type { Redis } from 'ioredis';
-import { Keys, conversationOf, LANE_JOB, JOB_PRIORITY, MESSAGE_ID, type LaneJobData } from '@ttpush/contract';
-import { LaneQueues } from '@ttpush/store';
+import { Keys, conversationOf, LANE_JOB, JOB_PRIORITY, MESSAGE_ID } from '@ttpush/contract';
+import { LaneQueues, type LaneJobSpec } from '@ttpush/store';
 import { DEFAULT_PARTITIONS } from '@ttpush/contract';
 import { defineScripts, type ScriptedRedis } from '@ttpush/store';
 import { DEFAULT_RECORD_TTL_MS, parseRecord, toView, type MessageRecord } from '@ttpush/store';
@@ -67,7 +67,7 @@ export interface MessageService {
 export class RedisMessageService implements MessageService {
   private readonly redis: ScriptedRedis;
   readonly keys: Keys;
-  readonly queues: LaneQueues<LaneJobData>;
+  readonly queues: LaneQueues;
   private readonly waiters = new Map<string, Set<() => void>>();
   private subscribed: Promise<unknown> | undefined;
   private pendingAdds: { conv: string; priority: keyof typeof JOB_PRIORITY }[] = [];
@@ -77,7 +77,7 @@ export class RedisMessageService implements MessageService {
     this.redis = defineScripts(opts.redis);
     this.keys = new Keys(opts.prefix, opts.partitions ?? DEFAULT_PARTITIONS);
     // Queue errors surface per call as ServiceUnavailableError.
-    this.queues = new LaneQueues<LaneJobData>(opts.queueConnection, opts.prefix, this.keys.partitions);
+    this.queues = new LaneQueues(opts.queueConnection, opts.prefix, this.keys.partitions);
     opts.subscriber.on('message', (_channel: string, id: string) => this.wake(id));
   }
 
@@ -182,7 +182,7 @@ export class RedisMessageService implements MessageService {
       g.convs.push(conv);
       groups.set(key, g);
     }
-    const byPartition = new Map<number, { name: string; data: LaneJobData; opts: object }[]>();
+    const byPartition = new Map<number, LaneJobSpec<typeof LANE_JOB>[]>();
     for (const { partition, priority, convs } of groups.values()) {
       const jobs = byPartition.get(partition) ?? [];
       for (let i = 0; i < convs.length; i += LANES_PER_JOB) {

@@ -5,16 +5,7 @@
  * that stopped moving (batch-reviver.ts).
  */
 import type { Logger } from 'pino';
-import {
-  BatchKeys,
-  JOB_PRIORITY,
-  Keys,
-  LANE_JOB,
-  laneJobId,
-  type LaneJobData,
-  type ChunkJobData,
-  type Priority,
-} from '@ttpush/contract';
+import { BatchKeys, JOB_PRIORITY, Keys, LANE_JOB, laneJobId, type Priority } from '@ttpush/contract';
 import type { LaneQueues, ScriptedRedis } from '@ttpush/store';
 import { BatchReviver } from './batch-reviver.ts';
 
@@ -31,13 +22,13 @@ export class Reconciler {
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
-    private readonly queues: LaneQueues<LaneJobData>,
+    private readonly queues: LaneQueues,
     private readonly log: Logger,
     private readonly intervalMs = 250,
     batchStallMs = BATCH_STALL_MS,
   ) {
     // A partition's queue carries lane jobs and chunk jobs: priorities order alerts and chunks together.
-    this.batches = new BatchReviver(redis, new BatchKeys(keys.prefix), queues.as<ChunkJobData>(), log, batchStallMs);
+    this.batches = new BatchReviver(redis, new BatchKeys(keys.prefix), queues, log, batchStallMs);
   }
 
   start(): void {

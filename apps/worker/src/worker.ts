@@ -103,7 +103,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   chunks.health = dbHealth;
   chunks.events = webhooks.emitter;
 
-  const queues = new LaneQueues<LaneJobData>(queueConnection, config.redisPrefix, keys.partitions, (err) =>
+  const queues = new LaneQueues(queueConnection, config.redisPrefix, keys.partitions, (err) =>
     log.debug({ err: err.message }, 'queue error'),
   );
   const processJob = async (anyJob: Job<LaneJobData | ChunkJobData>, token?: string) => {
