@@ -4,18 +4,10 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Worker, type Job } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import {
-  BatchKeys,
-  CHUNK_JOB,
-  Keys,
-  LANE_QUEUE,
-  partitionTag,
-  type ChunkJobData,
-  type LaneJobData,
-} from '@ttpush/contract';
+import { BatchKeys, CHUNK_JOB, Keys, LANE_JOB, LANE_QUEUE, partitionTag } from '@ttpush/contract';
 import { LaneQueues, consumerRedis, redisTarget, defineBatchScripts, defineScripts } from '@ttpush/store';
 import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
@@ -26,6 +18,7 @@ import { CHUNK_DEFAULTS, ChunkProcessor } from './chunk-processor.ts';
 import { RateThrottles } from './rate-throttles.ts';
 import { InFlightGate, InFlightShare } from './in-flight-gate.ts';
 import { startWebhooks } from './webhooks/start-webhooks.ts';
+import { JobDispatch, type JobOf } from './dispatch.ts';
 
 const TIMED_OUT = Symbol('timed out');
 
@@ -106,9 +99,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const queues = new LaneQueues(queueConnection, config.redisPrefix, keys.partitions, (err) =>
     log.debug({ err: err.message }, 'queue error'),
   );
-  const processJob = async (anyJob: Job<LaneJobData | ChunkJobData>, token?: string) => {
-    if (anyJob.name === CHUNK_JOB) return chunks.process(anyJob as Job<ChunkJobData>, token);
-    const job = anyJob as Job<LaneJobData>;
+  const processLanes = async (job: JobOf<typeof LANE_JOB>) => {
     const convs = job.data.convs ?? (job.data.conv ? [job.data.conv] : []);
     const results = await Promise.all(
       convs.map(async (conv) => {
@@ -122,12 +113,16 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     );
     return results.join(',');
   };
+  const dispatch = new JobDispatch(
+    { [LANE_JOB]: processLanes, [CHUNK_JOB]: (job, token) => chunks.process(job, token) },
+    log,
+  );
   // One BullMQ worker per partition's queue. TTPUSH_WORKER_CONCURRENCY is shared out among them (a job takes up
   // to 64 lanes): a worker process does not take more jobs than it can start, so others on other machines get them.
   const perPartition = Math.max(1, Math.ceil(config.worker.concurrency / keys.partitions));
   const workers = keys.all.map(
     (p) =>
-      new Worker<LaneJobData | ChunkJobData>(LANE_QUEUE, processJob, {
+      new Worker<unknown, string, string>(LANE_QUEUE, dispatch.process, {
         connection: bullConnection,
         prefix: partitionTag(config.redisPrefix, p),
         concurrency: perPartition,
@@ -137,22 +132,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         autorun: true,
       }),
   );
-  for (const worker of workers) worker.on('error', (err) => log.debug({ err: err.message }, 'bullmq worker error'));
-  const onFailed = (job: Job<LaneJobData | ChunkJobData> | undefined, err: Error) => {
-    if (job?.name === CHUNK_JOB) {
-      const data = job.data as ChunkJobData;
-      log.warn({ batch: data.batch, chunk: data.chunk, err: err.message }, 'chunk job failed; BullMQ retries it');
-    } else {
-      log.warn(
-        {
-          convs: (job?.data as LaneJobData | undefined)?.convs ?? (job?.data as LaneJobData | undefined)?.conv,
-          err: err.message,
-        },
-        'lane job failed; the reconciler retries it',
-      );
-    }
-  };
-  for (const worker of workers) worker.on('failed', onFailed);
+  for (const worker of workers) {
+    worker.on('error', (err) => log.debug({ err }, 'bullmq worker error'));
+    worker.on('failed', dispatch.failed);
+  }
 
   const reconciler = new Reconciler(redis, keys, queues, log);
   reconciler.start();
