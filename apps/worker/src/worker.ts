@@ -2,13 +2,20 @@
  * A worker process: TeamTalk pools, one BullMQ worker per partition's queue that sends conversation lanes and
  * batch chunks, the reconciler, stats flushing and the heartbeat that /readyz reads.
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
 import { BatchKeys, CHUNK_JOB, Keys, LANE_JOB, LANE_QUEUE, partitionTag } from '@ttpush/contract';
-import { LaneQueues, consumerRedis, redisTarget, defineBatchScripts, defineScripts } from '@ttpush/store';
+import {
+  LaneQueues,
+  StatsWriter,
+  WorkerRegistry,
+  consumerRedis,
+  redisTarget,
+  defineBatchScripts,
+  defineScripts,
+  newWorkerId,
+} from '@ttpush/store';
 import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
 import { Reconciler } from './reconciler.ts';
@@ -39,21 +46,20 @@ export interface RunningWorker {
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   const target = redisTarget(config);
   if (!target) throw new Error('startWorker needs config.redisUrl or config.redisClusterNodes');
-  const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const id = newWorkerId();
   const log = logger.child({ worker: id });
   const keys = new Keys(config.redisPrefix, config.redisPartitions);
   const redis = defineScripts(consumerRedis(target));
   const bullConnection = consumerRedis(target);
   const queueConnection = consumerRedis(target);
   for (const r of [redis, bullConnection, queueConnection]) {
-    r.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
+    r.on('error', (err: Error) => log.debug({ err }, 'redis connection error'));
   }
+  // The heartbeat (read by /readyz, healthcheck, the doctor and the other workers' in-flight share) and counters.
+  const registry = new WorkerRegistry(redis, config.redisPrefix);
+  const statsWriter = new StatsWriter(redis, config.redisPrefix);
   const teamtalk = new TeamTalk(config, log);
-  teamtalk
-    .start()
-    .catch((err: unknown) =>
-      log.warn({ err: (err as Error).message }, 'TeamTalk not reachable yet; retrying in the background'),
-    );
+  teamtalk.start().catch((err: unknown) => log.warn({ err }, 'TeamTalk not reachable yet; retrying in the background'));
 
   // Throttles towards db_proxy_server, shared with the other workers through Redis (rate-throttles.ts,
   // in-flight-gate.ts), applied by TeamTalk to every request; batch chunks also take their app's tokens.
@@ -61,7 +67,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const throttles = new RateThrottles(redis, config);
   const share =
     config.teamtalk.maxInFlightTotal > 0
-      ? new InFlightShare(redis, keys.workers, id, config.teamtalk.maxInFlightTotal, new InFlightGate(0), log)
+      ? new InFlightShare(registry, id, config.teamtalk.maxInFlightTotal, new InFlightGate(0), log)
       : undefined;
   teamtalk.gate = share?.gate;
   teamtalk.rate = throttles.global;
@@ -97,7 +103,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   chunks.events = webhooks.emitter;
 
   const queues = new LaneQueues(queueConnection, config.redisPrefix, keys.partitions, (err) =>
-    log.debug({ err: err.message }, 'queue error'),
+    log.debug({ err }, 'queue error'),
   );
   const processLanes = async (job: JobOf<typeof LANE_JOB>) => {
     const convs = job.data.convs ?? (job.data.conv ? [job.data.conv] : []);
@@ -147,23 +153,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       ...teamtalk.db.status().map((c) => ({ role: 'db_proxy', address: c.address, status: c.status })),
       ...teamtalk.route.status().map((c) => ({ role: 'route', address: c.address, status: c.status })),
     ];
-    // Separate commands, not a MULTI: on a cluster the state and the zset lie on different slots. Readers
-    // skip a worker listed without its state.
     const dbProxy = dbHealth.report();
     for (const [address, n] of dbHealth.takeCounts()) stats.unanswered(address, n);
-    const state = JSON.stringify({
-      at: now,
-      dbProxyReady: ready.dbProxy,
-      routeReady: ready.route,
-      connections,
-      dbProxy,
-    });
-    await Promise.all([
-      redis.set(keys.worker(id), state, 'PX', 15_000),
-      redis.zadd(keys.workers, now, id),
-      redis.zremrangebyscore(keys.workers, '-inf', now - 60_000),
-    ]);
-    await stats.flush(redis, keys.stats);
+    await registry.beat(id, { at: now, dbProxyReady: ready.dbProxy, routeReady: ready.route, connections, dbProxy });
+    await stats.flush(statsWriter);
   };
   const heartbeat = setInterval(() => beat().catch(() => undefined), 1000);
   beat().catch(() => undefined);
@@ -183,8 +176,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         ['heartbeat', async () => {
           clearInterval(heartbeat);
           share?.stop();
-          await stats.flush(redis, keys.stats);
-          await Promise.all([redis.del(keys.worker(id)), redis.zrem(keys.workers, id)]);
+          await stats.flush(statsWriter);
+          await registry.leave(id);
         }],
         ['teamtalk', () => teamtalk.close()],
         ['queue', () => queues.close()],
@@ -202,7 +195,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
             log.warn({ step: name, deadlineMs }, 'shutdown step did not finish in time; going on');
           }
         } catch (err) {
-          log.warn({ step: name, err: (err as Error).message }, 'shutdown step failed');
+          log.warn({ step: name, err }, 'shutdown step failed');
         }
       }
       log.info('worker stopped');

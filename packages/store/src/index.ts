@@ -19,3 +19,5 @@ export * from './webhooks/endpoint-store.ts';
 export * from './webhooks/delivery-queue.ts';
 export * from './redis-errors.ts';
 export * from './scripts-loader.ts';
+export * from './workers.ts';
+export * from './stats-writer.ts';

@@ -69,7 +69,7 @@ export class WebhookDeliverer {
         if (ids.length === room) this.again = true;
       } while (this.again && !this.stopped);
     } catch (err) {
-      this.log.debug({ err: (err as Error).message }, 'webhook claim failed');
+      this.log.debug({ err }, 'webhook claim failed');
     } finally {
       this.polling = false;
     }
@@ -78,7 +78,7 @@ export class WebhookDeliverer {
   private run(id: string): void {
     this.inFlight++;
     const p = this.deliver(id)
-      .catch((err: Error) => this.log.warn({ delivery: id, err: err.message }, 'webhook attempt not recorded'))
+      .catch((err: Error) => this.log.warn({ delivery: id, err }, 'webhook attempt not recorded'))
       .finally(() => {
         this.inFlight--;
         this.running.delete(p);

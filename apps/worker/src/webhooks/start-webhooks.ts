@@ -22,7 +22,7 @@ export function startWebhooks(config: Config, redis: Redis, stats: WorkerStats, 
   const target = redisTarget(config)!;
   const conn = consumerRedis(target);
   const subscriber = consumerRedis(target);
-  for (const r of [conn, subscriber]) r.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
+  for (const r of [conn, subscriber]) r.on('error', (err: Error) => log.debug({ err }, 'redis error'));
   const store = new WebhookStore(conn, config.redisPrefix);
   const queue = new DeliveryQueue(conn, config.redisPrefix);
   const subs = new SubscriptionCache(store, subscriber, log);

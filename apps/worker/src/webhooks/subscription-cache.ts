@@ -30,7 +30,7 @@ export class SubscriptionCache {
   start(): void {
     this.subscriber.on('message', () => void this.refresh());
     this.subscriber.subscribe(this.store.keys.changedChannel).catch((err: Error) => {
-      this.log.warn({ err: err.message }, 'webhook change notices unavailable; refreshing every few seconds');
+      this.log.warn({ err }, 'webhook change notices unavailable; refreshing every few seconds');
     });
     this.timer = setInterval(() => void this.refresh(), this.refreshMs);
     void this.refresh();
@@ -46,8 +46,8 @@ export class SubscriptionCache {
       })
       .catch((err: Error) => {
         // Before the first load, sends wait for it (no terminal state may pass without its events): say so loudly.
-        if (this.loaded) this.log.debug({ err: err.message }, 'webhook subscriptions not refreshed');
-        else this.log.warn({ err: err.message }, 'webhook subscriptions not loaded yet: sends wait for them');
+        if (this.loaded) this.log.debug({ err }, 'webhook subscriptions not refreshed');
+        else this.log.warn({ err }, 'webhook subscriptions not loaded yet: sends wait for them');
       })
       .finally(() => (this.loading = undefined));
     return this.loading;
