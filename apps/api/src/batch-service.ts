@@ -16,7 +16,6 @@ import {
   UPLOAD_TTL_MS,
   chunkLength,
   newBatchId,
-  type ChunkJobData,
 } from '@ttpush/contract';
 import { defineBatchScripts, type BatchScriptedRedis } from '@ttpush/store';
 import { BatchUpload } from '@ttpush/store';
@@ -125,7 +124,7 @@ function rejectedRow(json: string): BatchResultRow {
 export class RedisBatchService implements BatchService {
   private readonly redis: BatchScriptedRedis;
   readonly keys: BatchKeys;
-  readonly queues: LaneQueues<ChunkJobData>;
+  readonly queues: LaneQueues;
   private readonly finishedTtlMs: number;
 
   constructor(opts: RedisBatchServiceOptions) {
@@ -133,11 +132,7 @@ export class RedisBatchService implements BatchService {
     this.finishedTtlMs = opts.finishedTtlMs ?? FINISHED_BATCH_TTL_MS;
     this.keys = new BatchKeys(opts.prefix);
     // Queue errors surface per call as ServiceUnavailableError.
-    this.queues = new LaneQueues<ChunkJobData>(
-      opts.queueConnection,
-      opts.prefix,
-      opts.partitions ?? DEFAULT_PARTITIONS,
-    );
+    this.queues = new LaneQueues(opts.queueConnection, opts.prefix, opts.partitions ?? DEFAULT_PARTITIONS);
   }
 
   async begin(req: BeginBatchRequest): Promise<BeginBatchResult> {

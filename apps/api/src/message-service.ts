@@ -15,7 +15,6 @@ import {
   type CancelResult,
   type DbProxyHealthView,
   type HealthReport,
-  type LaneJobData,
   type MessageView,
   type Owner,
   type SubmitRequest,
@@ -29,6 +28,7 @@ import {
   toView,
   type ListPage,
   type ListQuery,
+  type LaneJobSpec,
 } from '@ttpush/store';
 import { IdempotencyKeyReusedError, submitFingerprint } from './idempotency.ts';
 
@@ -70,7 +70,7 @@ export interface MessageService {
 
 export class RedisMessageService implements MessageService {
   private readonly store: MessageStore;
-  readonly queues: LaneQueues<LaneJobData>;
+  readonly queues: LaneQueues;
   private readonly done: DoneChannel;
   private readonly waiters = new Map<string, Set<() => void>>();
   private pendingAdds: { conv: string; priority: keyof typeof JOB_PRIORITY }[] = [];
@@ -80,7 +80,7 @@ export class RedisMessageService implements MessageService {
     const keys = new Keys(opts.prefix, opts.partitions ?? DEFAULT_PARTITIONS);
     this.store = new MessageStore(opts.redis, keys, { recordTtlMs: opts.recordTtlMs });
     // Queue errors surface per call as ServiceUnavailableError.
-    this.queues = new LaneQueues<LaneJobData>(opts.queueConnection, opts.prefix, keys.partitions);
+    this.queues = new LaneQueues(opts.queueConnection, opts.prefix, keys.partitions);
     this.done = new DoneChannel(opts.subscriber, keys, (id) => this.wake(id));
   }
 
@@ -134,7 +134,7 @@ export class RedisMessageService implements MessageService {
       g.convs.push(conv);
       groups.set(key, g);
     }
-    const byPartition = new Map<number, { name: string; data: LaneJobData; opts: object }[]>();
+    const byPartition = new Map<number, LaneJobSpec<typeof LANE_JOB>[]>();
     for (const { partition, priority, convs } of groups.values()) {
       const jobs = byPartition.get(partition) ?? [];
       for (let i = 0; i < convs.length; i += LANES_PER_JOB) {

@@ -6,10 +6,9 @@
  * so two workers doing this at once add each job once. Cheap when there is nothing to do: one ZRANGEBYSCORE.
  */
 import type { Logger } from 'pino';
-import type { Queue } from 'bullmq';
-import { CHUNK_JOB, chunkJobId, type BatchKeys, type ChunkJobData, type Priority } from '@ttpush/contract';
+import { CHUNK_JOB, chunkJobId, type BatchKeys, type Priority } from '@ttpush/contract';
 import type { Redis } from 'ioredis';
-import { chunkJobOptions, type LaneQueues } from '@ttpush/store';
+import { chunkJobOptions, type LaneQueue, type LaneQueues } from '@ttpush/store';
 
 /** Batches looked at per pass. */
 const PER_PASS = 20;
@@ -22,7 +21,7 @@ export class BatchReviver {
   constructor(
     private readonly redis: Redis,
     private readonly keys: BatchKeys,
-    private readonly queues: LaneQueues<ChunkJobData>,
+    private readonly queues: LaneQueues,
     private readonly log: Logger,
     /** How long a batch may go without progress (its `updated`, or its send_at) before its jobs are checked. */
     readonly stallMs: number,
@@ -88,7 +87,7 @@ export class BatchReviver {
       .exec();
     const open = ns.filter((_, i) => results?.[2 * i]?.[1] === 0 && results?.[2 * i + 1]?.[1] === 1);
     if (open.length === 0) return 0;
-    const byQueue = new Map<Queue<ChunkJobData>, number[]>();
+    const byQueue = new Map<LaneQueue, number[]>();
     for (const n of open) {
       const q = this.queues.forChunk(id, n);
       byQueue.set(q, [...(byQueue.get(q) ?? []), n]);

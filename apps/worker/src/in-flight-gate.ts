@@ -6,13 +6,11 @@
  * Never over the total when a worker joins: the newcomer counts itself (its heartbeat is registered
  * before it reads the count) and keeps a share of 0 until the others have had two refresh periods to see
  * it and shrink theirs. A worker that leaves deregisters after its last request ended, so the others may
- * grow their share at once; a worker that died is counted until its heartbeat is LIVE_WORKER_MS old.
+ * grow their share at once; a worker that died is counted until its heartbeat is LIVE_HEARTBEAT_MS old.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { WorkerRegistry } from '@ttpush/store';
 
-/** How long a worker is counted after its last heartbeat (the API's health report uses the same). */
-export const LIVE_WORKER_MS = 15_000;
 const REFRESH_MS = 1000;
 /** A newcomer waits this long after first seeing itself registered: others refresh every REFRESH_MS. */
 const JOIN_GRACE_MS = 2 * REFRESH_MS + 500;
@@ -66,14 +64,13 @@ export class InFlightGate {
   }
 }
 
-/** Keeps `gate` at this worker's share of `total`, re-read from Redis every second. */
+/** Keeps `gate` at this worker's share of `total`, re-read from the registry every second. */
 export class InFlightShare {
   private timer: NodeJS.Timeout | undefined;
   private firstSeen: number | undefined;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly workersKey: string,
+    private readonly workers: WorkerRegistry,
     private readonly workerId: string,
     private readonly total: number,
     readonly gate: InFlightGate,
@@ -91,15 +88,7 @@ export class InFlightShare {
   }
 
   async refresh(now = Date.now()): Promise<void> {
-    const rows = await this.redis
-      .pipeline()
-      .zcount(this.workersKey, now - LIVE_WORKER_MS, '+inf')
-      .zscore(this.workersKey, this.workerId)
-      .exec();
-    if (!rows) return;
-    for (const [err] of rows) if (err) throw err;
-    const live = Number(rows[0]![1]);
-    const registered = rows[1]![1] !== null;
+    const { live, registered } = await this.workers.census(this.workerId, now);
     if (!registered) return;
     this.firstSeen ??= now;
     if (now - this.firstSeen < JOIN_GRACE_MS) return;

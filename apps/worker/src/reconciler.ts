@@ -6,15 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import {
-  BatchKeys,
-  JOB_PRIORITY,
-  LANE_JOB,
-  laneJobId,
-  type LaneJobData,
-  type ChunkJobData,
-  type Priority,
-} from '@ttpush/contract';
+import { BatchKeys, JOB_PRIORITY, LANE_JOB, laneJobId, type Priority } from '@ttpush/contract';
 import type { LaneQueues, ReconcilerStore } from '@ttpush/store';
 import { BatchReviver } from './batch-reviver.ts';
 
@@ -32,19 +24,13 @@ export class Reconciler {
     private readonly store: ReconcilerStore,
     /** The batch reviver's connection. */
     redis: Redis,
-    private readonly queues: LaneQueues<LaneJobData>,
+    private readonly queues: LaneQueues,
     private readonly log: Logger,
     private readonly intervalMs = 250,
     batchStallMs = BATCH_STALL_MS,
   ) {
     // A partition's queue carries lane jobs and chunk jobs: priorities order alerts and chunks together.
-    this.batches = new BatchReviver(
-      redis,
-      new BatchKeys(store.keys.prefix),
-      queues.as<ChunkJobData>(),
-      log,
-      batchStallMs,
-    );
+    this.batches = new BatchReviver(redis, new BatchKeys(store.keys.prefix), queues, log, batchStallMs);
   }
 
   start(): void {

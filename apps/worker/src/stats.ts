@@ -1,16 +1,10 @@
 /**
- * Worker counters, flushed to Redis (P:stats) once a second so that any API process can serve
- * cluster-wide /metrics: messages sent, failed by code, accept-to-stored latency buckets; and, in the
- * same pipeline, the newest failed messages for the console (recent-failures.ts).
+ * Worker counters, flushed to Redis (store StatsWriter, P:stats) once a second so that any API process can serve
+ * cluster-wide /metrics: messages sent, failed by code, accept-to-stored latency buckets; and, with them, the
+ * newest failed messages for the console (recent-failures.ts).
  */
-import type { Redis } from 'ioredis';
-import {
-  FAILURE_CODES,
-  LATENCY_BUCKETS_MS,
-  RECENT_FAILURES,
-  recentFailuresKey,
-  type FailureExample,
-} from '@ttpush/contract';
+import { FAILURE_CODES, LATENCY_BUCKETS_MS, RECENT_FAILURES, type FailureExample } from '@ttpush/contract';
+import type { StatsWriter } from '@ttpush/store';
 
 export class WorkerStats {
   private counts = new Map<string, number>();
@@ -52,7 +46,7 @@ export class WorkerStats {
     this.add(`webhook:${outcome}`);
   }
 
-  async flush(redis: Redis, key: string): Promise<void> {
+  async flush(writer: StatsWriter): Promise<void> {
     if (this.readBackFound) this.add('read_back_found', this.readBackFound);
     if (this.routeUnavailable) this.add('route_unavailable', this.routeUnavailable);
     if (this.resent) this.add('resent_after_silence', this.resent);
@@ -64,15 +58,8 @@ export class WorkerStats {
     const examples = this.examples;
     this.counts = new Map();
     this.examples = [];
-    const pipe = redis.pipeline();
-    for (const [f, n] of batch) pipe.hincrby(key, f, n);
-    if (examples.length > 0) {
-      const list = recentFailuresKey(key);
-      // LPUSH of oldest..newest leaves the newest at the head.
-      pipe.lpush(list, ...examples.map((e) => JSON.stringify(e))).ltrim(list, 0, RECENT_FAILURES - 1);
-    }
     try {
-      await pipe.exec();
+      await writer.flush(batch, examples);
     } catch {
       for (const [f, n] of batch) this.add(f, n);
       // Examples are a convenience: dropped rather than retried.

@@ -2,22 +2,21 @@
  * A worker process: TeamTalk pools, one BullMQ worker per partition's queue that sends conversation lanes and
  * batch chunks, the reconciler, stats flushing and the heartbeat that /readyz reads.
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import { Worker, type Job } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
+import { BatchKeys, CHUNK_JOB, Keys, LANE_JOB, LANE_QUEUE, partitionTag } from '@ttpush/contract';
 import {
-  BatchKeys,
-  CHUNK_JOB,
-  Keys,
-  LANE_QUEUE,
-  partitionTag,
-  type ChunkJobData,
-  type LaneJobData,
-} from '@ttpush/contract';
-import { LaneQueues, consumerRedis, redisTarget, defineBatchScripts } from '@ttpush/store';
-import { LaneStore, ReconcilerStore } from '@ttpush/store';
+  LaneQueues,
+  LaneStore,
+  ReconcilerStore,
+  StatsWriter,
+  WorkerRegistry,
+  consumerRedis,
+  redisTarget,
+  defineBatchScripts,
+  newWorkerId,
+} from '@ttpush/store';
 import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
 import { Reconciler } from './reconciler.ts';
@@ -27,6 +26,7 @@ import { CHUNK_DEFAULTS, ChunkProcessor } from './chunk-processor.ts';
 import { RateThrottles } from './rate-throttles.ts';
 import { InFlightGate, InFlightShare } from './in-flight-gate.ts';
 import { startWebhooks } from './webhooks/start-webhooks.ts';
+import { JobDispatch, type JobOf } from './dispatch.ts';
 
 const TIMED_OUT = Symbol('timed out');
 
@@ -47,21 +47,20 @@ export interface RunningWorker {
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   const target = redisTarget(config);
   if (!target) throw new Error('startWorker needs config.redisUrl or config.redisClusterNodes');
-  const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const id = newWorkerId();
   const log = logger.child({ worker: id });
   const keys = new Keys(config.redisPrefix, config.redisPartitions);
   const redis = consumerRedis(target);
   const bullConnection = consumerRedis(target);
   const queueConnection = consumerRedis(target);
   for (const r of [redis, bullConnection, queueConnection]) {
-    r.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
+    r.on('error', (err: Error) => log.debug({ err }, 'redis connection error'));
   }
+  // The heartbeat (read by /readyz, healthcheck, the doctor and the other workers' in-flight share) and counters.
+  const registry = new WorkerRegistry(redis, config.redisPrefix);
+  const statsWriter = new StatsWriter(redis, config.redisPrefix);
   const teamtalk = new TeamTalk(config, log);
-  teamtalk
-    .start()
-    .catch((err: unknown) =>
-      log.warn({ err: (err as Error).message }, 'TeamTalk not reachable yet; retrying in the background'),
-    );
+  teamtalk.start().catch((err: unknown) => log.warn({ err }, 'TeamTalk not reachable yet; retrying in the background'));
 
   // Throttles towards db_proxy_server, shared with the other workers through Redis (rate-throttles.ts,
   // in-flight-gate.ts), applied by TeamTalk to every request; batch chunks also take their app's tokens.
@@ -69,7 +68,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const throttles = new RateThrottles(redis, config);
   const share =
     config.teamtalk.maxInFlightTotal > 0
-      ? new InFlightShare(redis, keys.workers, id, config.teamtalk.maxInFlightTotal, new InFlightGate(0), log)
+      ? new InFlightShare(registry, id, config.teamtalk.maxInFlightTotal, new InFlightGate(0), log)
       : undefined;
   teamtalk.gate = share?.gate;
   teamtalk.rate = throttles.global;
@@ -104,12 +103,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   chunks.health = dbHealth;
   chunks.events = webhooks.emitter;
 
-  const queues = new LaneQueues<LaneJobData>(queueConnection, config.redisPrefix, keys.partitions, (err) =>
-    log.debug({ err: err.message }, 'queue error'),
+  const queues = new LaneQueues(queueConnection, config.redisPrefix, keys.partitions, (err) =>
+    log.debug({ err }, 'queue error'),
   );
-  const processJob = async (anyJob: Job<LaneJobData | ChunkJobData>, token?: string) => {
-    if (anyJob.name === CHUNK_JOB) return chunks.process(anyJob as Job<ChunkJobData>, token);
-    const job = anyJob as Job<LaneJobData>;
+  const processLanes = async (job: JobOf<typeof LANE_JOB>) => {
     const convs = job.data.convs ?? (job.data.conv ? [job.data.conv] : []);
     const results = await Promise.all(
       convs.map(async (conv) => {
@@ -121,12 +118,16 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     );
     return results.join(',');
   };
+  const dispatch = new JobDispatch(
+    { [LANE_JOB]: processLanes, [CHUNK_JOB]: (job, token) => chunks.process(job, token) },
+    log,
+  );
   // One BullMQ worker per partition's queue. TTPUSH_WORKER_CONCURRENCY is shared out among them (a job takes up
   // to 64 lanes): a worker process does not take more jobs than it can start, so others on other machines get them.
   const perPartition = Math.max(1, Math.ceil(config.worker.concurrency / keys.partitions));
   const workers = keys.all.map(
     (p) =>
-      new Worker<LaneJobData | ChunkJobData>(LANE_QUEUE, processJob, {
+      new Worker<unknown, string, string>(LANE_QUEUE, dispatch.process, {
         connection: bullConnection,
         prefix: partitionTag(config.redisPrefix, p),
         concurrency: perPartition,
@@ -136,22 +137,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         autorun: true,
       }),
   );
-  for (const worker of workers) worker.on('error', (err) => log.debug({ err: err.message }, 'bullmq worker error'));
-  const onFailed = (job: Job<LaneJobData | ChunkJobData> | undefined, err: Error) => {
-    if (job?.name === CHUNK_JOB) {
-      const data = job.data as ChunkJobData;
-      log.warn({ batch: data.batch, chunk: data.chunk, err: err.message }, 'chunk job failed; BullMQ retries it');
-    } else {
-      log.warn(
-        {
-          convs: (job?.data as LaneJobData | undefined)?.convs ?? (job?.data as LaneJobData | undefined)?.conv,
-          err: err.message,
-        },
-        'lane job failed; the reconciler retries it',
-      );
-    }
-  };
-  for (const worker of workers) worker.on('failed', onFailed);
+  for (const worker of workers) {
+    worker.on('error', (err) => log.debug({ err }, 'bullmq worker error'));
+    worker.on('failed', dispatch.failed);
+  }
 
   const reconciler = new Reconciler(new ReconcilerStore(redis, keys), redis, queues, log);
   reconciler.start();
@@ -163,23 +152,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       ...teamtalk.db.status().map((c) => ({ role: 'db_proxy', address: c.address, status: c.status })),
       ...teamtalk.route.status().map((c) => ({ role: 'route', address: c.address, status: c.status })),
     ];
-    // Separate commands, not a MULTI: on a cluster the state and the zset lie on different slots. Readers
-    // skip a worker listed without its state.
     const dbProxy = dbHealth.report();
     for (const [address, n] of dbHealth.takeCounts()) stats.unanswered(address, n);
-    const state = JSON.stringify({
-      at: now,
-      dbProxyReady: ready.dbProxy,
-      routeReady: ready.route,
-      connections,
-      dbProxy,
-    });
-    await Promise.all([
-      redis.set(keys.worker(id), state, 'PX', 15_000),
-      redis.zadd(keys.workers, now, id),
-      redis.zremrangebyscore(keys.workers, '-inf', now - 60_000),
-    ]);
-    await stats.flush(redis, keys.stats);
+    await registry.beat(id, { at: now, dbProxyReady: ready.dbProxy, routeReady: ready.route, connections, dbProxy });
+    await stats.flush(statsWriter);
   };
   const heartbeat = setInterval(() => beat().catch(() => undefined), 1000);
   beat().catch(() => undefined);
@@ -199,8 +175,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         ['heartbeat', async () => {
           clearInterval(heartbeat);
           share?.stop();
-          await stats.flush(redis, keys.stats);
-          await Promise.all([redis.del(keys.worker(id)), redis.zrem(keys.workers, id)]);
+          await stats.flush(statsWriter);
+          await registry.leave(id);
         }],
         ['teamtalk', () => teamtalk.close()],
         ['queue', () => queues.close()],
@@ -218,7 +194,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
             log.warn({ step: name, deadlineMs }, 'shutdown step did not finish in time; going on');
           }
         } catch (err) {
-          log.warn({ step: name, err: (err as Error).message }, 'shutdown step failed');
+          log.warn({ step: name, err }, 'shutdown step failed');
         }
       }
       log.info('worker stopped');

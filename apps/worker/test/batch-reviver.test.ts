@@ -16,7 +16,6 @@ import {
   partitionTag,
   type BatchRecipient,
   type ChunkJobData,
-  type LaneJobData,
 } from '@ttpush/contract';
 import { LaneQueues, ReconcilerStore, defineBatchScripts } from '@ttpush/store';
 import { RedisBatchService } from '@ttpush/api';
@@ -81,7 +80,7 @@ async function waitFinished(id: string, timeoutMs = 20_000) {
 }
 
 test('lost chunk jobs and a chunk job failed for good are added again; both batches finish exactly once', async () => {
-  const queues = new LaneQueues<LaneJobData>(conn(), PREFIX, DEFAULT_PARTITIONS);
+  const queues = new LaneQueues(conn(), PREFIX, DEFAULT_PARTITIONS);
   const lost = await createBatch(1, 10_000, 2500);
   const failing = await createBatch(2, 20_000, 1500);
   // The state a Redis failure between ttBatchFinishUpload and addBulk leaves: queued, and no chunk jobs.

@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { WorkerRegistry } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { InFlightGate, InFlightShare } from '../src/in-flight-gate.ts';
 
@@ -71,7 +72,7 @@ test("a worker's share is floor(total / live workers), and a newcomer waits befo
   const key = 'g1:workers';
   const now = Date.now();
   await redis.zadd(key, now, 'a', now, 'b', now - 60_000, 'dead');
-  const share = new InFlightShare(redis, key, 'b', 9, new InFlightGate(0), log);
+  const share = new InFlightShare(new WorkerRegistry(redis, 'g1'), 'b', 9, new InFlightGate(0), log);
   await share.refresh(now);
   assert.equal(share.gate.size, 0, 'just registered: the others may not have shrunk yet');
   await share.refresh(now + 1000);
@@ -84,7 +85,7 @@ test("a worker's share is floor(total / live workers), and a newcomer waits befo
 });
 
 test('an unregistered worker keeps share 0', async () => {
-  const share = new InFlightShare(redis, 'g2:workers', 'x', 8, new InFlightGate(0), log);
+  const share = new InFlightShare(new WorkerRegistry(redis, 'g2'), 'x', 8, new InFlightGate(0), log);
   await share.refresh(Date.now() + 10_000);
   assert.equal(share.gate.size, 0);
 });

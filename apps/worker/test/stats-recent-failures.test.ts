@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RECENT_FAILURES, parseFailureExamples, recentFailuresKey } from '@ttpush/contract';
+import { StatsWriter } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { WorkerStats } from '../src/stats.ts';
 
@@ -22,12 +23,13 @@ after(async () => {
 
 test('failed messages are listed newest first beside their counters; a failure without an id is only counted', async () => {
   const stats = new WorkerStats();
+  const writer = new StatsWriter(redis, 'a');
   stats.failed('teamtalk_rejected', 'msg_1');
   stats.failed('expired', 'msg_2');
   stats.failed('expired');
-  await stats.flush(redis, 'a:stats');
+  await stats.flush(writer);
   stats.failed('not_stored', 'msg_3');
-  await stats.flush(redis, 'a:stats');
+  await stats.flush(writer);
   const list = parseFailureExamples(await redis.lrange(recentFailuresKey('a:stats'), 0, -1));
   assert.deepEqual(
     list.map((e) => [e.id, e.code]),
@@ -48,10 +50,11 @@ test('failed messages are listed newest first beside their counters; a failure w
 
 test(`the list keeps the newest ${RECENT_FAILURES}`, async () => {
   const stats = new WorkerStats();
+  const writer = new StatsWriter(redis, 'b');
   for (let i = 0; i < RECENT_FAILURES + 50; i++) stats.failed('expired', `msg_${i}`);
-  await stats.flush(redis, 'b:stats');
+  await stats.flush(writer);
   stats.failed('expired', 'msg_last');
-  await stats.flush(redis, 'b:stats');
+  await stats.flush(writer);
   const ids = (await redis.lrange(recentFailuresKey('b:stats'), 0, -1)).map((l) => JSON.parse(l).id);
   assert.equal(ids.length, RECENT_FAILURES);
   assert.equal(ids[0], 'msg_last');

@@ -13,7 +13,6 @@ import {
   REJECTED_SAMPLE,
   UPLOAD_TTL_MS,
   chunkJobId,
-  type ChunkJobData,
 } from '@ttpush/contract';
 import { encodeRecipient, recipientKey } from './batch-codec.ts';
 import type { BatchScriptedRedis } from './batch-scripts.ts';
@@ -58,7 +57,7 @@ export interface BatchUploadDeps {
   redis: BatchScriptedRedis;
   keys: BatchKeys;
   /** The partitions' queues: chunk n's job goes to queues.forChunk(id, n). */
-  queues: LaneQueues<ChunkJobData>;
+  queues: LaneQueues;
   /** Reads the view once the upload is finished. */
   view(id: string): Promise<BatchView | null>;
   /** TTPUSH_RECORD_TTL: a batch finished at once (nothing to send) is kept this long (default FINISHED_BATCH_TTL_MS). */

@@ -29,3 +29,5 @@ export * from './messages/message-store.ts';
 export * from './messages/lane-store.ts';
 export * from './messages/reconciler-store.ts';
 export * from './messages/done-channel.ts';
+export * from './workers.ts';
+export * from './stats-writer.ts';

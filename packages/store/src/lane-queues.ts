@@ -4,14 +4,35 @@
  * their keys on one slot) and the queues spread over the shards. A conversation's jobs go to its partition's
  * queue; a batch's chunk jobs go round the partitions from the batch id's own (forChunk), so one batch keeps
  * every partition's job slots busy.
+ *
+ * Every job is added with its name's payload (contract jobs.ts JobPayloads): LaneQueue types add and addBulk by
+ * the name, so a chunk payload under the lane name does not compile.
  */
-import { Queue } from 'bullmq';
+import { Queue, type BulkJobOptions, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { LANE_QUEUE } from '@ttpush/contract';
-import { partitionOf, partitionTag } from '@ttpush/contract';
+import { LANE_QUEUE, partitionOf, partitionTag, type JobName, type JobPayloads } from '@ttpush/contract';
 
-export class LaneQueues<T = unknown> {
-  readonly queues: Queue<T>[];
+/** A payload of any job name: what the queues hold. */
+export type LanePayload = JobPayloads[JobName];
+
+/** A job to add: a name of the contract with that name's payload. */
+export type LaneJobSpec<N extends JobName = JobName> = {
+  [K in N]: { name: K; data: JobPayloads[K]; opts?: BulkJobOptions };
+}[N];
+
+/** One partition's queue: BullMQ's Queue whose adds take a name and its own payload. */
+export interface LaneQueue extends Omit<Queue<LanePayload, unknown, JobName>, 'add' | 'addBulk'> {
+  add<N extends JobName>(
+    name: N,
+    data: JobPayloads[N],
+    opts?: JobsOptions,
+  ): Promise<Job<LanePayload, unknown, JobName>>;
+  addBulk(jobs: LaneJobSpec[]): Promise<Job<LanePayload, unknown, JobName>[]>;
+}
+
+export class LaneQueues {
+  /** Partition p's queue at index p, as BullMQ knows it (dashboards, counts); add through partition(p). */
+  readonly queues: readonly Queue<LanePayload, unknown, JobName>[];
 
   constructor(
     connection: Redis,
@@ -20,28 +41,23 @@ export class LaneQueues<T = unknown> {
     onError: (err: Error) => void = () => undefined,
   ) {
     this.queues = Array.from({ length: partitions }, (_, p) => {
-      const q = new Queue<T>(LANE_QUEUE, { connection, prefix: partitionTag(prefix, p) });
+      const q = new Queue<LanePayload, unknown, JobName>(LANE_QUEUE, { connection, prefix: partitionTag(prefix, p) });
       q.on('error', onError);
       return q;
     });
   }
 
-  partition(p: number): Queue<T> {
+  partition(p: number): LaneQueue {
     return this.queues[p]!;
   }
 
-  forConv(conv: string): Queue<T> {
+  forConv(conv: string): LaneQueue {
     return this.partition(partitionOf(conv, this.partitions));
   }
 
   /** The queue of chunk n of batch `id`: deterministic, so a job added again lands where its id is known. */
-  forChunk(id: string, n: number): Queue<T> {
+  forChunk(id: string, n: number): LaneQueue {
     return this.partition((partitionOf(id, this.partitions) + n) % this.partitions);
-  }
-
-  /** The same queues typed for another job payload (lane and chunk jobs share them). */
-  as<U>(): LaneQueues<U> {
-    return this as unknown as LaneQueues<U>;
   }
 
   async close(): Promise<void> {

@@ -127,7 +127,7 @@ export class WebhookEmitter {
       for (const h of batch) h.done?.reject(err as Error);
       const kept = batch.filter((h) => !h.done);
       this.held = kept.concat(this.held);
-      this.log.warn({ err: (err as Error).message }, 'webhook events not written');
+      this.log.warn({ err }, 'webhook events not written');
       if (this.held.length > 0) {
         this.flushing = new Promise<void>((r) => (this.retryTimer = setTimeout(r, 1000))).then(() => this.flush());
         return;

@@ -6,8 +6,7 @@
  *           to db_proxy_server and route_server.
  */
 import { hostname } from 'node:os';
-import { Keys } from '@ttpush/contract';
-import { hostWorkerHealth, producerRedis, redisTarget } from '@ttpush/store';
+import { WorkerRegistry, hostWorkerHealth, producerRedis, redisTarget } from '@ttpush/store';
 import { bootConfig } from '../boot.ts';
 
 const USAGE = `usage: ttpush healthcheck api|worker [--timeout S]
@@ -71,7 +70,7 @@ async function checkWorker(config: NonNullable<ReturnType<typeof bootConfig>>, t
         resolve();
       });
     });
-    const health = await hostWorkerHealth(redis, new Keys(config.redisPrefix, config.redisPartitions), hostname());
+    const health = await hostWorkerHealth(new WorkerRegistry(redis, config.redisPrefix), hostname());
     console.log(health.detail);
     return health.healthy ? 0 : 1;
   } catch (err) {

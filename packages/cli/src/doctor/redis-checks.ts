@@ -1,12 +1,11 @@
 /**
  * The doctor's Redis checks: reachable, version, persistence (and what a 202 then guarantees), memory
- * policy, cluster or not; then the workers' heartbeats (apps/worker writes them: P:workers, P:w:<id>).
+ * policy, cluster or not; then the workers' heartbeats (apps/worker writes them: store workers.ts).
  * INFO is read from each configured node; CONFIG may be disabled (renamed away) on managed Redis: then
  * what it alone tells is "unknown", a warning, never a crash.
  */
 import { Redis } from 'ioredis';
-import { Keys, DEFAULT_PARTITIONS } from '@ttpush/contract';
-import { LIVE_HEARTBEAT_MS, producerRedis, redisTarget } from '@ttpush/store';
+import { LIVE_HEARTBEAT_MS, WorkerRegistry, producerRedis, redisTarget } from '@ttpush/store';
 import type { Config } from '@ttpush/config';
 import { fail, ok, warn, type Check } from './check.ts';
 
@@ -253,13 +252,6 @@ export async function redisChecks(config: Config, timeoutMs: number): Promise<Ch
   return nodeChecks(`redis ${safeRedisUrl(config.redisUrl)}`, config.redisUrl, false, timeoutMs);
 }
 
-interface WorkerState {
-  at: number;
-  dbProxyReady: boolean;
-  routeReady: boolean;
-  connections: { role: string; address: string; status: string }[];
-}
-
 /** Workers with a fresh heartbeat, and their TeamTalk connections. */
 export async function workerChecks(config: Config, timeoutMs: number): Promise<Check[]> {
   const target = redisTarget(config);
@@ -275,19 +267,8 @@ export async function workerChecks(config: Config, timeoutMs: number): Promise<C
         resolve();
       });
     });
-    const keys = new Keys(config.redisPrefix, config.redisPartitions ?? DEFAULT_PARTITIONS);
     const now = Date.now();
-    const ids = await redis.zrangebyscore(keys.workers, now - LIVE_HEARTBEAT_MS, '+inf');
-    const states = await Promise.all(ids.map((id) => redis.get(keys.worker(id))));
-    const alive = ids.flatMap((id, i) => {
-      const raw = states[i];
-      if (!raw) return [];
-      try {
-        return [{ id, state: JSON.parse(raw) as WorkerState }];
-      } catch {
-        return [];
-      }
-    });
+    const alive = await new WorkerRegistry(redis, config.redisPrefix).liveWorkers(now);
     if (alive.length === 0) {
       return [
         warn(
@@ -297,7 +278,7 @@ export async function workerChecks(config: Config, timeoutMs: number): Promise<C
         ),
       ];
     }
-    return alive.map(({ id, state }) => {
+    return alive.map(({ id, beat: state }) => {
       const conns = (state.connections ?? []).map((c) => `${c.role} ${c.address} ${c.status}`).join(', ') || 'none';
       const detail = `alive (heartbeat ${Math.max(0, now - state.at)} ms ago); connections: ${conns}`;
       if (!state.dbProxyReady || !state.routeReady) {

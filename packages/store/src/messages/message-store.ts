@@ -8,7 +8,7 @@ import { MESSAGE_FIELDS as F, type Keys, type MessageStatus, type Owner } from '
 import { ScriptError, ScriptStateError } from '../errors.ts';
 import { unavailable } from '../redis-errors.ts';
 import { defineLuaScripts } from '../scripts-loader.ts';
-import { liveWorkers, type WorkerBeat } from '../worker-health.ts';
+import { WorkerRegistry, type WorkerBeat } from '../workers.ts';
 import { RECENT_INDEX_SIZE, listMessages, type ListPage, type ListQuery } from './message-list.ts';
 import { isScheduled, newMessageFields, newMessageRecord, type NewMessage } from './new-message.ts';
 import { DEFAULT_RECORD_TTL_MS, parseRecord, type MessageRecord } from './record.ts';
@@ -168,7 +168,7 @@ export class MessageStore {
 
   /** The workers with a heartbeat within LIVE_HEARTBEAT_MS, with their state. */
   liveWorkers(now = Date.now()): Promise<{ id: string; beat: WorkerBeat }[]> {
-    return this.run(() => liveWorkers(this.redis, this.keys, now));
+    return this.run(() => new WorkerRegistry(this.redis, this.keys.prefix).liveWorkers(now));
   }
 
   private async run<T>(op: () => Promise<T>): Promise<T> {
