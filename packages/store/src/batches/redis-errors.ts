@@ -1,6 +1,6 @@
 /** Redis helpers of the batch service (not exported from the package). */
 import type { ChainableCommander } from 'ioredis';
-import { ServiceUnavailableError } from './errors.ts';
+import { ServiceUnavailableError } from '../errors.ts';
 
 export function unavailable(err: unknown): ServiceUnavailableError {
   if (err instanceof ServiceUnavailableError) return err;
