@@ -6,7 +6,6 @@
  */
 import type { Logger } from 'pino';
 import {
-  BatchKeys,
   JOB_PRIORITY,
   Keys,
   LANE_JOB,
@@ -15,7 +14,7 @@ import {
   type ChunkJobData,
   type Priority,
 } from '@ttpush/contract';
-import type { LaneQueues, ScriptedRedis } from '@ttpush/store';
+import { BatchIndex, type LaneQueues, type ScriptedRedis } from '@ttpush/store';
 import { BatchReviver } from './batch-reviver.ts';
 
 const STALE_LANE_MS = 3000;
@@ -37,7 +36,7 @@ export class Reconciler {
     batchStallMs = BATCH_STALL_MS,
   ) {
     // A partition's queue carries lane jobs and chunk jobs: priorities order alerts and chunks together.
-    this.batches = new BatchReviver(redis, new BatchKeys(keys.prefix), queues.as<ChunkJobData>(), log, batchStallMs);
+    this.batches = new BatchReviver(new BatchIndex(redis, keys.prefix), queues.as<ChunkJobData>(), log, batchStallMs);
   }
 
   start(): void {

@@ -7,16 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import {
-  BatchKeys,
-  CHUNK_JOB,
-  Keys,
-  LANE_QUEUE,
-  partitionTag,
-  type ChunkJobData,
-  type LaneJobData,
-} from '@ttpush/contract';
-import { LaneQueues, consumerRedis, redisTarget, defineBatchScripts, defineScripts } from '@ttpush/store';
+import { CHUNK_JOB, Keys, LANE_QUEUE, partitionTag, type ChunkJobData, type LaneJobData } from '@ttpush/contract';
+import { BatchStore, LaneQueues, consumerRedis, redisTarget, defineScripts } from '@ttpush/store';
 import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
 import { Reconciler } from './reconciler.ts';
@@ -84,17 +76,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const dbHealth = new DbProxyHealth(teamtalk.db, log);
   lanes.health = dbHealth;
   const chunks = new ChunkProcessor(
-    defineBatchScripts(redis),
-    new BatchKeys(config.redisPrefix),
+    new BatchStore(redis, config.redisPrefix, { finishedTtlMs: config.recordTtlMs }),
     teamtalk,
     stats,
     log,
-    {
-      ...CHUNK_DEFAULTS,
-      finishedTtlMs: config.recordTtlMs,
-      maxMessageAgeMs: config.worker.maxMessageAgeMs,
-      settleMs: config.teamtalk.settleMs,
-    },
+    { ...CHUNK_DEFAULTS, maxMessageAgeMs: config.worker.maxMessageAgeMs, settleMs: config.teamtalk.settleMs },
     throttles,
   );
   // Before the BullMQ workers start: no terminal state may pass without its events.

@@ -7,8 +7,8 @@ import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import {
   BATCH_FIELDS as F,
+  BatchKeys,
   RECENT_BATCHES,
-  type BatchKeys,
   type BatchStatus,
   type BatchView,
   type Priority,
@@ -40,10 +40,14 @@ async function wrap<T>(p: Promise<T>): Promise<T> {
 }
 
 export class BatchIndex {
+  private readonly keys: BatchKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly keys: BatchKeys,
-  ) {}
+    prefix: string,
+  ) {
+    this.keys = new BatchKeys(prefix);
+  }
 
   /** Lists a new batch among the recent ones (its oldest trimmed). Best effort: never throws. */
   async addRecent(id: string, now: number): Promise<void> {

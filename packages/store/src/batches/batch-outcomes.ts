@@ -59,7 +59,14 @@ export type BatchTransition =
 export function decodeClaim(raw: RawClaim): ChunkClaim {
   const [status, ct, attempt, clean, partial] = raw;
   if (status === 'running' || status === 'cancelled') {
-    return { claimed: true, status, createTime: Number(ct), attempt: attempt!, clean: clean === '1', partial: partial || undefined };
+    return {
+      claimed: true,
+      status,
+      createTime: Number(ct),
+      attempt: attempt!,
+      clean: clean === '1',
+      partial: partial || undefined,
+    };
   }
   return { claimed: false, reason: status as ChunkSkip };
 }

@@ -138,7 +138,8 @@ export interface BatchStoreOptions {
   finishedTtlMs?: number | undefined;
 }
 
-const optionalNumber = (v: string | null | undefined) => (v === null || v === undefined || v === '' ? undefined : Number(v));
+const optionalNumber = (v: string | null | undefined) =>
+  v === null || v === undefined || v === '' ? undefined : Number(v);
 
 export class BatchStore {
   private readonly redis: Redis & BatchCommands;
@@ -153,7 +154,7 @@ export class BatchStore {
     this.keys = new BatchKeys(prefix);
     this.finishedTtlMs = opts.finishedTtlMs ?? FINISHED_BATCH_TTL_MS;
     this.reader = new BatchResultsReader(redis, this.keys);
-    this.index = new BatchIndex(redis, this.keys);
+    this.index = new BatchIndex(redis, prefix);
   }
 
   /** The batch's hash ({} when there is none). */
