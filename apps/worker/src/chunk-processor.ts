@@ -138,7 +138,7 @@ export class ChunkProcessor {
   }
 
   private async run(job: Job<ChunkJobData>, token: string | undefined, id: string, n: number): Promise<string> {
-    const c = await this.batches.chunkToSend(id, n);
+    const c = await this.batches.chunks.toSend(id, n);
     if (!c) return 'missing';
     const dueAt = c.sendAt ?? c.created;
     const now = Date.now();
@@ -155,7 +155,7 @@ export class ChunkProcessor {
       throw new UnrecoverableError(`chunk ${n} of batch ${id} holds ${size} recipients, not what the batch counts`);
     }
 
-    const claim = await this.batches.claim(id, n, size, now);
+    const claim = await this.batches.chunks.claim(id, n, size, now);
     if (!claim.claimed) {
       if (claim.reason === 'done' || claim.reason === 'missing') return claim.reason;
       return this.later(job, token, now + this.opts.pausedRecheckMs);
@@ -295,7 +295,7 @@ export class ChunkProcessor {
       else if (states[i] === RESULT_FAILED) failed++;
       else if (states[i] === RESULT_CANCELLED) cancelled++;
     }
-    const r = await this.batches.finishChunk(a.id, a.n, {
+    const r = await this.batches.chunks.finish(a.id, a.n, {
       attempt: a.attempt,
       results: t.results.encode(),
       sent,
@@ -360,7 +360,7 @@ export class ChunkProcessor {
       else if (snapshot[i] === RESULT_FAILED) recorded.failed(i, t.results.values[i] as string);
       else if (snapshot[i] === RESULT_CANCELLED) recorded.cancelled(i);
     }
-    const r = await this.batches.writePartial(a.id, a.n, {
+    const r = await this.batches.chunks.writePartial(a.id, a.n, {
       attempt: a.attempt,
       results: recorded.encode(true),
       clean: false,
@@ -379,7 +379,7 @@ export class ChunkProcessor {
       if (states[i] === RESULT_SENT) sent++;
       else if (states[i] === RESULT_FAILED) failed++;
     }
-    const r = await this.batches.writePartial(a.id, a.n, {
+    const r = await this.batches.chunks.writePartial(a.id, a.n, {
       attempt: a.attempt,
       results: t.results.encode(true),
       clean,

@@ -149,7 +149,7 @@ test('an attempt that died mid-chunk is read back: what it stored is recorded, o
   const id = await createBatch(101, usersFrom(20_000, 1000), { text: 'crash' });
   // The dead attempt: it claimed the chunk and stored the first 400 messages, then died.
   const now = Date.now();
-  const claim = await store.claim(id, 0, 1000, now);
+  const claim = await store.chunks.claim(id, 0, 1000, now);
   assert.ok(claim.claimed);
   assert.equal(claim.status, 'running');
   const ct = claim.createTime;
@@ -201,7 +201,7 @@ test('a paced chunk publishes its counts while it sends, and the final write add
 test('an attempt that died after publishing progress: the next one counts nothing twice', async () => {
   const id = await createBatch(119, usersFrom(95_000, 1000), { text: 'died' });
   const now = Date.now();
-  const claim = await store.claim(id, 0, 1000, now);
+  const claim = await store.chunks.claim(id, 0, 1000, now);
   assert.ok(claim.claimed);
   const ct = claim.createTime;
   const data = tt.ciphertext('died');
@@ -210,7 +210,13 @@ test('an attempt that died after publishing progress: the next one counts nothin
   const recorded = early.slice(0, 300).map((m) => `[1,${m.msgId}]`);
   const partial = `[${recorded.concat(Array.from({ length: 700 }, () => 'null')).join(',')}]`;
   assert.equal(
-    await store.writePartial(id, 0, { attempt: claim.attempt, results: partial, clean: false, sent: 300, failed: 0 }),
+    await store.chunks.writePartial(id, 0, {
+      attempt: claim.attempt,
+      results: partial,
+      clean: false,
+      sent: 300,
+      failed: 0,
+    }),
     'recorded',
   );
   assert.deepEqual((await view(id)).counts, { queued: 0, sending: 700, sent: 300, failed: 0, cancelled: 0 });

@@ -19,4 +19,5 @@ export * from './batches/batch-view.ts';
 export * from './batches/batch-upload.ts';
 export * from './batches/batch-outcomes.ts';
 export * from './batches/batch-index.ts';
+export * from './batches/batch-chunks.ts';
 export * from './batches/batch-store.ts';

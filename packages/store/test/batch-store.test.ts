@@ -60,19 +60,19 @@ test('an upload ends queued, or completed with nothing to send; ending it twice 
 });
 
 test('claim: missing, uploading, abandoned, paused, then a first and a second attempt, then done', async () => {
-  assert.deepEqual(await store.claim(newBatchId(), 0, 1), { claimed: false, reason: 'missing' });
+  assert.deepEqual(await store.chunks.claim(newBatchId(), 0, 1), { claimed: false, reason: 'missing' });
   const uploading = await batch(2, { uploading: true });
-  assert.deepEqual(await store.claim(uploading, 0, 2), { claimed: false, reason: 'uploading' });
+  assert.deepEqual(await store.chunks.claim(uploading, 0, 2), { claimed: false, reason: 'uploading' });
   const abandoned = await batch(2, { uploading: true, now: Date.now() - UPLOAD_STALE_MS - 1000 });
-  assert.deepEqual(await store.claim(abandoned, 0, 2), { claimed: false, reason: 'missing' });
+  assert.deepEqual(await store.chunks.claim(abandoned, 0, 2), { claimed: false, reason: 'missing' });
 
   const id = await batch(2);
   assert.deepEqual(await store.pause(id), { outcome: 'changed' });
-  assert.deepEqual(await store.claim(id, 0, 2), { claimed: false, reason: 'paused' });
+  assert.deepEqual(await store.chunks.claim(id, 0, 2), { claimed: false, reason: 'paused' });
   assert.deepEqual(await store.resume(id), { outcome: 'changed' });
 
   const now = Date.now();
-  const first = await store.claim(id, 0, 2, now);
+  const first = await store.chunks.claim(id, 0, 2, now);
   assert.deepEqual(first, {
     claimed: true,
     status: 'running',
@@ -84,8 +84,8 @@ test('claim: missing, uploading, abandoned, paused, then a first and a second at
   assert.equal((await store.view(id))?.counts.sending, 2);
   const partial = '[[1,7],null]';
   const p = { results: partial, clean: false, sent: 1, failed: 0 };
-  assert.equal(await store.writePartial(id, 0, { ...p, attempt: '1' }), 'recorded');
-  const second = await store.claim(id, 0, 2, now + 5000);
+  assert.equal(await store.chunks.writePartial(id, 0, { ...p, attempt: '1' }), 'recorded');
+  const second = await store.chunks.claim(id, 0, 2, now + 5000);
   assert.deepEqual(second, {
     claimed: true,
     status: 'running',
@@ -94,28 +94,32 @@ test('claim: missing, uploading, abandoned, paused, then a first and a second at
     clean: false,
     partial,
   });
-  assert.equal(await store.writePartial(id, 0, { ...p, attempt: '1' }), 'lost', 'the first attempt is fenced off');
+  assert.equal(
+    await store.chunks.writePartial(id, 0, { ...p, attempt: '1' }),
+    'lost',
+    'the first attempt is fenced off',
+  );
 
   const final = { results: results(2), sent: 1, failed: 0, cancelled: 0, settled: 1 };
-  assert.equal(await store.finishChunk(id, 0, { ...final, attempt: '1' }), 'lost');
-  assert.equal(await store.finishChunk(id, 0, { ...final, attempt: '2' }), 'finished');
-  assert.equal(await store.finishChunk(id, 0, { ...final, attempt: '2' }), 'duplicate');
-  assert.deepEqual(await store.claim(id, 0, 2), { claimed: false, reason: 'done' });
+  assert.equal(await store.chunks.finish(id, 0, { ...final, attempt: '1' }), 'lost');
+  assert.equal(await store.chunks.finish(id, 0, { ...final, attempt: '2' }), 'finished');
+  assert.equal(await store.chunks.finish(id, 0, { ...final, attempt: '2' }), 'duplicate');
+  assert.deepEqual(await store.chunks.claim(id, 0, 2), { claimed: false, reason: 'done' });
   const v = await store.view(id);
   assert.equal(v?.status, 'completed');
   assert.deepEqual(v?.counts, { queued: 0, sending: 0, sent: 2, failed: 0, cancelled: 0 });
 });
 
-test('finishChunk: done while other chunks are left, finished with the last one', async () => {
+test('chunks.finish: done while other chunks are left, finished with the last one', async () => {
   const id = await batch(CHUNK_SIZE + 1);
-  const a = await store.claim(id, 0, CHUNK_SIZE);
-  const b = await store.claim(id, 1, 1);
+  const a = await store.chunks.claim(id, 0, CHUNK_SIZE);
+  const b = await store.chunks.claim(id, 1, 1);
   assert.ok(a.claimed && b.claimed);
   const f = { failed: 0, cancelled: 0 };
   const r0 = { ...f, attempt: a.attempt, results: results(CHUNK_SIZE), sent: CHUNK_SIZE, settled: CHUNK_SIZE };
-  assert.equal(await store.finishChunk(id, 0, r0), 'done');
+  assert.equal(await store.chunks.finish(id, 0, r0), 'done');
   assert.equal(
-    await store.finishChunk(id, 1, { ...f, attempt: b.attempt, results: results(1), sent: 1, settled: 1 }),
+    await store.chunks.finish(id, 1, { ...f, attempt: b.attempt, results: results(1), sent: 1, settled: 1 }),
     'finished',
   );
 });
@@ -133,14 +137,14 @@ test('cancel, pause and resume: changed, unchanged, conflict with the state foun
   assert.equal((await store.view(id))?.status, 'queued');
 
   // A claimed chunk is settled by its worker; the other is cancelled at once.
-  const claim = await store.claim(id, 0, CHUNK_SIZE);
+  const claim = await store.chunks.claim(id, 0, CHUNK_SIZE);
   assert.ok(claim.claimed);
   assert.deepEqual(await store.cancel(id), { outcome: 'changed' });
   assert.deepEqual(await store.cancel(id), { outcome: 'unchanged' });
   assert.deepEqual(await store.pause(id), { outcome: 'conflict', status: 'cancelled' });
   assert.deepEqual(await store.resume(id), { outcome: 'conflict', status: 'cancelled' });
   assert.equal((await store.view(id))?.counts.cancelled, 1);
-  const again = await store.claim(id, 0, CHUNK_SIZE);
+  const again = await store.chunks.claim(id, 0, CHUNK_SIZE);
   assert.ok(again.claimed);
   assert.equal(again.status, 'cancelled');
   assert.equal(again.attempt, '2');

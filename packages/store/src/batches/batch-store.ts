@@ -1,13 +1,13 @@
 /**
- * Everything batches keep in Redis, behind typed methods: the api's uploads, views, results and transitions, and
- * the workers' chunk claims and writes. Every method builds its keys from BatchKeys; every key of a batch shares the
- * batch's hash tag {<id>}, so its scripts stay on one Redis Cluster slot (the Idempotency-Key, the active set and
- * the recent index are keys of their own slots, never in a batch's script). Redis errors surface as
- * ServiceUnavailableError; a script reply the caller cannot go on from as ScriptStateError.
+ * Everything batches keep in Redis, behind typed methods: the api's uploads, views, results and transitions, the
+ * workers' chunk claims and writes (`chunks`, batch-chunks.ts), the active set and recent index (`index`). Every
+ * method builds its keys from BatchKeys; every key of a batch shares the batch's hash tag {<id>}, so its scripts stay
+ * on one Redis Cluster slot (the Idempotency-Key, the active set and the recent index are keys of their own slots,
+ * never in a batch's script). Redis errors surface as ServiceUnavailableError; a script reply the caller cannot go
+ * on from as ScriptStateError.
  *
  * Counters: `sending` counts recipients of chunks a worker claimed and has not settled; `queued` is derived
- * (valid - sending - sent - failed - cancelled). A chunk's results are written once (the first writer wins), and
- * each send state carries an attempt number that fences a worker that lost its job to another one.
+ * (valid - sending - sent - failed - cancelled).
  */
 import type { Redis } from 'ioredis';
 import {
@@ -30,51 +30,16 @@ import { defineLuaScripts } from '../scripts-loader.ts';
 import { toBatchView, type BatchHash } from './batch-view.ts';
 import { BatchResultsReader } from './batch-results.ts';
 import { BatchIndex } from './batch-index.ts';
+import { BatchChunks } from './batch-chunks.ts';
+import { BATCH_SCRIPTS, type Arg, type BatchCommands } from './batch-commands.ts';
 import { execPipeline, unavailable } from './redis-errors.ts';
 import {
-  decodeChunkFinish,
-  decodeClaim,
-  decodePartial,
   decodeTransition,
   decodeUploadFinish,
   type BatchTransition,
-  type ChunkClaim,
-  type ChunkFinish,
-  type PartialWrite,
-  type RawClaim,
   type RawTransition,
   type UploadFinish,
 } from './batch-outcomes.ts';
-
-type Arg = string | number;
-
-interface BatchCommands {
-  ttBatchBegin(batch: string, ttlMs: number, ...fields: Arg[]): Promise<number>;
-  ttBatchIdemClaim(idem: string, id: string, expected: string): Promise<[number, string?]>;
-  ttBatchIdemRelease(idem: string, id: string): Promise<number>;
-  ttBatchFinishUpload(batch: string, rejected: string, ...argv: Arg[]): Promise<number>;
-  ttBatchAbort(batch: string, rejected: string, chunks: number): Promise<number>;
-  ttBatchClaim(batch: string, sendState: string, results: string, ...argv: Arg[]): Promise<RawClaim>;
-  ttBatchPartial(batch: string, sendState: string, ...argv: Arg[]): Promise<number>;
-  ttBatchFinishChunk(batch: string, sendState: string, results: string, ...argv: Arg[]): Promise<number>;
-  ttBatchCancel(batch: string, now: number, finishedTtlMs: number, chunkSize: number): Promise<RawTransition>;
-  ttBatchPause(batch: string, now: number): Promise<RawTransition>;
-  ttBatchResume(batch: string, now: number): Promise<RawTransition>;
-}
-
-const SCRIPTS = [
-  'batch-begin',
-  'batch-idem-claim',
-  'batch-idem-release',
-  'batch-finish-upload',
-  'batch-abort',
-  'batch-claim',
-  'batch-partial',
-  'batch-finish-chunk',
-  'batch-cancel',
-  'batch-pause',
-  'batch-resume',
-];
 
 /** An Idempotency-Key of an app. */
 export interface BatchIdempotency {
@@ -99,47 +64,10 @@ export interface UploadCounts {
   duplicates: number;
 }
 
-/** A worker's write of what a chunk settled so far (sent and failed counted since its last write). */
-export interface PartialResults {
-  attempt: string;
-  /** ChunkResults text (partial form). */
-  results: string;
-  /** Nothing is left in doubt: the next attempt need not read anything back. */
-  clean: boolean;
-  sent: number;
-  failed: number;
-}
-
-/** A worker's final write of a chunk: its results, and what it counts that no partial write counted. */
-export interface FinalResults {
-  attempt: string;
-  results: string;
-  sent: number;
-  failed: number;
-  cancelled: number;
-  /** Recipients these counts settle (they leave `sending`). */
-  settled: number;
-}
-
-/** What a worker needs to send a chunk: the batch's fields and the chunk's recipients (batch-codec.ts text). */
-export interface ChunkToSend {
-  from: number;
-  content: string | undefined;
-  sendAt: number | undefined;
-  deadline: number | undefined;
-  created: number;
-  valid: number;
-  app: string | undefined;
-  recipients: string;
-}
-
 export interface BatchStoreOptions {
   /** TTPUSH_RECORD_TTL: a finished batch is kept this long (default FINISHED_BATCH_TTL_MS). */
   finishedTtlMs?: number | undefined;
 }
-
-const optionalNumber = (v: string | null | undefined) =>
-  v === null || v === undefined || v === '' ? undefined : Number(v);
 
 export class BatchStore {
   private readonly redis: Redis & BatchCommands;
@@ -148,13 +76,16 @@ export class BatchStore {
   private readonly reader: BatchResultsReader;
   /** The active set and the recent index: the reconciler's and the console's views of many batches. */
   readonly index: BatchIndex;
+  /** Chunk claims and writes: the workers' side. */
+  readonly chunks: BatchChunks;
 
   constructor(redis: Redis, prefix: string, opts: BatchStoreOptions = {}) {
-    this.redis = defineLuaScripts<BatchCommands>(redis, SCRIPTS);
+    this.redis = defineLuaScripts<BatchCommands>(redis, BATCH_SCRIPTS);
     this.keys = new BatchKeys(prefix);
     this.finishedTtlMs = opts.finishedTtlMs ?? FINISHED_BATCH_TTL_MS;
     this.reader = new BatchResultsReader(redis, this.keys);
     this.index = new BatchIndex(redis, prefix);
+    this.chunks = new BatchChunks(this.redis, this.keys, this.finishedTtlMs);
   }
 
   /** The batch's hash ({} when there is none). */
@@ -325,79 +256,5 @@ export class BatchStore {
       throw unavailable(err);
     }
     return decodeTransition(raw, script);
-  }
-
-  // ---- chunks (the workers) ----
-
-  /** Chunk n's recipients with the batch fields sending needs; null when the batch or the chunk is gone. */
-  async chunkToSend(id: string, n: number): Promise<ChunkToSend | null> {
-    let got: unknown[];
-    try {
-      got = await execPipeline(
-        this.redis
-          .pipeline()
-          .hmget(this.keys.batch(id), F.from, F.content, F.sendAt, F.deadline, F.created, F.valid, F.app)
-          .get(this.keys.chunk(id, n)),
-      );
-    } catch (err) {
-      throw unavailable(err);
-    }
-    const [meta, recipients] = got as [(string | null)[], string | null];
-    if (!meta[0] || !recipients) return null;
-    return {
-      from: Number(meta[0]),
-      content: meta[1] ?? undefined,
-      sendAt: optionalNumber(meta[2]),
-      deadline: optionalNumber(meta[3]),
-      created: Number(meta[4]),
-      valid: Number(meta[5] ?? 0),
-      app: meta[6] ?? undefined,
-      recipients,
-    };
-  }
-
-  /** Takes chunk n (of `size` recipients) for a new attempt: its send state is written before anything is sent. */
-  async claim(id: string, n: number, size: number, now = Date.now()): Promise<ChunkClaim> {
-    const k = this.keys;
-    let raw: RawClaim;
-    try {
-      raw = await this.redis.ttBatchClaim(
-        k.batch(id), k.sendState(id, n), k.results(id, n),
-        now, Math.floor(now / 1000), size, UPLOAD_STALE_MS,
-      ); // prettier-ignore
-    } catch (err) {
-      throw unavailable(err);
-    }
-    return decodeClaim(raw);
-  }
-
-  /** Records what chunk n settled so far, and counts it; 'lost' when another attempt owns the chunk. */
-  async writePartial(id: string, n: number, p: PartialResults, now = Date.now()): Promise<PartialWrite> {
-    const k = this.keys;
-    let raw: number;
-    try {
-      raw = await this.redis.ttBatchPartial(
-        k.batch(id), k.sendState(id, n),
-        p.attempt, p.results, p.clean ? '1' : '0', p.sent, p.failed, now,
-      ); // prettier-ignore
-    } catch (err) {
-      throw unavailable(err);
-    }
-    return decodePartial(raw);
-  }
-
-  /** Writes chunk n's results and counts them; 'finished' when it was the batch's last chunk. */
-  async finishChunk(id: string, n: number, f: FinalResults, now = Date.now()): Promise<ChunkFinish> {
-    const k = this.keys;
-    let raw: number;
-    try {
-      raw = await this.redis.ttBatchFinishChunk(
-        k.batch(id), k.sendState(id, n), k.results(id, n),
-        f.attempt, f.results, f.sent, f.failed, f.cancelled, f.settled, now, this.finishedTtlMs,
-      ); // prettier-ignore
-    } catch (err) {
-      throw unavailable(err);
-    }
-    return decodeChunkFinish(raw);
   }
 }
