@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisServer } from '@ttpush/testkit';
-import { RECENT_BATCHES } from '@ttpush/contract';
+import { BatchKeys, RECENT_BATCHES } from '@ttpush/contract';
 import { RedisBatchService } from '../src/batch-service.ts';
 import { producerRedis, type BeginBatchResult } from '@ttpush/store';
 import type { Redis } from 'ioredis';
@@ -61,7 +61,7 @@ test('recent batches come newest first; an aborted upload is left out', async ()
 
 test(`the index keeps the newest ${RECENT_BATCHES} batches`, async () => {
   for (let i = 0; i < RECENT_BATCHES + 5; i++) await begin();
-  assert.equal(await redis.zcard(batches.keys.recent), RECENT_BATCHES);
+  assert.equal(await redis.zcard(new BatchKeys('trec').recent), RECENT_BATCHES);
 });
 
 test('the backlog counts recipients of unfinished batches not yet done; a cancelled batch leaves it', async () => {

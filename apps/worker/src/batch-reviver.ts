@@ -6,9 +6,8 @@
  * so two workers doing this at once add each job once. Cheap when there is nothing to do: one ZRANGEBYSCORE.
  */
 import type { Logger } from 'pino';
-import { CHUNK_JOB, chunkJobId, type BatchKeys, type Priority } from '@ttpush/contract';
-import type { Redis } from 'ioredis';
-import { chunkJobOptions, type LaneQueue, type LaneQueues } from '@ttpush/store';
+import { CHUNK_JOB, chunkJobId, type Priority } from '@ttpush/contract';
+import { chunkJobOptions, type BatchIndex, type LaneQueue, type LaneQueues } from '@ttpush/store';
 
 /** Batches looked at per pass. */
 const PER_PASS = 20;
@@ -19,8 +18,7 @@ export class BatchReviver {
   private nextPass = 0;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: BatchKeys,
+    private readonly batches: BatchIndex,
     private readonly queues: LaneQueues,
     private readonly log: Logger,
     /** How long a batch may go without progress (its `updated`, or its send_at) before its jobs are checked. */
@@ -33,59 +31,41 @@ export class BatchReviver {
   async tick(now = Date.now()): Promise<number> {
     if (now < this.nextPass) return 0;
     this.nextPass = now + this.everyMs;
-    const ids = await this.redis.zrangebyscore(this.keys.active, '-inf', now - this.stallMs, 'LIMIT', 0, PER_PASS);
+    const ids = await this.batches.stalled(now - this.stallMs, PER_PASS);
     let added = 0;
     for (const id of ids) added += await this.check(id, now);
     return added;
   }
 
   private async check(id: string, now: number): Promise<number> {
-    const k = this.keys;
-    const [status, updated, chunks, sendAt, priority, finished] = await this.redis.hmget(
-      k.batch(id),
-      'status',
-      'updated',
-      'chunks',
-      'send_at',
-      'priority',
-      'finished',
-    );
-    if (!status || finished || status === 'completed') {
-      await this.redis.zrem(k.active, id);
+    const b = await this.batches.progress(id);
+    if (!b || b.finished || b.status === 'completed') {
+      await this.batches.deactivate(id);
       return 0;
     }
-    const since = Math.max(Number(updated ?? 0), Number(sendAt ?? 0));
+    const since = Math.max(b.updated, b.sendAt);
     // Moving, or waiting for its upload or a resume: look again once it could have stalled.
-    if (status === 'uploading' || status === 'paused' || now - since < this.stallMs) {
-      await this.redis.zadd(k.active, status === 'uploading' || status === 'paused' ? now : since, id);
+    const waiting = b.status === 'uploading' || b.status === 'paused';
+    if (waiting || now - since < this.stallMs) {
+      await this.batches.activate(id, waiting ? now : since);
       return 0;
     }
     let added = 0;
-    const count = Number(chunks ?? 0);
-    for (let first = 0; first < count; first += CHUNKS_PER_READ) {
-      const ns = Array.from({ length: Math.min(CHUNKS_PER_READ, count - first) }, (_, i) => first + i);
-      added += await this.revive(id, ns, (priority as Priority | null) ?? 'normal', Number(sendAt ?? 0) - now);
+    for (let first = 0; first < b.chunks; first += CHUNKS_PER_READ) {
+      const ns = Array.from({ length: Math.min(CHUNKS_PER_READ, b.chunks - first) }, (_, i) => first + i);
+      added += await this.revive(id, ns, b.priority, b.sendAt - now);
     }
     if (added > 0)
       this.log.warn({ batch: id, added }, 'batch stalled with chunks left without a job: jobs added again');
-    await this.redis.zadd(k.active, now, id);
+    await this.batches.activate(id, now);
     return added;
   }
 
   /** Adds the jobs of chunks `ns` that have neither results nor a live job. */
   private async revive(id: string, ns: number[], priority: Priority, delayMs: number): Promise<number> {
-    const k = this.keys;
     // A batch's keys share one Cluster slot; its chunks' jobs lie in the queues of several partitions (one slot
     // each): one pipeline for the former, one per queue for the latter.
-    const results = await this.redis
-      .pipeline(
-        ns.flatMap((n) => [
-          ['exists', k.results(id, n)],
-          ['exists', k.chunk(id, n)],
-        ]),
-      )
-      .exec();
-    const open = ns.filter((_, i) => results?.[2 * i]?.[1] === 0 && results?.[2 * i + 1]?.[1] === 1);
+    const open = await this.batches.openChunks(id, ns);
     if (open.length === 0) return 0;
     const byQueue = new Map<LaneQueue, number[]>();
     for (const n of open) {
@@ -94,15 +74,15 @@ export class BatchReviver {
     }
     let added = 0;
     for (const [queue, chunks] of byQueue) {
-      const jobs = await this.redis
-        .pipeline(chunks.map((n) => ['hmget', queue.toKey(chunkJobId(id, n)), 'name', 'finishedOn']))
-        .exec();
+      const jobs = await this.batches.jobs(
+        queue,
+        chunks.map((n) => chunkJobId(id, n)),
+      );
       for (let i = 0; i < chunks.length; i++) {
         const n = chunks[i]!;
-        const [name, finishedOn] = (jobs?.[i]?.[1] ?? [null, null]) as (string | null)[];
-        if (name && !finishedOn) continue; // a live job: waiting, delayed, prioritized or active
+        if (jobs[i] === 'live') continue; // waiting, delayed, prioritized or active
         // A job kept after failing for good holds its id: remove it so the add below is not ignored.
-        if (name) await queue.remove(chunkJobId(id, n));
+        if (jobs[i] === 'ended') await queue.remove(chunkJobId(id, n));
         await queue.add(CHUNK_JOB, { batch: id, chunk: n }, chunkJobOptions(id, n, priority, delayMs));
         added++;
       }

@@ -2,8 +2,7 @@
  * The status of batches whose chunks this worker is sending, read from Redis at most every `ttlMs`
  * per batch: chunks check it between windows (cancel, pause) without a Redis round trip each time.
  */
-import type { Redis } from 'ioredis';
-import type { BatchKeys } from '@ttpush/contract';
+import type { BatchStore } from '@ttpush/store';
 
 interface Entry {
   /** null: the batch is gone. */
@@ -17,8 +16,7 @@ export class BatchStatusCache {
   private readonly entries = new Map<string, Entry>();
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: BatchKeys,
+    private readonly batches: BatchStore,
     private readonly ttlMs: number,
   ) {}
 
@@ -45,7 +43,7 @@ export class BatchStatusCache {
     if (!e) return undefined;
     if (!e.refreshing && Date.now() - e.at >= this.ttlMs) {
       e.refreshing = true;
-      this.redis.hget(this.keys.batch(id), 'status').then(
+      this.batches.status(id).then(
         (s) => {
           e.status = s;
           e.at = Date.now();

@@ -18,15 +18,7 @@
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import {
-  BATCH_ID,
-  FINISHED_BATCH_TTL_MS,
-  UPLOAD_STALE_MS,
-  chunkLength,
-  type BatchKeys,
-  type ChunkJobData,
-  type FailureCode,
-} from '@ttpush/contract';
+import { BATCH_ID, chunkLength, type ChunkJobData, type FailureCode } from '@ttpush/contract';
 import {
   ChunkResults,
   RESULT_CANCELLED,
@@ -34,7 +26,7 @@ import {
   RESULT_NONE,
   RESULT_SENT,
   decodeChunk,
-  type BatchScriptedRedis,
+  type BatchStore,
   type DecodedChunk,
 } from '@ttpush/store';
 import type { TeamTalk } from './teamtalk.ts';
@@ -70,8 +62,6 @@ export interface ChunkOptions {
    * move while a long (paced) chunk sends, not only when it ends.
    */
   progressMs: number;
-  /** TTPUSH_RECORD_TTL: a finished batch is kept this long (default FINISHED_BATCH_TTL_MS). */
-  finishedTtlMs?: number;
 }
 
 export const CHUNK_DEFAULTS = {
@@ -88,10 +78,6 @@ type Interruption = 'stopping' | 'cancelled' | 'paused' | 'expired';
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function optionalNumber(v: string | null | undefined): number | undefined {
-  return v === null || v === undefined || v === '' ? undefined : Number(v);
-}
 
 /** One attempt at a chunk: what it is, and which outcomes the batch counters already include. */
 interface Attempt {
@@ -115,8 +101,7 @@ export class ChunkProcessor {
   private readonly sender: ChunkSender;
 
   constructor(
-    private readonly redis: BatchScriptedRedis,
-    private readonly keys: BatchKeys,
+    private readonly batches: BatchStore,
     private readonly tt: TeamTalk,
     private readonly stats: WorkerStats,
     private readonly log: Logger,
@@ -124,7 +109,7 @@ export class ChunkProcessor {
     throttles?: RateThrottles,
   ) {
     this.slots = new Slots(opts.concurrency);
-    this.statuses = new BatchStatusCache(redis, keys, opts.statusTtlMs);
+    this.statuses = new BatchStatusCache(batches, opts.statusTtlMs);
     this.sender = new ChunkSender(tt, stats, opts.window, opts.checkEvery, throttles);
   }
 
@@ -153,45 +138,31 @@ export class ChunkProcessor {
   }
 
   private async run(job: Job<ChunkJobData>, token: string | undefined, id: string, n: number): Promise<string> {
-    const k = this.keys;
-    const rows =
-      (await this.redis
-        .pipeline()
-        .hmget(k.batch(id), 'from', 'content', 'send_at', 'deadline', 'created', 'valid', 'app')
-        .get(k.chunk(id, n))
-        .exec()) ?? [];
-    for (const [err] of rows) if (err) throw err;
-    const meta = (rows[0]?.[1] ?? []) as (string | null)[];
-    const chunkText = rows[1]?.[1] as string | null | undefined;
-    if (!meta[0] || !chunkText) return 'missing';
-    const from = Number(meta[0]);
-    const content = meta[1] ?? undefined;
-    const sendAt = optionalNumber(meta[2]);
-    const deadline = optionalNumber(meta[3]);
-    const dueAt = sendAt ?? Number(meta[4]);
+    const c = await this.batches.chunks.toSend(id, n);
+    if (!c) return 'missing';
+    const dueAt = c.sendAt ?? c.created;
     const now = Date.now();
-    if (sendAt !== undefined && sendAt > now) return this.later(job, token, sendAt);
+    if (c.sendAt !== undefined && c.sendAt > now) return this.later(job, token, c.sendAt);
 
     let chunk: DecodedChunk;
     try {
-      chunk = decodeChunk(chunkText);
+      chunk = decodeChunk(c.recipients);
     } catch (err) {
       throw new UnrecoverableError(`chunk ${n} of batch ${id} is unreadable: ${(err as Error).message}`);
     }
     const size = chunk.to.length;
-    if (size !== chunkLength(Number(meta[5] ?? 0), n)) {
+    if (size !== chunkLength(c.valid, n)) {
       throw new UnrecoverableError(`chunk ${n} of batch ${id} holds ${size} recipients, not what the batch counts`);
     }
 
-    const [status, ct, attempt, prevClean, partial] = await this.redis.ttBatchClaim(
-      k.batch(id), k.sendState(id, n), k.results(id, n),
-      now, Math.floor(now / 1000), size, UPLOAD_STALE_MS,
-    ); // prettier-ignore
-    if (status === 'done' || status === 'missing') return status;
-    if (status === 'paused' || status === 'uploading') return this.later(job, token, now + this.opts.pausedRecheckMs);
-
+    const claim = await this.batches.chunks.claim(id, n, size, now);
+    if (!claim.claimed) {
+      if (claim.reason === 'done' || claim.reason === 'missing') return claim.reason;
+      return this.later(job, token, now + this.opts.pausedRecheckMs);
+    }
+    const { status, partial } = claim;
     const results = partial ? ChunkResults.decode(partial, size) : new ChunkResults(size);
-    const shared = content !== undefined ? this.tt.ciphertext(content) : undefined;
+    const shared = c.content !== undefined ? this.tt.ciphertext(c.content) : undefined;
     const msgData = new Array<Buffer>(size);
     for (let i = 0; i < size; i++) {
       const own = chunk.texts[i];
@@ -199,20 +170,27 @@ export class ChunkProcessor {
       if (data === undefined) throw new UnrecoverableError(`recipient ${i} of chunk ${n} of batch ${id} has no text`);
       msgData[i] = data;
     }
-    const app = meta[6] ?? undefined;
-    const target: ChunkTarget = { from, to: chunk.to, msgData, createTime: Number(ct), results, dueAt, app };
+    const target: ChunkTarget = {
+      from: c.from,
+      to: chunk.to,
+      msgData,
+      createTime: claim.createTime,
+      results,
+      dueAt,
+      app: c.app,
+    };
     const a: Attempt = {
       id,
       n,
-      attempt: attempt!,
+      attempt: claim.attempt,
       counted: Uint8Array.from(results.states),
-      deadline,
       ageLimit: dueAt + this.opts.maxMessageAgeMs,
+      deadline: c.deadline,
     };
     this.statuses.hold(id, status);
     const progress = this.startProgress(target, a);
     try {
-      return await this.sendChunk(job, token, target, a, prevClean === '1', status === 'cancelled', progress);
+      return await this.sendChunk(job, token, target, a, claim.clean, status === 'cancelled', progress);
     } finally {
       await progress();
       this.statuses.release(id);
@@ -317,24 +295,26 @@ export class ChunkProcessor {
       else if (states[i] === RESULT_FAILED) failed++;
       else if (states[i] === RESULT_CANCELLED) cancelled++;
     }
-    const k = this.keys;
-    const r = await this.redis.ttBatchFinishChunk(
-      k.batch(a.id), k.sendState(a.id, a.n), k.results(a.id, a.n),
-      a.attempt, t.results.encode(), sent, failed, cancelled, uncounted, Date.now(),
-      this.opts.finishedTtlMs ?? FINISHED_BATCH_TTL_MS,
-    ); // prettier-ignore
-    if (r === -1) {
+    const r = await this.batches.chunks.finish(a.id, a.n, {
+      attempt: a.attempt,
+      results: t.results.encode(),
+      sent,
+      failed,
+      cancelled,
+      settled: uncounted,
+    });
+    if (r === 'lost') {
       this.log.warn({ batch: a.id, chunk: a.n }, 'another attempt took this chunk over: its outcome stands');
       return 'lost';
     }
-    if (r === 2) {
+    if (r === 'finished') {
       this.log.info({ batch: a.id }, 'batch finished');
-      await this.events?.batchCompleted(a.id).catch((err: Error) => {
-        this.log.warn({ batch: a.id, err: err.message }, 'batch.completed not emitted');
+      await this.events?.batchCompleted(a.id).catch((err: unknown) => {
+        this.log.warn({ batch: a.id, err }, 'batch.completed not emitted');
       });
     }
     this.log.debug({ batch: a.id, chunk: a.n, sent, failed, cancelled }, 'chunk done');
-    return r === 0 ? 'duplicate' : 'done';
+    return r === 'duplicate' ? 'duplicate' : 'done';
   }
 
   /**
@@ -346,7 +326,7 @@ export class ChunkProcessor {
     const timer = setInterval(() => {
       if (writing !== undefined) return;
       writing = this.publishProgress(t, a)
-        .catch((err: Error) => this.log.debug({ batch: a.id, chunk: a.n, err: err.message }, 'progress not saved'))
+        .catch((err: unknown) => this.log.debug({ batch: a.id, chunk: a.n, err }, 'progress not saved'))
         .finally(() => (writing = undefined));
     }, this.opts.progressMs);
     timer.unref();
@@ -380,12 +360,14 @@ export class ChunkProcessor {
       else if (snapshot[i] === RESULT_FAILED) recorded.failed(i, t.results.values[i] as string);
       else if (snapshot[i] === RESULT_CANCELLED) recorded.cancelled(i);
     }
-    const k = this.keys;
-    const r = await this.redis.ttBatchPartial(
-      k.batch(a.id), k.sendState(a.id, a.n),
-      a.attempt, recorded.encode(true), '0', sent, failed, Date.now(),
-    ); // prettier-ignore
-    if (r === 1) a.counted.set(snapshot);
+    const r = await this.batches.chunks.writePartial(a.id, a.n, {
+      attempt: a.attempt,
+      results: recorded.encode(true),
+      clean: false,
+      sent,
+      failed,
+    });
+    if (r === 'recorded') a.counted.set(snapshot);
   }
 
   private async savePartial(t: ChunkTarget, a: Attempt, clean: boolean): Promise<void> {
@@ -397,12 +379,14 @@ export class ChunkProcessor {
       if (states[i] === RESULT_SENT) sent++;
       else if (states[i] === RESULT_FAILED) failed++;
     }
-    const k = this.keys;
-    const r = await this.redis.ttBatchPartial(
-      k.batch(a.id), k.sendState(a.id, a.n),
-      a.attempt, t.results.encode(true), clean ? '1' : '0', sent, failed, Date.now(),
-    ); // prettier-ignore
-    if (r === 1) a.counted.set(states);
+    const r = await this.batches.chunks.writePartial(a.id, a.n, {
+      attempt: a.attempt,
+      results: t.results.encode(true),
+      clean,
+      sent,
+      failed,
+    });
+    if (r === 'recorded') a.counted.set(states);
     this.log.debug({ batch: a.id, chunk: a.n, sent, failed, clean }, 'chunk interrupted');
   }
 }

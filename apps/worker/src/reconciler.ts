@@ -6,8 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import { BatchKeys, JOB_PRIORITY, LANE_JOB, laneJobId, type Priority } from '@ttpush/contract';
-import type { LaneQueues, ReconcilerStore } from '@ttpush/store';
+import { JOB_PRIORITY, LANE_JOB, laneJobId, type Priority } from '@ttpush/contract';
+import { BatchIndex, type LaneQueues, type ReconcilerStore } from '@ttpush/store';
 import { BatchReviver } from './batch-reviver.ts';
 
 const STALE_LANE_MS = 3000;
@@ -30,7 +30,7 @@ export class Reconciler {
     batchStallMs = BATCH_STALL_MS,
   ) {
     // A partition's queue carries lane jobs and chunk jobs: priorities order alerts and chunks together.
-    this.batches = new BatchReviver(redis, new BatchKeys(store.keys.prefix), queues, log, batchStallMs);
+    this.batches = new BatchReviver(new BatchIndex(redis, store.keys.prefix), queues, log, batchStallMs);
   }
 
   start(): void {

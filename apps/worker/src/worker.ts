@@ -5,8 +5,9 @@
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { BatchKeys, CHUNK_JOB, Keys, LANE_JOB, LANE_QUEUE, partitionTag } from '@ttpush/contract';
+import { CHUNK_JOB, Keys, LANE_JOB, LANE_QUEUE, partitionTag } from '@ttpush/contract';
 import {
+  BatchStore,
   LaneQueues,
   LaneStore,
   ReconcilerStore,
@@ -14,7 +15,6 @@ import {
   WorkerRegistry,
   consumerRedis,
   redisTarget,
-  defineBatchScripts,
   newWorkerId,
 } from '@ttpush/store';
 import { TeamTalk } from './teamtalk.ts';
@@ -84,17 +84,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const dbHealth = new DbProxyHealth(teamtalk.db, log);
   lanes.health = dbHealth;
   const chunks = new ChunkProcessor(
-    defineBatchScripts(redis),
-    new BatchKeys(config.redisPrefix),
+    new BatchStore(redis, config.redisPrefix, { finishedTtlMs: config.recordTtlMs }),
     teamtalk,
     stats,
     log,
-    {
-      ...CHUNK_DEFAULTS,
-      finishedTtlMs: config.recordTtlMs,
-      maxMessageAgeMs: config.worker.maxMessageAgeMs,
-      settleMs: config.teamtalk.settleMs,
-    },
+    { ...CHUNK_DEFAULTS, maxMessageAgeMs: config.worker.maxMessageAgeMs, settleMs: config.teamtalk.settleMs },
     throttles,
   );
   // Before the BullMQ workers start: no terminal state may pass without its events.

@@ -17,14 +17,14 @@ import {
   type BatchRecipient,
   type ChunkJobData,
 } from '@ttpush/contract';
-import { LaneQueues, ReconcilerStore, defineBatchScripts } from '@ttpush/store';
-import { RedisBatchService } from '@ttpush/api';
+import { BatchStore, LaneQueues, ReconcilerStore } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 import { TeamTalk } from '../src/teamtalk.ts';
 import { WorkerStats } from '../src/stats.ts';
 import { CHUNK_DEFAULTS, ChunkProcessor } from '../src/chunk-processor.ts';
 import { Reconciler } from '../src/reconciler.ts';
+import { uploadBatch } from './upload-batch.ts';
 
 const PREFIX = 'trevive';
 const silent = pino({ level: 'silent' });
@@ -34,7 +34,8 @@ let server: RedisServer;
 let sandbox: Sandbox;
 let tt: TeamTalk;
 const conns: Redis[] = [];
-let service: RedisBatchService;
+let store: BatchStore;
+let uploads: LaneQueues;
 
 function conn(): Redis {
   const r = new Redis(server.url, { maxRetriesPerRequest: null });
@@ -45,7 +46,8 @@ function conn(): Redis {
 before(async () => {
   server = await RedisServer.start();
   sandbox = await startSandbox();
-  service = new RedisBatchService({ redis: conn(), queueConnection: conn(), prefix: PREFIX });
+  store = new BatchStore(conn(), PREFIX);
+  uploads = new LaneQueues(conn(), PREFIX, DEFAULT_PARTITIONS);
   const config = loadConfig({
     TTPUSH_DB_PROXY_ADDRS: `127.0.0.1:${sandbox.dbProxy.port}`,
     TTPUSH_ROUTE_ADDRS: `127.0.0.1:${sandbox.route.port}`,
@@ -56,23 +58,21 @@ before(async () => {
 
 after(async () => {
   await tt?.close();
-  await service?.close();
+  await uploads?.close();
   for (const r of conns) r.disconnect();
   await sandbox?.close();
   await server?.stop();
 });
 
 async function createBatch(from: number, first: number, n: number): Promise<string> {
-  const begun = await service.begin({ app: 'test', header: { from, text: `revived ${from}`, priority: 'normal' } });
-  assert.ok('upload' in begun);
-  for (let i = 0; i < n; i++) await begun.upload.add({ to: { user: first + i } } satisfies BatchRecipient);
-  return (await begun.upload.finish()).id;
+  const recipients = Array.from({ length: n }, (_, i): BatchRecipient => ({ to: { user: first + i } }));
+  return uploadBatch(store, uploads, 'test', { from, text: `revived ${from}`, priority: 'normal' }, recipients);
 }
 
 async function waitFinished(id: string, timeoutMs = 20_000) {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = await service.get(id);
+    const v = await store.view(id);
     if (v?.finished_at) return v;
     assert.ok(Date.now() < end, `batch ${id} did not finish: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -83,10 +83,10 @@ test('lost chunk jobs and a chunk job failed for good are added again; both batc
   const queues = new LaneQueues(conn(), PREFIX, DEFAULT_PARTITIONS);
   const lost = await createBatch(1, 10_000, 2500);
   const failing = await createBatch(2, 20_000, 1500);
-  // The state a Redis failure between ttBatchFinishUpload and addBulk leaves: queued, and no chunk jobs.
+  // The state a Redis failure between finishing the upload and addBulk leaves: queued, and no chunk jobs.
   for (let n = 0; n < 3; n++) assert.equal(await queues.forChunk(lost, n).remove(chunkJobId(lost, n)), 1);
 
-  const chunks = new ChunkProcessor(defineBatchScripts(conn()), batchKeys, tt, new WorkerStats(), silent, {
+  const chunks = new ChunkProcessor(new BatchStore(conn(), PREFIX), tt, new WorkerStats(), silent, {
     ...CHUNK_DEFAULTS,
     maxMessageAgeMs: 60_000,
     settleMs: 100,

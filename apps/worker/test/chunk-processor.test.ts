@@ -7,9 +7,8 @@ import { DelayedError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
-import { BatchKeys, type BatchRecipient, type ChunkJobData, type Priority } from '@ttpush/contract';
-import { RedisBatchService } from '@ttpush/api';
-import { defineBatchScripts, type BatchScriptedRedis } from '@ttpush/store';
+import { BatchKeys, DEFAULT_PARTITIONS, type BatchRecipient, type ChunkJobData, type Priority } from '@ttpush/contract';
+import { BatchStore, LaneQueues } from '@ttpush/store';
 import { TenantKeys } from '@ttpush/contract';
 import { TeamTalkCipher } from '@ttpush/pdu';
 import { RedisServer } from '@ttpush/testkit';
@@ -18,6 +17,7 @@ import { TeamTalk } from '../src/teamtalk.ts';
 import { WorkerStats } from '../src/stats.ts';
 import { CHUNK_DEFAULTS, ChunkProcessor, type ChunkOptions } from '../src/chunk-processor.ts';
 import { RateThrottles } from '../src/rate-throttles.ts';
+import { uploadBatch } from './upload-batch.ts';
 
 const PREFIX = 'tchunk';
 const AES = '12345678901234567890123456789012';
@@ -26,20 +26,20 @@ const silent = pino({ level: 'silent' });
 
 let server: RedisServer;
 let sandbox: Sandbox;
-let redis: BatchScriptedRedis;
+let redis: Redis;
 let queueRedis: Redis;
-let serviceRedis: Redis;
-let service: RedisBatchService;
+let store: BatchStore;
+let queues: LaneQueues;
 let tt: TeamTalk;
 const keys = new BatchKeys(PREFIX);
 
 before(async () => {
   server = await RedisServer.start();
   sandbox = await startSandbox({ groups: { '700': [1, 2, 3] } });
-  redis = defineBatchScripts(new Redis(server.url));
+  redis = new Redis(server.url);
   queueRedis = new Redis(server.url, { maxRetriesPerRequest: null });
-  serviceRedis = new Redis(server.url);
-  service = new RedisBatchService({ redis: serviceRedis, queueConnection: queueRedis, prefix: PREFIX });
+  store = new BatchStore(redis, PREFIX);
+  queues = new LaneQueues(queueRedis, PREFIX, DEFAULT_PARTITIONS);
   const config = loadConfig({
     TTPUSH_DB_PROXY_ADDRS: `127.0.0.1:${sandbox.dbProxy.port}`,
     TTPUSH_ROUTE_ADDRS: `127.0.0.1:${sandbox.route.port}`,
@@ -52,8 +52,8 @@ before(async () => {
 
 after(async () => {
   await tt?.close();
-  await service?.close();
-  for (const r of [redis, queueRedis, serviceRedis]) r?.disconnect();
+  await queues?.close();
+  for (const r of [redis, queueRedis]) r?.disconnect();
   await sandbox?.close();
   await server?.stop();
 });
@@ -64,8 +64,7 @@ function processor(
   throttles?: RateThrottles,
 ): ChunkProcessor {
   return new ChunkProcessor(
-    redis,
-    keys,
+    store,
     tt,
     stats,
     silent,
@@ -98,14 +97,13 @@ async function createBatch(
   extra: { text?: string; sendAt?: number; deadline?: number; priority?: Priority; app?: string } = {},
 ): Promise<string> {
   const { app, ...header } = extra;
-  const begun = await service.begin({
-    app: app ?? 'test',
-    header: { from, text: extra.text ?? `text from ${from}`, priority: extra.priority ?? 'normal', ...header },
-  });
-  assert.ok('upload' in begun);
-  for (const r of recipients) await begun.upload.add(r);
-  const view = await begun.upload.finish();
-  return view.id;
+  return uploadBatch(
+    store,
+    queues,
+    app ?? 'test',
+    { from, text: extra.text ?? `text from ${from}`, priority: extra.priority ?? 'normal', ...header },
+    recipients,
+  );
 }
 
 const usersFrom = (first: number, n: number): BatchRecipient[] =>
@@ -118,7 +116,7 @@ function storedOnce(from: number, first: number, n: number): void {
 }
 
 async function view(id: string) {
-  return (await service.get(id))!;
+  return (await store.view(id))!;
 }
 
 async function waitStored(n: number): Promise<void> {
@@ -151,11 +149,10 @@ test('an attempt that died mid-chunk is read back: what it stored is recorded, o
   const id = await createBatch(101, usersFrom(20_000, 1000), { text: 'crash' });
   // The dead attempt: it claimed the chunk and stored the first 400 messages, then died.
   const now = Date.now();
-  const claim = await redis.ttBatchClaim(
-    keys.batch(id), keys.sendState(id, 0), keys.results(id, 0), now, Math.floor(now / 1000), 1000, 60_000,
-  ); // prettier-ignore
-  assert.equal(claim[0], 'running');
-  const ct = Number(claim[1]);
+  const claim = await store.chunks.claim(id, 0, 1000, now);
+  assert.ok(claim.claimed);
+  assert.equal(claim.status, 'running');
+  const ct = claim.createTime;
   const data = tt.ciphertext('crash');
   const early = await Promise.all(Array.from({ length: 400 }, (_, i) => tt.store(101, { user: 20_000 + i }, ct, data)));
   const stats = new WorkerStats();
@@ -165,7 +162,7 @@ test('an attempt that died mid-chunk is read back: what it stored is recorded, o
   const v = await view(id);
   assert.equal(v.status, 'completed');
   assert.deepEqual(v.counts, { queued: 0, sending: 0, sent: 1000, failed: 0, cancelled: 0 });
-  const page = await service.results(id, { limit: 1 });
+  const page = await store.results(id, { limit: 1 });
   assert.deepEqual(page!.results[0], { recipient: { user: 20_000 }, state: 'sent', msg_id: early[0]!.msgId });
 });
 
@@ -204,18 +201,23 @@ test('a paced chunk publishes its counts while it sends, and the final write add
 test('an attempt that died after publishing progress: the next one counts nothing twice', async () => {
   const id = await createBatch(119, usersFrom(95_000, 1000), { text: 'died' });
   const now = Date.now();
-  const claim = await redis.ttBatchClaim(
-    keys.batch(id), keys.sendState(id, 0), keys.results(id, 0), now, Math.floor(now / 1000), 1000, 60_000,
-  ); // prettier-ignore
-  const ct = Number(claim[1]);
+  const claim = await store.chunks.claim(id, 0, 1000, now);
+  assert.ok(claim.claimed);
+  const ct = claim.createTime;
   const data = tt.ciphertext('died');
   // The dead attempt stored 500 messages and published progress for the first 300 of them.
   const early = await Promise.all(Array.from({ length: 500 }, (_, i) => tt.store(119, { user: 95_000 + i }, ct, data)));
   const recorded = early.slice(0, 300).map((m) => `[1,${m.msgId}]`);
   const partial = `[${recorded.concat(Array.from({ length: 700 }, () => 'null')).join(',')}]`;
   assert.equal(
-    await redis.ttBatchPartial(keys.batch(id), keys.sendState(id, 0), claim[2]!, partial, '0', 300, 0, Date.now()),
-    1,
+    await store.chunks.writePartial(id, 0, {
+      attempt: claim.attempt,
+      results: partial,
+      clean: false,
+      sent: 300,
+      failed: 0,
+    }),
+    'recorded',
   );
   assert.deepEqual((await view(id)).counts, { queued: 0, sending: 700, sent: 300, failed: 0, cancelled: 0 });
   const stats = new WorkerStats();
@@ -270,7 +272,7 @@ test('a refusal (msg_id 0) and a silent drop (unknown group) fail with their cod
   );
   const stats = new WorkerStats();
   assert.equal(await processor(stats).process(job(id, 0).job, 'token'), 'done');
-  const page = await service.results(id, { limit: 10 });
+  const page = await store.results(id, { limit: 10 });
   assert.deepEqual(
     page!.results.map((r) => [r.state, 'error' in r ? r.error.code : null]),
     [
@@ -280,7 +282,7 @@ test('a refusal (msg_id 0) and a silent drop (unknown group) fail with their cod
       ['sent', null],
     ],
   );
-  const failed = await service.results(id, { limit: 10, state: 'failed' });
+  const failed = await store.results(id, { limit: 10, state: 'failed' });
   assert.equal(failed!.results.length, 2);
   const v = await view(id);
   assert.equal(v.status, 'completed');
@@ -294,7 +296,7 @@ test('a batch past its deadline fails what is unsent as expired', async () => {
   assert.equal(await processor().process(job(id, 0).job, 'token'), 'done');
   const v = await view(id);
   assert.deepEqual(v.counts, { queued: 0, sending: 0, sent: 0, failed: 10, cancelled: 0 });
-  const rows = await service.results(id, { limit: 10 });
+  const rows = await store.results(id, { limit: 10 });
   assert.ok(rows!.results.every((r) => r.state === 'failed' && r.error.code === 'expired'));
   assert.equal(sandbox.store.singleMessages(103, 40_000).length, 0);
 });
@@ -307,7 +309,7 @@ test('a chunk not yet due, or of a paused batch, moves itself to the delayed set
   assert.deepEqual(j.delayedUntil, [sendAt]);
 
   const paused = await createBatch(104, usersFrom(51_000, 5));
-  await service.pause(paused);
+  await store.pause(paused);
   const k = job(paused, 0);
   const before = Date.now();
   await assert.rejects(processor().process(k.job, 'token'), DelayedError);
@@ -324,7 +326,7 @@ test('paused mid-chunk: what was sent is counted, the rest is sent after resume 
   const first = job(id, 0);
   const running = p.process(first.job, 'token');
   await waitStored(start + 100);
-  await service.pause(id);
+  await store.pause(id);
   await assert.rejects(running, DelayedError);
   assert.equal(first.delayedUntil.length, 1);
   const sent = sandbox.store.count() - start;
@@ -335,7 +337,7 @@ test('paused mid-chunk: what was sent is counted, the rest is sent after resume 
   assert.equal(v.counts.sending, 1000 - sent);
   assert.equal(await redis.hget(keys.sendState(id, 0), 'clean'), '1');
 
-  await service.resume(id);
+  await store.resume(id);
   assert.equal(await p.process(job(id, 0).job, 'token'), 'done');
   assert.equal(stats.readBackFound, 0);
   storedOnce(105, 60_000, 1000);
@@ -350,8 +352,8 @@ test('cancelled mid-chunk: the chunk stops, its unsent recipients and the untouc
   const p = processor(new WorkerStats(), { window: 5, checkEvery: 5, statusTtlMs: 10 });
   const running = p.process(job(id, 0).job, 'token');
   await waitStored(start + 100);
-  const r = await service.cancel(id);
-  assert.ok(r.ok);
+  const r = await store.cancel(id);
+  assert.ok(r.outcome === 'changed' || r.outcome === 'unchanged');
   assert.equal(await running, 'done');
   const sent = sandbox.store.count() - start;
   assert.ok(sent < 1000);
@@ -362,7 +364,7 @@ test('cancelled mid-chunk: the chunk stops, its unsent recipients and the untouc
   assert.ok(v.finished_at !== null);
   assert.deepEqual(v.counts, { queued: 0, sending: 0, sent, failed: 0, cancelled: 2500 - sent });
   assert.equal(sandbox.store.count() - start, sent);
-  const cancelledRows = await service.exportResults(id, 'cancelled');
+  const cancelledRows = await store.exportResults(id, 'cancelled');
   let n = 0;
   for await (const _row of cancelledRows!) n++;
   assert.equal(n, 2500 - sent);
@@ -376,7 +378,7 @@ test('TeamTalk down past the max message age: the chunk fails as teamtalk_unavai
   } finally {
     await sandbox.dbProxy.start();
   }
-  const rows = await service.results(id, { limit: 100 });
+  const rows = await store.results(id, { limit: 100 });
   assert.ok(rows!.results.every((r) => r.state === 'failed' && r.error.code === 'teamtalk_unavailable'));
   assert.deepEqual((await view(id)).counts, { queued: 0, sending: 0, sent: 0, failed: 20, cancelled: 0 });
   await tt.db.waitReady(5000);

@@ -8,9 +8,9 @@ import { Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
-import { BatchKeys, Keys, type ChunkJobData } from '@ttpush/contract';
+import { Keys, type ChunkJobData } from '@ttpush/contract';
 import { RedisBatchService, RedisMessageService } from '@ttpush/api';
-import { LaneStore, RateLimitStore, ReconcilerStore, defineBatchScripts } from '@ttpush/store';
+import { BatchStore, LaneStore, RateLimitStore, ReconcilerStore } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 import { TeamTalk } from '../src/teamtalk.ts';
@@ -178,18 +178,11 @@ test('every script and MULTI of the api, the workers and BullMQ names keys of on
       header: { from: 20, text: 'batch', priority: 'normal' },
     });
     assert.equal('duplicate' in repeat && repeat.duplicate.id, id);
-    const chunks = new ChunkProcessor(
-      defineBatchScripts(conn()),
-      new BatchKeys(PREFIX),
-      tt,
-      new WorkerStats(),
-      silent,
-      {
-        ...CHUNK_DEFAULTS,
-        maxMessageAgeMs: 60_000,
-        settleMs: 100,
-      },
-    );
+    const chunks = new ChunkProcessor(new BatchStore(conn(), PREFIX), tt, new WorkerStats(), silent, {
+      ...CHUNK_DEFAULTS,
+      maxMessageAgeMs: 60_000,
+      settleMs: 100,
+    });
     for (const chunk of [0, 1]) {
       const job = { id: `${id}.${chunk}`, data: { batch: id, chunk }, moveToDelayed: async () => undefined };
       await chunks.process(job as unknown as Job<ChunkJobData>, 'token');

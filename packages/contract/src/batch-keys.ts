@@ -1,8 +1,8 @@
 /**
- * Redis keys and queue contract of batches. Every key of one batch shares the hash tag {<id>}, so the
+ * Redis keys, hash fields and queue contract of batches. Every key of one batch shares the hash tag {<id>}, so the
  * Lua scripts that touch a batch and its chunks stay on one Redis Cluster slot.
  *
- *   P:b:{<id>}        hash    the batch (fields in batch-view.ts)
+ *   P:b:{<id>}        hash    the batch: BATCH_FIELDS
  *   P:b:{<id>}:c:<n>  string  the n-th chunk's recipients: compact JSON (batch-codec.ts)
  *   P:b:{<id>}:r:<n>  string  the n-th chunk's results, parallel to its recipients, written once when it ends
  *   P:b:{<id>}:s:<n>  hash    the n-th chunk's send state: ct (create_time, fixed for the chunk), at (attempt),
@@ -42,6 +42,25 @@ export const BATCH_ID = /^bat_[0-9a-z]{10,40}$/;
 export function newBatchId(now = Date.now()): string {
   return `bat_${now.toString(36)}${randomBytes(8).readBigUInt64BE().toString(36).padStart(13, '0')}`;
 }
+
+/**
+ * Fields of a batch's hash, written by the api (upload) and the Lua scripts, read by both processes:
+ *   from · content (absent: per-recipient contents only) · status · priority · app · key (the key id)
+ *   created · updated · started · finished (ms) · send_at · deadline (ms, optional)
+ *   total (valid + rejected) · valid · chunks · duplicates · rejected
+ *   sending · sent · failed · cancelled (counters; queued is what is left)
+ *   rt0/rn0, rt1/rn1: two (time, sent + failed) samples for the rate
+ *   cb callback_url (webhooks: batch.completed goes there too)
+ *   fp the fingerprint of the upload (a SHA-256 of the request) a repeat of its Idempotency-Key must match
+ */
+// prettier-ignore
+export const BATCH_FIELDS = {
+  from: 'from', content: 'content', status: 'status', priority: 'priority', app: 'app', key: 'key',
+  created: 'created', updated: 'updated', started: 'started', finished: 'finished', sendAt: 'send_at',
+  deadline: 'deadline', total: 'total', valid: 'valid', chunks: 'chunks', duplicates: 'duplicates',
+  rejected: 'rejected', sending: 'sending', sent: 'sent', failed: 'failed', cancelled: 'cancelled',
+  rateTime0: 'rt0', rateDone0: 'rn0', rateTime1: 'rt1', rateDone1: 'rn1', callbackUrl: 'cb', fingerprint: 'fp',
+} as const;
 
 export class BatchKeys {
   constructor(readonly prefix: string) {}

@@ -14,7 +14,7 @@ import {
   encodeRecipient,
   parseCursor,
   recipientKey,
-} from '../src/batch-codec.ts';
+} from '../src/batches/batch-codec.ts';
 import { BatchCursorError } from '@ttpush/contract';
 
 test('recipients encode to the documented compact form and decode back', () => {

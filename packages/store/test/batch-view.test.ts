@@ -3,7 +3,7 @@
 // shows about 50/s and the time its remaining recipients take at that pace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toBatchView } from '../src/batch-view.ts';
+import { toBatchView } from '../src/batches/batch-view.ts';
 
 const NOW = 1_800_000_000_000;
 

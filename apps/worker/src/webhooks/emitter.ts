@@ -18,7 +18,14 @@ import {
   type EndpointView,
   type FailureCode,
 } from '@ttpush/contract';
-import { toBatchView, toView, type DeliveryQueue, type MessageRecord, type NewDelivery } from '@ttpush/store';
+import {
+  BatchStore,
+  toBatchView,
+  toView,
+  type DeliveryQueue,
+  type MessageRecord,
+  type NewDelivery,
+} from '@ttpush/store';
 import type { Redis } from 'ioredis';
 import type { SubscriptionCache } from './subscription-cache.ts';
 
@@ -67,7 +74,7 @@ export class WebhookEmitter {
   /** A batch finished: reads it once (its app and callback_url) and emits batch.completed. */
   async batchCompleted(id: string): Promise<void> {
     if (!this.subs.loaded) await this.subs.ready;
-    const h = await this.redis.hgetall(this.batchKeys.batch(id));
+    const h = await new BatchStore(this.redis, this.batchKeys.prefix).hash(id);
     const app = h.app ?? '';
     const endpoints = this.subs.endpoints(app, 'batch.completed');
     if (endpoints.length === 0 && !h.cb) return;

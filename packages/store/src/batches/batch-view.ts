@@ -1,16 +1,5 @@
-/**
- * A batch as stored in its Redis hash, and its public view. Hash fields:
- *   from · content (absent: per-recipient contents only) · status · priority · app · key (the key id)
- *   created · updated · started · finished (ms) · send_at · deadline (ms, optional)
- *   total (valid + rejected) · valid · chunks · duplicates · rejected
- *   sending · sent · failed · cancelled (counters; queued is what is left)
- *   rt0/rn0, rt1/rn1: two (time, sent + failed) samples for the rate
- *   cb callback_url (webhooks: batch.completed goes there too)
- *   fp the fingerprint of the upload (a SHA-256 of the request) a repeat of its Idempotency-Key must match
- */
-import type { Priority } from '@ttpush/contract';
-import type { BatchStatus, BatchView } from '@ttpush/contract';
-import { REJECTED_SAMPLE } from '@ttpush/contract';
+/** A batch as stored in its Redis hash (BATCH_FIELDS), and its public view. */
+import { BATCH_FIELDS as F, REJECTED_SAMPLE, type BatchStatus, type BatchView, type Priority } from '@ttpush/contract';
 
 export type BatchHash = Record<string, string>;
 
@@ -36,27 +25,27 @@ function round(rate: number): number {
  * sending slowed or stopped: the rate is then taken from the older sample to now, and decays towards 0.
  */
 function recentRate(h: BatchHash, done: number, started: number, now: number): number {
-  const t0 = num(h.rt0);
-  const t1 = num(h.rt1) ?? started;
+  const t0 = num(h[F.rateTime0]);
+  const t1 = num(h[F.rateTime1]) ?? started;
   if (t0 !== undefined && t1 > t0 && now - t1 <= t1 - t0)
-    return Math.max(0, ((int(h.rn1) - int(h.rn0)) * 1000) / (t1 - t0));
+    return Math.max(0, ((int(h[F.rateDone1]) - int(h[F.rateDone0])) * 1000) / (t1 - t0));
   const from = t0 ?? t1;
-  const n0 = t0 !== undefined ? int(h.rn0) : int(h.rn1);
+  const n0 = t0 !== undefined ? int(h[F.rateDone0]) : int(h[F.rateDone1]);
   return now > from ? Math.max(0, ((done - n0) * 1000) / (now - from)) : 0;
 }
 
 export function toBatchView(id: string, h: BatchHash, now = Date.now()): BatchView | null {
-  if (!h.status) return null;
-  const status = h.status as BatchStatus;
-  const valid = int(h.valid);
-  const sending = int(h.sending);
-  const sent = int(h.sent);
-  const failed = int(h.failed);
-  const cancelled = int(h.cancelled);
+  if (!h[F.status]) return null;
+  const status = h[F.status] as BatchStatus;
+  const valid = int(h[F.valid]);
+  const sending = int(h[F.sending]);
+  const sent = int(h[F.sent]);
+  const failed = int(h[F.failed]);
+  const cancelled = int(h[F.cancelled]);
   const done = sent + failed;
   const queued = Math.max(0, valid - sending - sent - failed - cancelled);
-  const started = num(h.started);
-  const finished = num(h.finished);
+  const started = num(h[F.started]);
+  const finished = num(h[F.finished]);
 
   let rate = 0;
   if (started !== undefined && finished !== undefined) {
@@ -70,20 +59,20 @@ export function toBatchView(id: string, h: BatchHash, now = Date.now()): BatchVi
   return {
     id,
     status,
-    from: int(h.from),
-    priority: (h.priority as Priority) ?? 'normal',
-    total: int(h.total),
+    from: int(h[F.from]),
+    priority: (h[F.priority] as Priority) ?? 'normal',
+    total: int(h[F.total]),
     counts: { queued: status === 'uploading' ? 0 : queued, sending, sent, failed, cancelled },
-    rejected: int(h.rejected),
-    rejected_listed: Math.min(int(h.rejected), REJECTED_SAMPLE),
-    duplicates: int(h.duplicates),
+    rejected: int(h[F.rejected]),
+    rejected_listed: Math.min(int(h[F.rejected]), REJECTED_SAMPLE),
+    duplicates: int(h[F.duplicates]),
     rate: round(rate),
     eta_seconds: status === 'running' || status === 'queued' ? (left === 0 ? 0 : eta) : null,
-    created_at: iso(int(h.created))!,
-    updated_at: iso(num(h.updated) ?? int(h.created))!,
+    created_at: iso(int(h[F.created]))!,
+    updated_at: iso(num(h[F.updated]) ?? int(h[F.created]))!,
     started_at: iso(started),
     finished_at: iso(finished),
-    send_at: iso(num(h.send_at)),
-    deadline: iso(num(h.deadline)),
+    send_at: iso(num(h[F.sendAt])),
+    deadline: iso(num(h[F.deadline])),
   };
 }

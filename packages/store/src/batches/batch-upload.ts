@@ -5,31 +5,26 @@
  */
 import type { JobsOptions } from 'bullmq';
 import {
-  BatchKeys,
+  BatchTooLargeError,
   CHUNK_JOB,
   CHUNK_SIZE,
-  FINISHED_BATCH_TTL_MS,
+  JOB_PRIORITY,
   MAX_BATCH_RECIPIENTS,
   REJECTED_SAMPLE,
-  UPLOAD_TTL_MS,
   chunkJobId,
-} from '@ttpush/contract';
-import { encodeRecipient, recipientKey } from './batch-codec.ts';
-import type { BatchScriptedRedis } from './batch-scripts.ts';
-import {
-  BatchTooLargeError,
+  partitionOf,
   type BatchHeader,
   type BatchRecipient,
   type BatchView,
+  type Priority,
   type RejectedInput,
 } from '@ttpush/contract';
+import { ScriptStateError, ServiceUnavailableError } from '../errors.ts';
+import type { LaneQueues } from '../lane-queues.ts';
+import { encodeRecipient, recipientKey } from './batch-codec.ts';
+import type { BatchIdempotency, BatchStore } from './batch-store.ts';
 import type { BatchUploadHandle } from './batch-upload-types.ts';
-import { JOB_PRIORITY } from '@ttpush/contract';
-import { partitionOf } from '@ttpush/contract';
-import type { LaneQueues } from './lane-queues.ts';
-import { ServiceUnavailableError } from './errors.ts';
-import type { Priority } from '@ttpush/contract';
-import { execPipeline, unavailable } from './redis-errors.ts';
+import { unavailable } from '../redis-errors.ts';
 
 /** Redis writes of one upload in flight at once before add() asks the caller to wait. */
 const MAX_PENDING_WRITES = 4;
@@ -54,14 +49,9 @@ export function chunkJobOptions(id: string, n: number, priority: Priority, delay
 }
 
 export interface BatchUploadDeps {
-  redis: BatchScriptedRedis;
-  keys: BatchKeys;
+  store: BatchStore;
   /** The partitions' queues: chunk n's job goes to queues.forChunk(id, n). */
   queues: LaneQueues;
-  /** Reads the view once the upload is finished. */
-  view(id: string): Promise<BatchView | null>;
-  /** TTPUSH_RECORD_TTL: a batch finished at once (nothing to send) is kept this long (default FINISHED_BATCH_TTL_MS). */
-  finishedTtlMs?: number;
 }
 
 export class BatchUpload implements BatchUploadHandle {
@@ -79,8 +69,8 @@ export class BatchUpload implements BatchUploadHandle {
     private readonly deps: BatchUploadDeps,
     readonly id: string,
     private readonly header: BatchHeader,
-    /** The Redis key of this upload's Idempotency-Key, or the dummy key. */
-    private readonly idempotencyKey: string,
+    /** The Idempotency-Key this upload claimed, if any: let go when it is aborted. */
+    private readonly idempotency?: BatchIdempotency | undefined,
   ) {}
 
   get accepted(): number {
@@ -116,29 +106,28 @@ export class BatchUpload implements BatchUploadHandle {
   }
 
   async finish(fingerprint?: string): Promise<BatchView> {
-    const { redis, keys, queues } = this.deps;
+    const { store, queues } = this.deps;
     this.flushChunk();
     this.flushRejected();
-    if (fingerprint !== undefined) this.track(redis.hset(keys.batch(this.id), 'fp', fingerprint));
+    if (fingerprint !== undefined) this.track(store.writeFingerprint(this.id, fingerprint));
     await Promise.all(this.writes);
     if (this.failure) throw unavailable(this.failure);
     const id = this.id;
     const chunks = this.chunksWritten;
     const now = Date.now();
-    let state: number;
+    let state: 'queued' | 'completed';
     try {
       // Listed before it is queued: should the job adds below fail with Redis, the reconciler finds it.
-      if (chunks > 0) await redis.zadd(keys.active, Math.max(now, this.header.sendAt ?? 0), id);
-      state = await redis.ttBatchFinishUpload(
-        keys.batch(id), keys.rejected(id),
-        now, this.valid, chunks, this.rejectedCount, this.duplicates,
-        this.deps.finishedTtlMs ?? FINISHED_BATCH_TTL_MS,
-      ); // prettier-ignore
+      if (chunks > 0) await store.index.activate(id, Math.max(now, this.header.sendAt ?? 0));
+      const counts = { valid: this.valid, chunks, rejected: this.rejectedCount, duplicates: this.duplicates };
+      state = await store.finishUpload(id, counts, now);
     } catch (err) {
+      if (err instanceof ScriptStateError) {
+        throw new ServiceUnavailableError('the upload was lost (its keys expired): send it again', { cause: err });
+      }
       throw unavailable(err);
     }
-    if (state === -1) throw new ServiceUnavailableError('the upload was lost (its keys expired): send it again');
-    if (state === 0 && chunks > 0) {
+    if (state === 'queued' && chunks > 0) {
       const priority = this.header.priority;
       const delay = this.header.sendAt !== undefined && this.header.sendAt > now ? this.header.sendAt - now : 0;
       // Chunk n goes to the queue of partition (start + n) % N (LaneQueues.forChunk): grouped per queue, one
@@ -173,17 +162,17 @@ export class BatchUpload implements BatchUploadHandle {
         // progress (BATCH_STALL_MS).
       }
     }
-    const view = await this.deps.view(id);
+    const view = await store.view(id);
     if (!view) throw new ServiceUnavailableError('the batch disappeared right after its upload: send it again');
     return view;
   }
 
   async abort(): Promise<void> {
     await Promise.allSettled(this.writes);
-    const { redis, keys } = this.deps;
+    const { store } = this.deps;
     try {
-      await redis.ttBatchAbort(keys.batch(this.id), keys.rejected(this.id), this.chunksWritten);
-      if (this.idempotencyKey !== keys.none) await redis.ttBatchIdemRelease(this.idempotencyKey, this.id);
+      await store.abort(this.id, this.chunksWritten);
+      if (this.idempotency !== undefined) await store.releaseIdempotency(this.idempotency, this.id);
     } catch {
       // Redis is down: the upload's keys expire by themselves (UPLOAD_TTL_MS).
     }
@@ -209,28 +198,16 @@ export class BatchUpload implements BatchUploadHandle {
 
   private flushChunk(): Promise<void> | undefined {
     if (this.current.length === 0) return undefined;
-    const { redis, keys } = this.deps;
     const n = this.chunksWritten++;
     const text = `[${this.current.join(',')}]`;
     this.current = [];
-    const pipe = redis
-      .pipeline()
-      .set(keys.chunk(this.id, n), text, 'PX', UPLOAD_TTL_MS)
-      .hset(keys.batch(this.id), 'updated', Date.now());
-    return this.track(execPipeline(pipe));
+    return this.track(this.deps.store.writeChunk(this.id, n, text, Date.now()));
   }
 
   private flushRejected(): Promise<void> | undefined {
     if (this.rejectedLines.length === 0) return undefined;
-    const { redis, keys } = this.deps;
     const lines = this.rejectedLines;
     this.rejectedLines = [];
-    const key = keys.rejected(this.id);
-    const pipe = redis
-      .pipeline()
-      .rpush(key, ...lines)
-      .pexpire(key, UPLOAD_TTL_MS)
-      .hset(keys.batch(this.id), 'updated', Date.now());
-    return this.track(execPipeline(pipe));
+    return this.track(this.deps.store.writeRejected(this.id, lines, Date.now()));
   }
 }
