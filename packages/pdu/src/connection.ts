@@ -165,8 +165,6 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   private lastReplyAt = -Infinity;
   /** On the injected clock: when the connection last stopped being ready (or was created). */
   private notReadySince: number;
-  /** Requests that got no reply in time, since the connection was created. */
-  unanswered = 0;
 
   constructor(options: TeamTalkConnectionOptions) {
     super();
@@ -509,7 +507,6 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     // connection while it kept silent about this one. (A server that stalls answers nothing from the stall on, so
     // requests written just before a stall do not count: their last replies came before that half-way point.)
     const answeredMeanwhile = this.lastReplyAt >= request.sentAt + request.timeoutMs / 2;
-    this.unanswered++;
     this.emit('unanswered', request.commandId, answeredMeanwhile);
     request.reject(
       new ConnectionError(

@@ -8,5 +8,6 @@ export * from './logger.ts';
 export * from './connection-options.ts';
 export * from './connection.ts';
 export * from './pool-members.ts';
+export * from './pool-base.ts';
 export * from './pool-db-proxy.ts';
 export * from './pool-route.ts';

@@ -89,7 +89,7 @@ describe('DbProxyPool', { timeout: 60_000 }, () => {
     got.forEach((r, i) => assert.equal(r.fromUserId, 1000 + i));
   });
 
-  it('sends a request to one server when asked (address), and counts unanswered requests per server', async () => {
+  it('sends a request to one server when asked (address), and reports each unanswered request with its server', async () => {
     const a = await startServer();
     const b = await startServer();
     b.mode = 'hold';
@@ -108,8 +108,6 @@ describe('DbProxyPool', { timeout: 60_000 }, () => {
     }
     assert.deepEqual(senders(a), []);
     assert.deepEqual(unanswered, [atB, atB, atB]);
-    assert.equal(pool.unansweredByAddress().get(atB), 3);
-    assert.equal(pool.unansweredByAddress().get(`${a.address.host}:${a.address.port}`), 0);
     // No ready connection to that server: refused at once, not sent elsewhere.
     await pool.close();
     await assert.rejects(
