@@ -16,9 +16,8 @@ import {
   type Frame,
   type TeamTalkConnectionOptions,
 } from '@ttpush/pdu';
-import { freePort, pduVector } from '@ttpush/testkit';
+import { FakeTimers, freePort, pduVector } from '@ttpush/testkit';
 import { FakeTeamTalkServer, type Handler } from './helpers/fake-teamtalk-server.ts';
-import { FakeTimers } from './helpers/fake-timers.ts';
 import { captureLogger } from './helpers/capture-logger.ts';
 import { failOnLeaks, onCleanup } from './helpers/leaks.ts';
 import { Prng } from './helpers/prng.ts';

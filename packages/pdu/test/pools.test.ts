@@ -13,9 +13,8 @@ import {
   type DbProxyPoolOptions,
   type RoutePoolOptions,
 } from '@ttpush/pdu';
-import { freePort, pduVector } from '@ttpush/testkit';
+import { FakeTimers, freePort, pduVector } from '@ttpush/testkit';
 import { FakeTeamTalkServer, type Handler } from './helpers/fake-teamtalk-server.ts';
-import { FakeTimers } from './helpers/fake-timers.ts';
 import { failOnLeaks, onCleanup } from './helpers/leaks.ts';
 import { once, until } from './helpers/until.ts';
 

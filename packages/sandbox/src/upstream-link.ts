@@ -4,10 +4,18 @@
  * stops sending new work after OTHER_STOP_RECV_PACKET until it has reconnected.
  */
 import { connect, type Socket } from 'node:net';
-import { CommandId, DEFAULT_MAX_PDU_LENGTH, FrameDecoder, commandName, encodePdu, type Frame } from '@ttpush/pdu';
+import {
+  CommandId,
+  DEFAULT_MAX_PDU_LENGTH,
+  FrameDecoder,
+  commandName,
+  encodePdu,
+  type Frame,
+  type Logger,
+  type TimerHandle,
+  type Timers,
+} from '@ttpush/pdu';
 import { OutputBuffer } from './output-buffer.ts';
-import type { SandboxLogger } from './logger.ts';
-import type { SandboxTimers, TimerHandle } from './timers.ts';
 import type { SandboxTiming } from './timing.ts';
 
 export type LinkStatus = 'connecting' | 'ready' | 'draining' | 'closed';
@@ -16,8 +24,8 @@ export interface UpstreamLinkOptions {
   name: string;
   host: string;
   port: number;
-  timers: SandboxTimers;
-  logger: SandboxLogger;
+  timers: Timers;
+  logger: Logger;
   timing: SandboxTiming;
   onFrame: (frame: Frame) => void;
   maxPduLength?: number;

@@ -5,8 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, encodeFrame, encodePdu, type Frame } from '@ttpush/pdu';
-import { pduVector } from '@ttpush/testkit';
-import { ManualTimers, ROUTE_TO_OTHERS } from '../src/index.ts';
+import { FakeTimers, pduVector } from '@ttpush/testkit';
+import { ROUTE_TO_OTHERS } from '../src/index.ts';
 import { eventually, sandboxFor } from './helpers/sandbox.ts';
 import { hex, msgData } from './helpers/messages.ts';
 
@@ -120,7 +120,7 @@ describe('route_server', () => {
   });
 
   it('heartbeats an idle connection, closes a silent one after 30 s, and closes on a framing fault only that one', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers });
     const a = await connect(sandbox.route.port);
     const b = await connect(sandbox.route.port);
