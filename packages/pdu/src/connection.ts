@@ -1,7 +1,8 @@
 /**
  * A client connection to one TeamTalk server (db_proxy_server or route_server): framing, request
  * correlation through `attach_data`, heartbeats, dead-peer detection, draining and reconnects.
- * The only module of this package that touches `node:net`.
+ * With frame-socket.ts (framing only, for probes and test peers), the only module of this package that
+ * touches `node:net`.
  *
  * State machine (every change goes through setStatus(), which logs and emits 'status'):
  *

@@ -1,6 +1,7 @@
 export * from './errors.ts';
 export * from './commands.ts';
 export * from './frame.ts';
+export * from './frame-socket.ts';
 export * from './cipher.ts';
 export * from './messages.ts';
 export * from './timers.ts';

@@ -16,8 +16,7 @@ import {
   type Frame,
   type TeamTalkConnectionOptions,
 } from '@ttpush/pdu';
-import { FakeTimers, freePort, pduVector } from '@ttpush/testkit';
-import { FakeTeamTalkServer, type Handler } from './helpers/fake-teamtalk-server.ts';
+import { FakeTeamTalkServer, FakeTimers, freePort, pduVector, type Handler } from '@ttpush/testkit';
 import { captureLogger } from './helpers/capture-logger.ts';
 import { failOnLeaks, onCleanup } from './helpers/leaks.ts';
 import { Prng } from './helpers/prng.ts';
@@ -419,9 +418,9 @@ describe('TeamTalkConnection heartbeats (fake timers)', { timeout: 60_000 }, () 
     await conn.connect();
     timers.advance(4999);
     timers.advance(1);
-    await server.waitFor(() => server.heartbeats === 1, 'one heartbeat');
+    await server.waitFor(() => server.heartbeats.length === 1, 'one heartbeat');
     timers.advance(10_000);
-    await server.waitFor(() => server.heartbeats === 3, 'three heartbeats');
+    await server.waitFor(() => server.heartbeats.length === 3, 'three heartbeats');
   });
 
   it('stays up while any bytes arrive, declares the server dead after deadAfterMs of silence, and reconnects', async () => {

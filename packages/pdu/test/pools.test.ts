@@ -13,8 +13,7 @@ import {
   type DbProxyPoolOptions,
   type RoutePoolOptions,
 } from '@ttpush/pdu';
-import { FakeTimers, freePort, pduVector } from '@ttpush/testkit';
-import { FakeTeamTalkServer, type Handler } from './helpers/fake-teamtalk-server.ts';
+import { FakeTeamTalkServer, FakeTimers, freePort, pduVector, type Handler } from '@ttpush/testkit';
 import { failOnLeaks, onCleanup } from './helpers/leaks.ts';
 import { once, until } from './helpers/until.ts';
 

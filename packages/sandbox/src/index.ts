@@ -16,4 +16,3 @@ export { SandboxStore, type StoredMessage, type GroupRecord, type CreateGroupInp
 export { defaultTiming, type SandboxTiming } from './timing.ts';
 export { seededRandom, type RandomSource } from './random.ts';
 export { userIdFromLoginName, userInfoFor } from './user-validation.ts';
-export { RawClient, type FramePredicate } from './raw-client.ts';

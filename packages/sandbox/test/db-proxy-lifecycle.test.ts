@@ -6,8 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, decodeBody, encodeFrame, encodePdu, im, type Frame } from '@ttpush/pdu';
-import { FakeTimers, pduVector } from '@ttpush/testkit';
-import { RawClient, REALISTIC_LATENCY, seededRandom } from '../src/index.ts';
+import { FakeTimers, RawClient, pduVector } from '@ttpush/testkit';
+import { REALISTIC_LATENCY, seededRandom } from '../src/index.ts';
 import { eventually, sandboxFor } from './helpers/sandbox.ts';
 import { hex, msgData, seqs } from './helpers/messages.ts';
 

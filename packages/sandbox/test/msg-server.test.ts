@@ -6,8 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, decodeBody, encodeFrame, encodePdu, im, type Frame } from '@ttpush/pdu';
-import { FakeTimers, pduVector } from '@ttpush/testkit';
-import { MAX_MSG_PER_SECOND, type RawClient } from '../src/index.ts';
+import { FakeTimers, pduVector, type RawClient } from '@ttpush/testkit';
+import { MAX_MSG_PER_SECOND } from '../src/index.ts';
 import { eventually, sandboxFor } from './helpers/sandbox.ts';
 import { GROUP_TEXT, hex, msgData, seqs } from './helpers/messages.ts';
 

@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { CommandId, type Logger } from '@ttpush/pdu';
-import { freePort } from '@ttpush/testkit';
-import { RawClient, startSandbox } from '../src/index.ts';
+import { RawClient, freePort } from '@ttpush/testkit';
+import { startSandbox } from '../src/index.ts';
 import { expectNoLeaks, sandboxFor } from './helpers/sandbox.ts';
 import { msgData } from './helpers/messages.ts';
 

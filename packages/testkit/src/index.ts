@@ -3,3 +3,4 @@ export * from './ports.ts';
 export * from './redis-server.ts';
 export * from './redis-cluster.ts';
 export * from './fake-timers.ts';
+export * from './teamtalk-peer.ts';
