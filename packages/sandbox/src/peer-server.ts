@@ -5,16 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import {
-  CommandId,
-  DEFAULT_MAX_PDU_LENGTH,
-  commandName,
-  encodePdu,
-  type Frame,
-  type Logger,
-  type TimerHandle,
-  type Timers,
-} from '@ttpush/pdu';
+import { CommandId, DEFAULT_MAX_PDU_LENGTH, commandName, encodePdu, type Frame } from '@ttpush/pdu';
+import type { Logger, TimerHandle, Timers } from '@ttpush/pdu';
 import { PeerConnection, type ConnectionHost } from './peer-connection.ts';
 import type { SandboxTiming } from './timing.ts';
 

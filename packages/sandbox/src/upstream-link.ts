@@ -4,17 +4,8 @@
  * stops sending new work after OTHER_STOP_RECV_PACKET until it has reconnected.
  */
 import { connect, type Socket } from 'node:net';
-import {
-  CommandId,
-  DEFAULT_MAX_PDU_LENGTH,
-  FrameDecoder,
-  commandName,
-  encodePdu,
-  type Frame,
-  type Logger,
-  type TimerHandle,
-  type Timers,
-} from '@ttpush/pdu';
+import { CommandId, DEFAULT_MAX_PDU_LENGTH, FrameDecoder, commandName, encodePdu, type Frame } from '@ttpush/pdu';
+import type { Logger, TimerHandle, Timers } from '@ttpush/pdu';
 import { OutputBuffer } from './output-buffer.ts';
 import type { SandboxTiming } from './timing.ts';
 
