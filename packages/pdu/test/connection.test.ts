@@ -19,6 +19,7 @@ import {
 import { FakeTeamTalkServer, FakeTimers, freePort, pduVector, type Handler } from '@ttpush/testkit';
 import { captureLogger } from './helpers/capture-logger.ts';
 import { failOnLeaks, onCleanup } from './helpers/leaks.ts';
+import { msgData } from './helpers/messages.ts';
 import { Prng } from './helpers/prng.ts';
 import { once, until } from './helpers/until.ts';
 
@@ -42,17 +43,6 @@ function connection(server: { port: number }, options: Options = {}): TeamTalkCo
   });
   onCleanup(() => conn.close());
   return conn;
-}
-
-function msgData(i: number) {
-  return {
-    fromUserId: 1000 + i,
-    toSessionId: 2000 + i,
-    msgId: 0,
-    createTime: 1764288000 + i,
-    msgType: 1,
-    msgData: Buffer.from(`text ${i}`),
-  };
 }
 
 function sendMsg(conn: TeamTalkConnection, i: number, timeoutMs?: number) {
