@@ -2,18 +2,7 @@
  * The worker's view of TeamTalk: stores a message through db_proxy_server, reads a conversation back,
  * and forwards a stored message to the master route_server.
  */
-import {
-  CommandId,
-  DbProxyPool,
-  RoutePool,
-  TeamTalkCipher,
-  im,
-  type BodyInput,
-  type BodyOf,
-  type CorrelatedCommand,
-  type DbProxyRequestOptions,
-  type KnownCommand,
-} from '@ttpush/pdu';
+import { CommandId, DbProxyPool, RoutePool, TeamTalkCipher, im } from '@ttpush/pdu';
 import type { Config } from '@ttpush/config';
 import type { Recipient } from '@ttpush/contract';
 import type { Logger } from 'pino';
@@ -83,16 +72,15 @@ export class TeamTalk {
     return c;
   }
 
-  /** A db_proxy request, holding a place of the in-flight gate while it is out. Every request goes through here. */
-  request<C extends CorrelatedCommand, R extends KnownCommand>(
-    commandId: C,
-    body: BodyInput<C>,
-    options: DbProxyRequestOptions<R>,
-  ): Promise<BodyOf<R>> {
+  /**
+   * The pool's request(), holding a place of the in-flight gate while it is out. Every request goes through
+   * here.
+   */
+  readonly request: DbProxyPool['request'] = (commandId, body, options) => {
     const gate = this.gate;
     if (gate === undefined) return this.db.request(commandId, body, options);
     return gate.run(() => this.db.request(commandId, body, options));
-  }
+  };
 
   /** Sends IMMsgData; resolves with db_proxy's reply (msg_id 0 means refused). */
   store(from: number, to: Recipient, createTime: number, msgData: Buffer): Promise<StoredMessage> {

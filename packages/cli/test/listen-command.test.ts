@@ -5,15 +5,15 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, decodeBody, encodePdu, im, TeamTalkCipher } from '@ttpush/pdu';
-import { freePort, pduVector } from '@ttpush/testkit';
-import { FakeMsgServer, type FakeMsgServerOptions } from './helpers/fake-msg-server.ts';
+import { FakeTeamTalkServer, freePort, msgServerHandler, pduVector } from '@ttpush/testkit';
 import { ttpush, type TtpushProcess } from './helpers/spawn-ttpush.ts';
 
 const cipher = new TeamTalkCipher('12345678901234567890123456789012');
 
-async function fakeServer(t: TestContext, options: FakeMsgServerOptions = {}): Promise<FakeMsgServer> {
-  const server = await FakeMsgServer.start(options);
-  t.after(() => server.close());
+/** A fake msg_server answering logins with `loginReply` (default: the real login_ok), stopped when the test ends. */
+async function fakeServer(t: TestContext, options: { loginReply?: Buffer } = {}): Promise<FakeTeamTalkServer> {
+  const server = await FakeTeamTalkServer.start({ handler: msgServerHandler(options.loginReply) });
+  t.after(() => server.stop());
   return server;
 }
 
@@ -39,7 +39,7 @@ test('prints a pushed message as exactly one JSON line, acknowledges it and exit
     proc.stdout,
     '{"from":1,"to":2,"session_type":"single","msg_id":12,"create_time":1795870963,"text":"push 测试"}\n',
   );
-  const ack = decodeBody(CommandId.MSG_DATA_ACK, (await server.inbox.next(CommandId.MSG_DATA_ACK)).body);
+  const ack = decodeBody(CommandId.MSG_DATA_ACK, (await server.nthOf(CommandId.MSG_DATA_ACK)).body);
   assert.deepEqual({ ...ack }, { userId: 2, sessionId: 1, msgId: 12, sessionType: im.SessionType.SESSION_TYPE_SINGLE });
   assert.match(proc.stderr, new RegExp(`connecting to 127\\.0\\.0\\.1:${server.port}`));
 });
@@ -81,7 +81,7 @@ test('texts that do not decrypt print "text": null with an error; group messages
     create_time: 1700000000,
     text: '大家好',
   });
-  assert.equal(server.inbox.count(CommandId.MSG_DATA_ACK), 3);
+  assert.equal(server.framesOf(CommandId.MSG_DATA_ACK).length, 3);
 });
 
 test('--count 1 --timeout 1 with nothing arriving exits 1', async (t) => {
@@ -161,7 +161,7 @@ test('the server closing the connection exits 2', async (t) => {
   const server = await fakeServer(t);
   const proc = listen(t, '--server', `127.0.0.1:${server.port}`, '--user', '2', '--password', 'x');
   await loggedIn(proc);
-  server.dropClients();
+  server.dropConnections();
   assert.equal((await proc.exit()).code, 2, proc.dump());
   assert.match(proc.stderr, /closed the connection/);
 });

@@ -1,10 +1,9 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, ProtocolError, decodeBody, encodeFrame, encodePdu, im, TeamTalkCipher } from '@ttpush/pdu';
-import { freePort, pduVector } from '@ttpush/testkit';
+import { FakeTeamTalkServer, freePort, msgServerHandler, pduVector } from '@ttpush/testkit';
 import { MsgServerSession, type SessionEvents, type SessionOptions } from '../src/listen/msg-server-session.ts';
 import { ListenError, LoginRejectedError } from '../src/listen/listen-error.ts';
-import { FakeMsgServer, type FakeMsgServerOptions } from './helpers/fake-msg-server.ts';
 
 const cipher = new TeamTalkCipher('12345678901234567890123456789012');
 
@@ -43,9 +42,9 @@ function recorder(): Recorder {
 }
 
 /** A fake server and a session logged into it, both closed when the test ends. */
-async function online(t: TestContext, fake: FakeMsgServerOptions = {}, options: Partial<SessionOptions> = {}) {
-  const server = await FakeMsgServer.start(fake);
-  t.after(() => server.close());
+async function online(t: TestContext, fake: { loginReply?: Buffer } = {}, options: Partial<SessionOptions> = {}) {
+  const server = await FakeTeamTalkServer.start({ handler: msgServerHandler(fake.loginReply) });
+  t.after(() => server.stop());
   const events = recorder();
   const session = await MsgServerSession.open(
     { host: '127.0.0.1', port: server.port, userName: '2', password: '123456', ...options },
@@ -69,10 +68,7 @@ function msgData(fields: Partial<im.IMMsgData.$Properties>): Buffer {
 
 test('logs in as a stock client does: MD5 hex password, ONLINE, WINDOWS, ttpush-listen', async (t) => {
   const { server, session } = await online(t);
-  const login = decodeBody(
-    CommandId.LOGIN_REQ_USERLOGIN,
-    (await server.inbox.next(CommandId.LOGIN_REQ_USERLOGIN)).body,
-  );
+  const login = decodeBody(CommandId.LOGIN_REQ_USERLOGIN, (await server.nthOf(CommandId.LOGIN_REQ_USERLOGIN)).body);
   assert.equal(login.userName, '2');
   assert.equal(login.password, 'e10adc3949ba59abbe56e057f20f883e'); // md5('123456'), a well-known value
   assert.equal(login.onlineStatus, im.UserStatType.USER_STATUS_ONLINE);
@@ -101,7 +97,7 @@ test('a pushed MSG_DATA is delivered and acknowledged with the sender as the ses
   assert.equal(msg.toSessionId, 2);
   assert.equal(cipher.decryptToString(msg.msgData), 'push 测试');
   session.ack(msg);
-  const ack = decodeBody(CommandId.MSG_DATA_ACK, (await server.inbox.next(CommandId.MSG_DATA_ACK)).body);
+  const ack = decodeBody(CommandId.MSG_DATA_ACK, (await server.nthOf(CommandId.MSG_DATA_ACK)).body);
   assert.deepEqual(
     { ...ack },
     { userId: 2, sessionId: 1, msgId: msg.msgId, sessionType: im.SessionType.SESSION_TYPE_SINGLE },
@@ -113,7 +109,7 @@ test('a group message is acknowledged with the group as the session', async (t) 
   const next = events.nextMessage();
   server.push(msgData({ fromUserId: 9, toSessionId: 900, msgId: 3, msgType: im.MsgType.MSG_TYPE_GROUP_TEXT }));
   session.ack(await next);
-  const ack = decodeBody(CommandId.MSG_DATA_ACK, (await server.inbox.next(CommandId.MSG_DATA_ACK)).body);
+  const ack = decodeBody(CommandId.MSG_DATA_ACK, (await server.nthOf(CommandId.MSG_DATA_ACK)).body);
   assert.deepEqual({ ...ack }, { userId: 2, sessionId: 900, msgId: 3, sessionType: im.SessionType.SESSION_TYPE_GROUP });
 });
 
@@ -122,15 +118,14 @@ test("the user's own message from another device is acknowledged with the recipi
   const next = events.nextMessage();
   server.push(msgData({ fromUserId: 2, toSessionId: 5, msgId: 4 }));
   session.ack(await next);
-  const ack = decodeBody(CommandId.MSG_DATA_ACK, (await server.inbox.next(CommandId.MSG_DATA_ACK)).body);
+  const ack = decodeBody(CommandId.MSG_DATA_ACK, (await server.nthOf(CommandId.MSG_DATA_ACK)).body);
   assert.equal(ack.sessionId, 5);
 });
 
 test('heartbeats are sent on the interval once logged in', async (t) => {
   const { server } = await online(t, {}, { heartbeatMs: 20 });
-  await server.inbox.next(CommandId.OTHER_HEARTBEAT);
-  await server.inbox.next(CommandId.OTHER_HEARTBEAT);
-  const heartbeat = server.inbox.frames.find((f) => f.commandId === CommandId.OTHER_HEARTBEAT);
+  await server.waitFor(() => server.heartbeats.length >= 2, 'two heartbeats');
+  const heartbeat = server.heartbeats[0];
   assert.equal(heartbeat?.body.length, 0);
   assert.equal(heartbeat?.serviceId, 0x0007);
 });
@@ -161,7 +156,7 @@ test('a framing fault from the server ends the session with a ProtocolError', as
 
 test('the server closing the connection ends the session with LISTEN_CONNECTION_LOST', async (t) => {
   const { server, events } = await online(t);
-  server.dropClients();
+  server.dropConnections();
   const err = await events.lost;
   assert.ok(err instanceof ListenError);
   assert.equal(err.code, 'LISTEN_CONNECTION_LOST');

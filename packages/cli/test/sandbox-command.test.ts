@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandId, encodePdu, im, TeamTalkCipher } from '@ttpush/pdu';
+import { RawClient } from '@ttpush/testkit';
 import { ttpush } from './helpers/spawn-ttpush.ts';
 import { freePorts3, portArgs, startSandboxProcess } from './helpers/sandbox-process.ts';
-import { RawClient } from './helpers/raw-client.ts';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'ttpush-sandbox-cli-'));
@@ -58,7 +58,7 @@ test('--json adds a one-line summary with the ports actually bound (0 picks free
   // The printed msg_server port is real: a client logs in there.
   const client = await RawClient.connect(summary.msg_port as number);
   t.after(() => client.close());
-  assert.equal((await client.login('5', 'x')).resultCode, 0);
+  assert.equal((await client.login('5', { password: 'x' })).resultCode, 0);
 });
 
 test('a busy port exits 2 naming the port and the flag to change', async (t) => {
@@ -125,8 +125,8 @@ test('a group from --groups reaches a member listening, and the --aes-key is nev
   await listener.waitFor(/logged in/, 'stderr');
   const sender = await RawClient.connect(ports.msg);
   t.after(() => sender.close());
-  await sender.login('1', 'x');
-  sender.write(
+  await sender.login('1', { password: 'x' });
+  sender.sendRaw(
     encodePdu(CommandId.MSG_DATA, {
       fromUserId: 1,
       toSessionId: 500,

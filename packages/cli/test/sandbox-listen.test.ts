@@ -5,8 +5,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, decodeBody, encodePdu, im, TeamTalkCipher } from '@ttpush/pdu';
+import { RawClient } from '@ttpush/testkit';
 import { ttpush, type TtpushProcess } from './helpers/spawn-ttpush.ts';
-import { RawClient } from './helpers/raw-client.ts';
 import { startSandboxProcess, type SandboxPorts } from './helpers/sandbox-process.ts';
 
 const cipher = new TeamTalkCipher('12345678901234567890123456789012');
@@ -33,9 +33,9 @@ describe('ttpush listen against ttpush sandbox', () => {
 
     const sender = await RawClient.connect(ports.msg);
     t.after(() => sender.close());
-    const login = await sender.login('1', 'x');
+    const login = await sender.login('1', { password: 'x' });
     assert.equal(login.resultCode, im.ResultType.REFUSE_REASON_NONE);
-    sender.write(
+    sender.sendRaw(
       encodePdu(
         CommandId.MSG_DATA,
         {
@@ -49,7 +49,7 @@ describe('ttpush listen against ttpush sandbox', () => {
         41,
       ),
     );
-    const ackFrame = await sender.inbox.next(CommandId.MSG_DATA_ACK, 10_000);
+    const ackFrame = await sender.next((f) => f.commandId === CommandId.MSG_DATA_ACK, 10_000);
     const ack = decodeBody(CommandId.MSG_DATA_ACK, ackFrame.body);
 
     assert.deepEqual(await proc.exit(), { code: 0, signal: null }, proc.dump());

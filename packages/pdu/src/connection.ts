@@ -1,7 +1,8 @@
 /**
  * A client connection to one TeamTalk server (db_proxy_server or route_server): framing, request
  * correlation through `attach_data`, heartbeats, dead-peer detection, draining and reconnects.
- * The only module of this package that touches `node:net`.
+ * With frame-socket.ts (framing only, for probes and test peers), the only module of this package that
+ * touches `node:net`.
  *
  * State machine (every change goes through setStatus(), which logs and emits 'status'):
  *
@@ -165,8 +166,6 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   private lastReplyAt = -Infinity;
   /** On the injected clock: when the connection last stopped being ready (or was created). */
   private notReadySince: number;
-  /** Requests that got no reply in time, since the connection was created. */
-  unanswered = 0;
 
   constructor(options: TeamTalkConnectionOptions) {
     super();
@@ -509,7 +508,6 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     // connection while it kept silent about this one. (A server that stalls answers nothing from the stall on, so
     // requests written just before a stall do not count: their last replies came before that half-way point.)
     const answeredMeanwhile = this.lastReplyAt >= request.sentAt + request.timeoutMs / 2;
-    this.unanswered++;
     this.emit('unanswered', request.commandId, answeredMeanwhile);
     request.reject(
       new ConnectionError(

@@ -42,15 +42,52 @@ export function encodeFrame(header: FrameHeaderInput, body: Uint8Array): Buffer 
   return out;
 }
 
-/** Writes a 16-byte header at `offset` of `out`. */
+/** Writes a 16-byte header at `offset` of `out`: version 1, flag and reserved 0. */
 export function writeHeader(out: Buffer, offset: number, length: number, header: FrameHeaderInput): void {
+  writeFields(out, offset, length, {
+    version: PDU_VERSION,
+    flag: 0,
+    serviceId: header.serviceId ?? serviceOf(header.commandId),
+    commandId: header.commandId,
+    seqNum: (header.seqNum ?? 0) & 0xffff,
+    reserved: 0,
+  });
+}
+
+/**
+ * The exact bytes of a received frame, every header field as received: for a peer that relays frames
+ * unchanged. The decoder hands out the body as a view just past its header in the received buffer; the
+ * header is taken from there when it is intact, and rebuilt field by field otherwise.
+ */
+export function frameBytes(frame: Frame): Buffer {
+  const { body } = frame;
+  const length = HEADER_LENGTH + body.length;
+  if (body.byteOffset >= HEADER_LENGTH) {
+    const whole = Buffer.from(body.buffer, body.byteOffset - HEADER_LENGTH, length);
+    if (
+      whole.readUInt32BE(0) === length &&
+      whole.readUInt16BE(10) === frame.commandId &&
+      whole.readUInt16BE(12) === frame.seqNum
+    ) {
+      return whole;
+    }
+  }
+  const out = Buffer.allocUnsafe(length);
+  writeFields(out, 0, length, frame);
+  out.set(body, HEADER_LENGTH);
+  return out;
+}
+
+type HeaderFields = Omit<Frame, 'body'>;
+
+function writeFields(out: Buffer, offset: number, length: number, h: HeaderFields): void {
   out.writeUInt32BE(length, offset);
-  out.writeUInt16BE(PDU_VERSION, offset + 4);
-  out.writeUInt16BE(0, offset + 6);
-  out.writeUInt16BE(header.serviceId ?? serviceOf(header.commandId), offset + 8);
-  out.writeUInt16BE(header.commandId, offset + 10);
-  out.writeUInt16BE((header.seqNum ?? 0) & 0xffff, offset + 12);
-  out.writeUInt16BE(0, offset + 14);
+  out.writeUInt16BE(h.version, offset + 4);
+  out.writeUInt16BE(h.flag, offset + 6);
+  out.writeUInt16BE(h.serviceId, offset + 8);
+  out.writeUInt16BE(h.commandId, offset + 10);
+  out.writeUInt16BE(h.seqNum, offset + 12);
+  out.writeUInt16BE(h.reserved, offset + 14);
 }
 
 export interface FrameDecoderOptions {

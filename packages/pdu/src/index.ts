@@ -1,6 +1,7 @@
 export * from './errors.ts';
 export * from './commands.ts';
 export * from './frame.ts';
+export * from './frame-socket.ts';
 export * from './cipher.ts';
 export * from './messages.ts';
 export * from './timers.ts';
@@ -8,5 +9,6 @@ export * from './logger.ts';
 export * from './connection-options.ts';
 export * from './connection.ts';
 export * from './pool-members.ts';
+export * from './pool-base.ts';
 export * from './pool-db-proxy.ts';
 export * from './pool-route.ts';

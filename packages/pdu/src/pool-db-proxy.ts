@@ -8,41 +8,20 @@
  * When no connection is ready, requests fail at once with POOL_UNAVAILABLE; when every ready
  * connection's window is full, with POOL_BUSY (not sent; 'drain' follows when there is room).
  */
-import { EventEmitter } from 'node:events';
-import {
-  TeamTalkConnection,
-  type ConnectionStatus,
-  type CorrelatedCommand,
-  type RequestOptions,
-} from './connection.ts';
+import type { TeamTalkConnection, CorrelatedCommand, RequestOptions } from './connection.ts';
 import { ConnectionError } from './errors.ts';
 import type { BodyInput, BodyOf, KnownCommand } from './messages.ts';
-import { commandName } from './commands.ts';
-import { silentLogger, type Logger } from './logger.ts';
-import { systemTimers, type Timers } from './timers.ts';
-import {
-  checkAddresses,
-  formatAddress,
-  memberOf,
-  poolUnavailable,
-  type PoolConnectionOptions,
-  type PoolMember,
-  type ServerAddress,
-} from './pool-members.ts';
+import { PoolBase, type PoolBaseOptions, type PoolEvents } from './pool-base.ts';
+import { formatAddress, memberOf, type PoolMember } from './pool-members.ts';
 
-export interface DbProxyPoolOptions extends PoolConnectionOptions {
-  readonly addresses: readonly ServerAddress[];
+export interface DbProxyPoolOptions extends PoolBaseOptions {
   /** Connections opened to each server. Default 2. */
   readonly connectionsPerServer?: number;
 }
 
-export interface DbProxyPoolEvents {
-  /** A connection changed status. */
-  status: [member: PoolMember, prev: ConnectionStatus];
+export interface DbProxyPoolEvents extends PoolEvents {
   /** After the pool filled up (canRequest went false) or refused with POOL_BUSY: some connection has room again. */
   drain: [];
-  /** Emitted only when someone listens; connections log their errors themselves. */
-  error: [err: Error, member: PoolMember];
   /** A request got no reply in time (see TeamTalkConnection's 'unanswered'). */
   unanswered: [member: PoolMember, commandId: number, answeredMeanwhile: boolean];
 }
@@ -52,50 +31,23 @@ export interface DbProxyRequestOptions<R extends KnownCommand> extends RequestOp
   readonly address?: string;
 }
 
-export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
-  readonly connections: readonly TeamTalkConnection[];
-  private readonly timers: Timers;
-  private readonly logger: Logger;
+export class DbProxyPool extends PoolBase<DbProxyPoolEvents> {
   private next = 0;
   private needDrain = false;
-  private closing: Promise<void> | undefined;
 
   constructor(options: DbProxyPoolOptions) {
-    super();
-    const { addresses, connectionsPerServer = 2, ...connectionOptions } = options;
-    checkAddresses(addresses, 'DbProxyPool');
+    const { connectionsPerServer = 2, ...poolOptions } = options;
     if (!Number.isInteger(connectionsPerServer) || connectionsPerServer < 1) {
       throw new RangeError(`connectionsPerServer must be a positive integer, got ${connectionsPerServer}`);
     }
-    this.timers = options.timers ?? systemTimers;
-    this.logger = options.logger ?? silentLogger;
-    const connections: TeamTalkConnection[] = [];
-    for (const address of addresses) {
-      for (let i = 0; i < connectionsPerServer; i++) {
-        const connection = new TeamTalkConnection({
-          ...connectionOptions,
-          host: address.host,
-          port: address.port,
-          name: `${formatAddress(address)}#${i}`,
-        });
-        connection.on('status', (_next, prev) => this.emit('status', memberOf(connection), prev));
-        connection.on('drain', () => this.connectionDrained());
-        connection.on('unanswered', (commandId, answeredMeanwhile) =>
-          this.emit('unanswered', memberOf(connection), commandId, answeredMeanwhile),
-        );
-        connection.on('error', (err) => {
-          if (this.listenerCount('error') > 0) this.emit('error', err, memberOf(connection));
-        });
-        connection.on('frame', (frame) =>
-          this.logger.debug(
-            { conn: connection.name, command: commandName(frame.commandId), seq: frame.seqNum },
-            'ignoring an unsolicited frame from db_proxy_server',
-          ),
-        );
-        connections.push(connection);
-      }
+    super('db_proxy_server', poolOptions, (address) =>
+      Array.from({ length: connectionsPerServer }, (_, i) => `${formatAddress(address)}#${i}`),
+    );
+    for (const connection of this.connections) {
+      connection.on('unanswered', (commandId, answeredMeanwhile) =>
+        this.emit('unanswered', memberOf(connection), commandId, answeredMeanwhile),
+      );
     }
-    this.connections = connections;
   }
 
   /** Whether some connection is ready (not draining). */
@@ -116,34 +68,9 @@ export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
     try {
       await Promise.any(this.connections.map((c) => c.connect()));
     } catch (err) {
-      const error = poolUnavailable('db_proxy_server', this.connections);
+      const error = this.unavailable();
       throw new ConnectionError(error.code, error.message, { cause: err });
     }
-  }
-
-  /** Resolves when some connection is ready; rejects with POOL_UNAVAILABLE after `timeoutMs`. */
-  waitReady(timeoutMs: number): Promise<void> {
-    if (this.ready) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onStatus = () => {
-        if (!this.ready) return;
-        this.timers.clearTimeout(timer);
-        this.off('status', onStatus);
-        resolve();
-      };
-      const timer = this.timers.setTimeout(() => {
-        this.off('status', onStatus);
-        reject(poolUnavailable('db_proxy_server', this.connections));
-      }, timeoutMs);
-      this.on('status', onStatus);
-    });
-  }
-
-  /** Requests that got no reply in time, per server address, since the pool was created. */
-  unansweredByAddress(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const c of this.connections) out.set(c.address, (out.get(c.address) ?? 0) + c.unanswered);
-    return out;
   }
 
   /** How long no connection to this server (`host:port`) has been ready or draining; 0 while one is. */
@@ -162,21 +89,8 @@ export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
     body: BodyInput<C>,
     options: DbProxyRequestOptions<R>,
   ): Promise<BodyOf<R>> {
-    const conns = this.connections;
-    const n = conns.length;
-    const start = this.next;
-    this.next = (this.next + 1) % n;
     const only = options.address;
-    let best: TeamTalkConnection | undefined;
-    let anyReady = false;
-    for (let k = 0; k < n; k++) {
-      const c = conns[(start + k) % n]!;
-      if (c.status !== 'ready') continue;
-      if (only !== undefined && c.address !== only) continue;
-      anyReady = true;
-      if (c.inFlight >= c.maxInFlight) continue;
-      if (!best || c.inFlight < best.inFlight) best = c;
-    }
+    const { best, anyReady } = this.leastBusy(only);
     if (best) {
       const reply = best.request(commandId, body, options);
       // The pool just filled up: promise a 'drain', as a stream whose write() answered false would.
@@ -189,32 +103,34 @@ export class DbProxyPool extends EventEmitter<DbProxyPoolEvents> {
         new ConnectionError('POOL_BUSY', "every ready db_proxy_server connection has a full window; wait for 'drain'"),
       );
     }
-    if (only !== undefined) {
-      return Promise.reject(
-        poolUnavailable(
-          'db_proxy_server',
-          conns.filter((c) => c.address === only),
-        ),
-      );
-    }
-    return Promise.reject(poolUnavailable('db_proxy_server', conns));
+    return Promise.reject(
+      this.unavailable(only === undefined ? this.connections : this.connections.filter((c) => c.address === only)),
+    );
   }
 
-  /** Per-connection status, for metrics. */
-  status(): PoolMember[] {
-    return this.connections.map(memberOf);
-  }
-
-  /** Closes every connection (in-flight requests fail with CONN_CLOSED). Idempotent. */
-  close(): Promise<void> {
-    this.closing ??= Promise.allSettled(this.connections.map((c) => c.close())).then(() => {});
-    return this.closing;
-  }
-
-  private connectionDrained(): void {
+  protected drained(): void {
     if (this.needDrain && this.canRequest) {
       this.needDrain = false;
       this.emit('drain');
     }
+  }
+
+  /** The ready connection (to `only`, when given) with the fewest requests in flight; ties taken in turn. */
+  private leastBusy(only: string | undefined): { best: TeamTalkConnection | undefined; anyReady: boolean } {
+    const conns = this.connections;
+    const n = conns.length;
+    const start = this.next;
+    this.next = (this.next + 1) % n;
+    let best: TeamTalkConnection | undefined;
+    let anyReady = false;
+    for (let k = 0; k < n; k++) {
+      const c = conns[(start + k) % n]!;
+      if (c.status !== 'ready') continue;
+      if (only !== undefined && c.address !== only) continue;
+      anyReady = true;
+      if (c.inFlight >= c.maxInFlight) continue;
+      if (!best || c.inFlight < best.inFlight) best = c;
+    }
+    return { best, anyReady };
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The clock and timers a connection uses, injectable so tests can drive time by hand
- * (heartbeats, dead-peer detection, request timeouts, reconnect delays).
+ * The clock and timers a connection or a server of the sandbox uses, injectable so tests can drive
+ * time by hand (heartbeats, dead-peer detection, request timeouts, reconnect delays, reply delays).
  */
 import { performance } from 'node:perf_hooks';
 
@@ -12,7 +12,7 @@ export interface Timers {
   clearTimeout(handle: TimerHandle): void;
   setInterval(fn: () => void, ms: number): TimerHandle;
   clearInterval(handle: TimerHandle): void;
-  /** Milliseconds on a monotonic-enough clock; only differences are used. */
+  /** Milliseconds. Connections and pools only use differences; a peer that stamps times reads it as epoch time. */
   now(): number;
 }
 
@@ -24,3 +24,6 @@ export const systemTimers: Timers = {
   clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
   now: () => performance.now(),
 };
+
+/** Node's timers with `Date.now()`: for a peer that stamps wall-clock times (a message's create_time). */
+export const wallClockTimers: Timers = { ...systemTimers, now: () => Date.now() };

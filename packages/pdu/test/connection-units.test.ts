@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { PendingRequests, type PendingRequest } from '../src/connection-pending.ts';
 import { Keepalive } from '../src/connection-keepalive.ts';
 import { defaultRetryStrategy } from '@ttpush/pdu';
-import { FakeTimers } from './helpers/fake-timers.ts';
+import { FakeTimers } from '@ttpush/testkit';
 import { Prng } from './helpers/prng.ts';
 
 interface Outcome {

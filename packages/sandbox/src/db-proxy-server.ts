@@ -7,6 +7,7 @@
 import {
   CommandId,
   commandName,
+  debugEnabled,
   decodeBody,
   encodeBody,
   im,
@@ -19,7 +20,6 @@ import type { PeerConnection } from './peer-connection.ts';
 import { DelayQueue } from './delay-queue.ts';
 import { ConversationInFlight } from './in-flight.ts';
 import { shuffleInPlace, type RandomSource } from './random.ts';
-import { debugEnabled } from './logger.ts';
 import type { SandboxStore } from './store.ts';
 import { latestMsgId, messageList, storeMessage, type MessageContext } from './db-message-handlers.ts';
 import { changeMembers, createGroup, groupInfo } from './db-group-handlers.ts';

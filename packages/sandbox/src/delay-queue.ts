@@ -2,7 +2,7 @@
  * Items held until a due time, released in batches by one timer (not one timer per item):
  * the emulated database latency and the delay fault both go through it.
  */
-import type { SandboxTimers, TimerHandle } from './timers.ts';
+import type { Timers as SandboxTimers, TimerHandle } from '@ttpush/pdu';
 
 interface Entry<T> {
   due: number;

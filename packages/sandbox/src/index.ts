@@ -13,10 +13,6 @@ export { MsgServer, MAX_MSG_PER_SECOND, type MsgServerStats } from './msg-server
 export type { LinkStatus } from './upstream-link.ts';
 export type { ServerFault, StopReceiveOptions } from './peer-server.ts';
 export { SandboxStore, type StoredMessage, type GroupRecord, type CreateGroupInput } from './store.ts';
-export { silentLogger, type SandboxLogger } from './logger.ts';
-export { realTimers, type SandboxTimers, type TimerHandle } from './timers.ts';
-export { ManualTimers } from './manual-timers.ts';
 export { defaultTiming, type SandboxTiming } from './timing.ts';
 export { seededRandom, type RandomSource } from './random.ts';
 export { userIdFromLoginName, userInfoFor } from './user-validation.ts';
-export { RawClient, type FramePredicate } from './raw-client.ts';

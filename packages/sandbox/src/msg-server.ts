@@ -4,13 +4,12 @@
  * messages), and pushes messages to the logged-in connections of their users.
  */
 import type { Socket } from 'node:net';
-import { CommandId, decodeBody, encodeBody, encodeFrame, im, type Frame } from '@ttpush/pdu';
+import { CommandId, decodeBody, encodeBody, encodeFrame, frameBytes, im, type Frame } from '@ttpush/pdu';
 import { PeerServer, type PeerServerEvents, type PeerServerOptions } from './peer-server.ts';
 import { PeerConnection, type ConnectionHost } from './peer-connection.ts';
 import { DelayQueue } from './delay-queue.ts';
 import { UpstreamLink, type LinkStatus } from './upstream-link.ts';
 import { ATTACH_HANDLE, ATTACH_HANDLE_AND_PDU, decodeAttach, encodeAttach } from './msg-attach.ts';
-import { rawPdu } from './raw-frame.ts';
 import { userIdFromLoginName, userInfoFor } from './user-validation.ts';
 
 /** A connection may send this many MSG_DATA per second; the rest are silently discarded. */
@@ -171,7 +170,7 @@ export class MsgServer extends PeerServer<ClientConnection, MsgServerEvents> {
   private handleClientFrame(conn: ClientConnection, frame: Frame): void {
     switch (frame.commandId) {
       case CommandId.OTHER_HEARTBEAT:
-        conn.send(rawPdu(frame));
+        conn.send(frameBytes(frame));
         return;
       case CommandId.LOGIN_REQ_USERLOGIN:
         this.login(conn, frame);
@@ -437,7 +436,7 @@ export class MsgServer extends PeerServer<ClientConnection, MsgServerEvents> {
       return;
     }
     this.stats.routeMsgData++;
-    const pdu = rawPdu(frame);
+    const pdu = frameBytes(frame);
     if (isGroup(msg.msgType)) {
       this.askMembers(msg.fromUserId, msg.toSessionId, 0, Buffer.from(pdu));
       return;

@@ -3,15 +3,14 @@
  * last-heard / last-sent clock the heartbeat check reads, and in-flight accounting.
  */
 import type { Socket } from 'node:net';
-import { FrameDecoder, type Frame } from '@ttpush/pdu';
+import { FrameDecoder, type Frame, type Timers } from '@ttpush/pdu';
 import { OutputBuffer } from './output-buffer.ts';
-import type { SandboxTimers } from './timers.ts';
 
 /** Reading stops while this many bytes wait to be sent, until the socket drains (a client that does not read). */
 const WRITE_BACKLOG_LIMIT = 8 * 1024 * 1024;
 
 export interface ConnectionHost {
-  readonly timers: SandboxTimers;
+  readonly timers: Timers;
   /** Called for each whole frame; exceptions are caught and logged by the caller. */
   onFrame(conn: PeerConnection, frame: Frame): void;
   /** A framing fault: the connection is closed. */

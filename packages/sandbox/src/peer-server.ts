@@ -6,9 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { CommandId, DEFAULT_MAX_PDU_LENGTH, commandName, encodePdu, type Frame } from '@ttpush/pdu';
+import type { Logger, TimerHandle, Timers } from '@ttpush/pdu';
 import { PeerConnection, type ConnectionHost } from './peer-connection.ts';
-import type { SandboxLogger } from './logger.ts';
-import type { SandboxTimers, TimerHandle } from './timers.ts';
 import type { SandboxTiming } from './timing.ts';
 
 export interface ServerFault {
@@ -26,8 +25,8 @@ export interface StopReceiveOptions {
 export interface PeerServerOptions {
   host: string;
   port: number;
-  timers: SandboxTimers;
-  logger: SandboxLogger;
+  timers: Timers;
+  logger: Logger;
   timing: SandboxTiming;
   /** Largest PDU accepted; a longer length field is a framing fault. */
   maxPduLength?: number;
@@ -47,8 +46,8 @@ export abstract class PeerServer<
   E extends PeerServerEvents & Record<keyof E, unknown[]> = PeerServerEvents,
 > extends EventEmitter<E> {
   readonly host: string;
-  protected readonly timers: SandboxTimers;
-  protected readonly logger: SandboxLogger;
+  protected readonly timers: Timers;
+  protected readonly logger: Logger;
   protected readonly timing: SandboxTiming;
   protected readonly maxPduLength: number;
   /** Connections closed for a framing fault (a length under 16 or over the maximum). */

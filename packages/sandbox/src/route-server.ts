@@ -2,11 +2,10 @@
  * route_server emulated (notes §7): relays frames between its peers without decoding them,
  * records each peer's IMRoleSet, never answers a MSG_DATA. Only a framing fault closes a connection.
  */
-import { CommandId, decodeBody, type Frame } from '@ttpush/pdu';
+import { CommandId, decodeBody, frameBytes, type Frame } from '@ttpush/pdu';
 import { PeerServer, type PeerServerEvents, type PeerServerOptions } from './peer-server.ts';
 import { PeerConnection, type ConnectionHost } from './peer-connection.ts';
 import { DelayQueue } from './delay-queue.ts';
-import { rawPdu } from './raw-frame.ts';
 import type { Socket } from 'node:net';
 
 /** Re-sent to every other connection (notes §7). */
@@ -102,7 +101,7 @@ export class RouteServer extends PeerServer<RouteConnection, RouteEvents> {
       return;
     }
     this.stats.relayed++;
-    const relay: Relay = { from: conn, pdu: rawPdu(frame), toAll };
+    const relay: Relay = { from: conn, pdu: frameBytes(frame), toAll };
     if (this.fault.delayMs > 0) this.delayed.add(this.timers.now() + this.fault.delayMs, relay);
     else this.deliver(relay);
   }

@@ -2,13 +2,11 @@
  * startSandbox(): db_proxy_server, route_server and msg_server on real TCP ports, sharing one
  * in-memory store, with msg_server connected to the other two over the wire like the real one.
  */
-import { TeamTalkCipher } from '@ttpush/pdu';
+import { TeamTalkCipher, silentLogger, wallClockTimers, type Logger, type Timers } from '@ttpush/pdu';
 import { DbProxyServer, DEFAULT_MAX_CONTENT_CHARS } from './db-proxy-server.ts';
 import { RouteServer } from './route-server.ts';
 import { MsgServer } from './msg-server.ts';
 import { SandboxStore } from './store.ts';
-import { silentLogger, type SandboxLogger } from './logger.ts';
-import { realTimers, type SandboxTimers } from './timers.ts';
 import { defaultTiming, type SandboxTiming } from './timing.ts';
 import type { RandomSource } from './random.ts';
 
@@ -30,9 +28,9 @@ export interface SandboxOptions {
   /** The `content` column size (default 4096 base64 characters, i.e. 3068 plaintext bytes). */
   maxContentChars?: number;
   /** pino-compatible; default silent. */
-  logger?: SandboxLogger;
+  logger?: Logger;
   /** Injectable clock (heartbeats, timeouts, delays, reconnects, msg_server's create_time). */
-  timers?: SandboxTimers;
+  timers?: Timers;
   /** Overrides of the real servers' time constants (5 s heartbeat, 30 s timeout, ...). */
   timing?: Partial<SandboxTiming>;
   /** Randomness of db_proxy's reply order; pass seededRandom(n) for a reproducible order. */
@@ -57,7 +55,7 @@ export interface Sandbox {
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? silentLogger;
-  const timers = opts.timers ?? realTimers;
+  const timers = opts.timers ?? wallClockTimers;
   const timing: SandboxTiming = { ...defaultTiming, ...definedOnly(opts.timing ?? {}) };
   const base = { host, timers, logger, timing, maxPduLength: opts.maxPduLength };
   const store = new SandboxStore();

@@ -5,9 +5,8 @@
  */
 import { connect, type Socket } from 'node:net';
 import { CommandId, DEFAULT_MAX_PDU_LENGTH, FrameDecoder, commandName, encodePdu, type Frame } from '@ttpush/pdu';
+import type { Logger, TimerHandle, Timers } from '@ttpush/pdu';
 import { OutputBuffer } from './output-buffer.ts';
-import type { SandboxLogger } from './logger.ts';
-import type { SandboxTimers, TimerHandle } from './timers.ts';
 import type { SandboxTiming } from './timing.ts';
 
 export type LinkStatus = 'connecting' | 'ready' | 'draining' | 'closed';
@@ -16,8 +15,8 @@ export interface UpstreamLinkOptions {
   name: string;
   host: string;
   port: number;
-  timers: SandboxTimers;
-  logger: SandboxLogger;
+  timers: Timers;
+  logger: Logger;
   timing: SandboxTiming;
   onFrame: (frame: Frame) => void;
   maxPduLength?: number;

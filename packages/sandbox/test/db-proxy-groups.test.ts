@@ -4,8 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, decodeBody, encodeFrame, encodePdu, im, type Frame } from '@ttpush/pdu';
-import { pduVector } from '@ttpush/testkit';
-import type { RawClient } from '../src/index.ts';
+import { pduVector, type RawClient } from '@ttpush/testkit';
 import { sandboxFor } from './helpers/sandbox.ts';
 import { GROUP_TEXT, hex, msgData } from './helpers/messages.ts';
 

@@ -6,8 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, decodeBody, encodeFrame, encodePdu, im, type Frame } from '@ttpush/pdu';
-import { pduVector } from '@ttpush/testkit';
-import { ManualTimers, RawClient, REALISTIC_LATENCY, seededRandom } from '../src/index.ts';
+import { FakeTimers, RawClient, pduVector } from '@ttpush/testkit';
+import { REALISTIC_LATENCY, seededRandom } from '../src/index.ts';
 import { eventually, sandboxFor } from './helpers/sandbox.ts';
 import { hex, msgData, seqs } from './helpers/messages.ts';
 
@@ -21,7 +21,7 @@ const latestReq = (seq: number) =>
 
 describe('db_proxy connection life', () => {
   it('sends IMHeartBeat on a connection idle for 5 s', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers });
     const c = await connect(sandbox.dbProxy.port);
     await eventually(() => sandbox.dbProxy.connections === 2, 'the client to be accepted');
@@ -33,7 +33,7 @@ describe('db_proxy connection life', () => {
   });
 
   it('closes a connection silent for 30 s and keeps one that keeps talking', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers });
     const silent = await connect(sandbox.dbProxy.port);
     const talking = await connect(sandbox.dbProxy.port);
@@ -50,7 +50,7 @@ describe('db_proxy connection life', () => {
   });
 
   it('sends OTHER_STOP_RECV_PACKET to every connection, still answers requests in flight, then stops', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers });
     const db = sandbox.dbProxy;
     const a = await connect(db.port);
@@ -105,7 +105,7 @@ describe('db_proxy connection life', () => {
   });
 
   it('holds replies for delayMs under the delay fault', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers });
     const db = sandbox.dbProxy;
     const c = await connect(db.port);
@@ -146,7 +146,7 @@ describe('db_proxy connection life', () => {
   });
 
   it('store late: the row appears delayMs later, after the reply deadline, even when the connection is gone', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers });
     const db = sandbox.dbProxy;
     const c = await connect(db.port);
@@ -208,7 +208,7 @@ describe('db_proxy connection life', () => {
 
 describe('db_proxy observation and latency', () => {
   it('reports each request and the requests in flight per connection and per conversation', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers });
     const db = sandbox.dbProxy;
     const seen: [number, unknown][] = [];
@@ -238,7 +238,7 @@ describe('db_proxy observation and latency', () => {
   });
 
   it('delays each reply by up to reorderDelayMs and shuffles them', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers, reorderDelayMs: 50, random: seededRandom(3) });
     const db = sandbox.dbProxy;
     const c = await connect(db.port);
@@ -259,7 +259,7 @@ describe('db_proxy observation and latency', () => {
   });
 
   it('has a ~10 ms floor per reply and a ~2.8k/s ceiling in realistic mode', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers, realistic: true });
     const db = sandbox.dbProxy;
     const c = await connect(db.port);

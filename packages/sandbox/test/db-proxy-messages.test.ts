@@ -13,8 +13,8 @@ import {
   encryptedTextLength,
   type Frame,
 } from '@ttpush/pdu';
-import { pduVector } from '@ttpush/testkit';
-import { seededRandom, type RawClient } from '../src/index.ts';
+import { pduVector, type RawClient } from '@ttpush/testkit';
+import { seededRandom } from '../src/index.ts';
 import { sandboxFor } from './helpers/sandbox.ts';
 import { GROUP_TEXT, cipher, hex, msgData, seqs, textOfBytes, type MsgInput } from './helpers/messages.ts';
 

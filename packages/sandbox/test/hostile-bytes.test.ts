@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, DEFAULT_MAX_PDU_LENGTH, encodeFrame, encodePdu } from '@ttpush/pdu';
-import { RawClient, ROUTE_TO_OTHERS, seededRandom, type RandomSource } from '../src/index.ts';
+import { RawClient } from '@ttpush/testkit';
+import { ROUTE_TO_OTHERS, seededRandom, type RandomSource } from '../src/index.ts';
 import { sandboxFor } from './helpers/sandbox.ts';
 import { msgData } from './helpers/messages.ts';
 

@@ -6,8 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, decodeBody, encodeFrame, encodePdu, im, type Frame } from '@ttpush/pdu';
-import { pduVector } from '@ttpush/testkit';
-import { ManualTimers, MAX_MSG_PER_SECOND, type RawClient } from '../src/index.ts';
+import { FakeTimers, pduVector, type RawClient } from '@ttpush/testkit';
+import { MAX_MSG_PER_SECOND } from '../src/index.ts';
 import { eventually, sandboxFor } from './helpers/sandbox.ts';
 import { GROUP_TEXT, hex, msgData, seqs } from './helpers/messages.ts';
 
@@ -27,7 +27,7 @@ async function probe(c: RawClient, to: number, seq: number): Promise<void> {
 
 describe('msg_server logins', () => {
   it('answers a login byte for byte as the real msg_server does, user_info included', async (t) => {
-    const timers = new ManualTimers(RECORDED_SECOND * 1000);
+    const timers = new FakeTimers(RECORDED_SECOND * 1000);
     const { sandbox, connect } = await sandboxFor(t, { timers });
     const c = await connect(sandbox.msgServer.port);
     c.send(
@@ -92,7 +92,7 @@ describe('msg_server logins', () => {
 
 describe('msg_server client messages', () => {
   it('ACKs the sender and pushes to the recipient and the sender’s other connections, byte for byte', async (t) => {
-    const timers = new ManualTimers(RECORDED_SECOND * 1000);
+    const timers = new FakeTimers(RECORDED_SECOND * 1000);
     const { sandbox, connect, login } = await sandboxFor(t, { timers });
     // Eleven earlier messages between users 1 and 2 make the next msg_id 12, as in the recording.
     const db = await connect(sandbox.dbProxy.port);
@@ -132,7 +132,7 @@ describe('msg_server client messages', () => {
   });
 
   it('discards an empty text, a text to oneself, and more than 20 messages in one second', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, login } = await sandboxFor(t, { timers });
     const c = await login(1);
     c.send(CommandId.MSG_DATA, msgData({ from: 1, to: 2, msgData: Buffer.alloc(0) }), 1);
@@ -296,7 +296,7 @@ describe('msg_server groups', () => {
 
 describe('msg_server timeouts', () => {
   it('drops a PC client silent 120 s, a mobile one after 300 s, and a connection that never logs in after 15 s', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect, login } = await sandboxFor(t, { timers });
     const pc = await login(1);
     const mobile = await login(2, ANDROID);

@@ -4,26 +4,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandId, encodeFrame, encodePdu, type Frame } from '@ttpush/pdu';
-import { pduVector } from '@ttpush/testkit';
-import { ManualTimers, ROUTE_TO_OTHERS } from '../src/index.ts';
+import { CommandId, encodeFrame, encodePdu, frameBytes } from '@ttpush/pdu';
+import { FakeTimers, pduVector } from '@ttpush/testkit';
+import { ROUTE_TO_OTHERS } from '../src/index.ts';
 import { eventually, sandboxFor } from './helpers/sandbox.ts';
 import { hex, msgData } from './helpers/messages.ts';
 
 const SIGN_INFO_CHANGED = 0x0215;
-
-/** The exact bytes of a received frame, header fields as received. */
-function bytesOf(f: Frame): string {
-  const head = Buffer.alloc(16);
-  head.writeUInt32BE(16 + f.body.length, 0);
-  head.writeUInt16BE(f.version, 4);
-  head.writeUInt16BE(f.flag, 6);
-  head.writeUInt16BE(f.serviceId, 8);
-  head.writeUInt16BE(f.commandId, 10);
-  head.writeUInt16BE(f.seqNum, 12);
-  head.writeUInt16BE(f.reserved, 14);
-  return hex(Buffer.concat([head, f.body]));
-}
 
 describe('route_server', () => {
   it('re-sends MSG_DATA byte for byte to every other connection, never to the sender, and never answers', async (t) => {
@@ -71,7 +58,10 @@ describe('route_server', () => {
       a.sendRaw(pdu);
     }
     const got = await b.collect(ROUTE_TO_OTHERS.size);
-    assert.deepEqual(got.map(bytesOf), sent);
+    assert.deepEqual(
+      got.map((f) => hex(frameBytes(f))),
+      sent,
+    );
   });
 
   it('ignores commands it does not route', async (t) => {
@@ -120,7 +110,7 @@ describe('route_server', () => {
   });
 
   it('heartbeats an idle connection, closes a silent one after 30 s, and closes on a framing fault only that one', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, { timers });
     const a = await connect(sandbox.route.port);
     const b = await connect(sandbox.route.port);

@@ -4,9 +4,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { CommandId } from '@ttpush/pdu';
-import { freePort } from '@ttpush/testkit';
-import { RawClient, startSandbox, type SandboxLogger } from '../src/index.ts';
+import { CommandId, type Logger } from '@ttpush/pdu';
+import { RawClient, freePort } from '@ttpush/testkit';
+import { startSandbox } from '../src/index.ts';
 import { expectNoLeaks, sandboxFor } from './helpers/sandbox.ts';
 import { msgData } from './helpers/messages.ts';
 
@@ -71,7 +71,7 @@ describe('startSandbox', () => {
   it('logs stored messages with their decrypted text at debug level when given the aesKey', async (t) => {
     const lines: { obj: Record<string, unknown>; msg?: string }[] = [];
     const log = (obj: object, msg?: string) => lines.push({ obj: obj as Record<string, unknown>, msg });
-    const logger: SandboxLogger = { debug: log, info: log, warn: log, error: log };
+    const logger: Logger = { debug: log, info: log, warn: log, error: log };
     const { sandbox, connect } = await sandboxFor(t, { logger, aesKey: '12345678901234567890123456789012' });
     const c = await connect(sandbox.dbProxy.port);
     c.send(CommandId.MSG_DATA, msgData({ from: 1, to: 2, text: 'bonjour 你好' }), 1);

@@ -3,7 +3,8 @@
  * fails the test if a socket, server or timer it created is still alive afterwards.
  */
 import type { TestContext } from 'node:test';
-import { RawClient, startSandbox, type Sandbox, type SandboxOptions } from '../../src/index.ts';
+import { RawClient } from '@ttpush/testkit';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/index.ts';
 
 const TRACKED = ['TCPSocketWrap', 'TCPServerWrap', 'Timeout', 'Immediate'];
 
@@ -58,7 +59,7 @@ export async function sandboxFor(t: TestContext, opts: SandboxOptions = {}): Pro
     connect,
     login: async (userId, clientType) => {
       const c = await connect(sandbox.msgServer.port);
-      const res = await c.login(userId, clientType);
+      const res = await c.login(userId, clientType === undefined ? {} : { clientType });
       if (res.resultCode !== 0) throw new Error(`login as ${userId} refused: ${res.resultCode}`);
       return c;
     },

@@ -1,6 +1,7 @@
 /**
- * Timers driven by hand: nothing fires until `advance(ms)` moves the clock, then every due timer
- * fires in time order. Lets tests cross 30-second heartbeat windows without waiting for them.
+ * Timers driven by hand, for pdu connections and sandbox servers alike: nothing fires until
+ * `advance(ms)` moves the clock, then every timer that falls due on the way fires in due order (ties
+ * in the order they were set), with `now()` at its due time. Sockets stay real; only time is simulated.
  */
 import type { TimerHandle, Timers } from '@ttpush/pdu';
 
@@ -11,10 +12,17 @@ interface Entry {
   every: number | undefined;
 }
 
+/** 2026-01-01T00:00:00Z: an epoch time, so a server stamping create_time from `now()` stamps a real second. */
+const DEFAULT_START_MS = Date.UTC(2026, 0, 1);
+
 export class FakeTimers implements Timers {
-  private clock = 1_000_000;
+  private clock: number;
   private seq = 0;
   private readonly entries = new Map<number, Entry>();
+
+  constructor(startMs = DEFAULT_START_MS) {
+    this.clock = startMs;
+  }
 
   now(): number {
     return this.clock;
