@@ -13,11 +13,11 @@ import { RedisBatchService, RedisMessageService } from '@ttpush/api';
 import { BatchStore, LaneStore, RateLimitStore, ReconcilerStore } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
-import { TeamTalk } from '../src/teamtalk.ts';
-import { WorkerStats } from '../src/stats.ts';
-import { LaneProcessor } from '../src/lane-processor.ts';
-import { CHUNK_DEFAULTS, ChunkProcessor } from '../src/chunk-processor.ts';
-import { Reconciler } from '../src/reconciler.ts';
+import { TeamTalk } from '../apps/worker/src/teamtalk.ts';
+import { WorkerStats } from '../apps/worker/src/stats.ts';
+import { LaneProcessor } from '../apps/worker/src/lane-processor.ts';
+import { CHUNK_DEFAULTS, ChunkProcessor } from '../apps/worker/src/chunk-processor.ts';
+import { Reconciler } from '../apps/worker/src/reconciler.ts';
 
 const PREFIX = 'tslots';
 const silent = pino({ level: 'silent' });
