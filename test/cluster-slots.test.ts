@@ -3,12 +3,11 @@
 // reconciler and the rate limiter do their real work. A Redis Cluster refuses anything else (CROSSSLOT).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
-import { Keys, type ChunkJobData } from '@ttpush/contract';
+import { Keys } from '@ttpush/contract';
 import { RedisBatchService, RedisMessageService } from '@ttpush/api';
 import { BatchStore, LaneStore, RateLimitStore, ReconcilerStore } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
@@ -185,7 +184,7 @@ test('every script and MULTI of the api, the workers and BullMQ names keys of on
     });
     for (const chunk of [0, 1]) {
       const job = { id: `${id}.${chunk}`, data: { batch: id, chunk }, moveToDelayed: async () => undefined };
-      await chunks.process(job as unknown as Job<ChunkJobData>, 'token');
+      await chunks.process(job, 'token');
     }
     assert.equal((await batches.get(id))?.status, 'completed');
     const other = await batches.begin({ app: 'dev', header: { from: 21, text: 'other', priority: 'low' } });

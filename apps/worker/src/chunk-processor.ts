@@ -39,6 +39,8 @@ import { Slots } from './slots.ts';
 import type { RateThrottles } from './rate-throttles.ts';
 import type { WebhookEmitter } from './webhooks/emitter.ts';
 
+/** What the processor uses of a chunk job (BullMQ's Job has more): a test can hand it just this. */
+export type ChunkJob = Pick<Job<ChunkJobData>, 'id' | 'data' | 'moveToDelayed'>;
 export interface ChunkOptions {
   /** A message TeamTalk could not take for this long (from acceptance or send_at) fails as teamtalk_unavailable. */
   maxMessageAgeMs: number;
@@ -113,7 +115,7 @@ export class ChunkProcessor {
     this.sender = new ChunkSender(tt, stats, opts.window, opts.checkEvery, throttles);
   }
 
-  async process(job: Job<ChunkJobData>, token: string | undefined): Promise<string> {
+  async process(job: ChunkJob, token: string | undefined): Promise<string> {
     const data = job.data as Partial<ChunkJobData> | undefined;
     const id = data?.batch;
     const n = data?.chunk;
@@ -132,12 +134,12 @@ export class ChunkProcessor {
   }
 
   /** Puts the job back in BullMQ's delayed set until `at` (unix ms); BullMQ counts no attempt for it. */
-  private async later(job: Job<ChunkJobData>, token: string | undefined, at: number): Promise<never> {
+  private async later(job: ChunkJob, token: string | undefined, at: number): Promise<never> {
     await job.moveToDelayed(at, token);
     throw new DelayedError();
   }
 
-  private async run(job: Job<ChunkJobData>, token: string | undefined, id: string, n: number): Promise<string> {
+  private async run(job: ChunkJob, token: string | undefined, id: string, n: number): Promise<string> {
     const c = await this.batches.chunks.toSend(id, n);
     if (!c) return 'missing';
     const dueAt = c.sendAt ?? c.created;
@@ -212,7 +214,7 @@ export class ChunkProcessor {
   }
 
   private async sendChunk(
-    job: Job<ChunkJobData>,
+    job: ChunkJob,
     token: string | undefined,
     t: ChunkTarget,
     a: Attempt,

@@ -3,11 +3,11 @@
 // mid-flight, silent drops, refusals, deadlines, TeamTalk down past the max age, pause and cancel mid-chunk.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
-import { BatchKeys, DEFAULT_PARTITIONS, type BatchRecipient, type ChunkJobData, type Priority } from '@ttpush/contract';
+import { BatchKeys, DEFAULT_PARTITIONS, type BatchRecipient, type Priority } from '@ttpush/contract';
 import { BatchStore, LaneQueues } from '@ttpush/store';
 import { TenantKeys } from '@ttpush/contract';
 import { TeamTalkCipher } from '@ttpush/pdu';
@@ -15,7 +15,7 @@ import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 import { TeamTalk } from '../src/teamtalk.ts';
 import { WorkerStats } from '../src/stats.ts';
-import { CHUNK_DEFAULTS, ChunkProcessor, type ChunkOptions } from '../src/chunk-processor.ts';
+import { CHUNK_DEFAULTS, ChunkProcessor, type ChunkJob, type ChunkOptions } from '../src/chunk-processor.ts';
 import { RateThrottles } from '../src/rate-throttles.ts';
 import { uploadBatch } from './upload-batch.ts';
 
@@ -79,7 +79,7 @@ function throttles(): RateThrottles {
 }
 
 /** A job as BullMQ hands it to the processor; moveToDelayed records where it was sent. */
-function job(batch: string, chunk: number): { job: Job<ChunkJobData>; delayedUntil: number[] } {
+function job(batch: string, chunk: number): { job: ChunkJob; delayedUntil: number[] } {
   const delayedUntil: number[] = [];
   const j = {
     id: `${batch}.${chunk}`,
@@ -88,7 +88,7 @@ function job(batch: string, chunk: number): { job: Job<ChunkJobData>; delayedUnt
       delayedUntil.push(ts);
     },
   };
-  return { job: j as unknown as Job<ChunkJobData>, delayedUntil };
+  return { job: j, delayedUntil };
 }
 
 async function createBatch(
