@@ -61,7 +61,8 @@ export class DbThreadPool<T> {
     const max = opts.storeMs?.max ?? DEFAULT_THREAD_POOL.storeMs.max;
     const rate = opts.maxPerSecond ?? DEFAULT_THREAD_POOL.maxPerSecond;
     if (!(threads >= 1)) throw new RangeError(`thread pool: threads must be 1 or more, got ${opts.threads}`);
-    if (!(min >= 0 && max >= min)) throw new RangeError(`thread pool: store time must be 0 ≤ min ≤ max, got ${min}-${max}`);
+    if (!(min >= 0 && max >= min))
+      throw new RangeError(`thread pool: store time must be 0 ≤ min ≤ max, got ${min}-${max}`);
     if (!(rate >= 0)) throw new RangeError(`thread pool: maxPerSecond must be 0 or more, got ${rate}`);
     this.threads = threads;
     this.storeMs = { min, max };

@@ -44,7 +44,11 @@ describe('db_proxy thread-pool mode', () => {
       Array.from({ length: 60 }, (_, i) => i + 1),
       'each request answered once',
     );
-    assert.notDeepEqual(order, [...order].sort((a, b) => a - b), 'replies out of the order of the requests');
+    assert.notDeepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      'replies out of the order of the requests',
+    );
     for (const f of replies) assert.equal(decodeBody(CommandId.MSG_DATA, f.body).msgId, 1);
     assert.deepEqual(
       storedRecipients(sandbox.store.allMessages()),
