@@ -118,13 +118,18 @@ export class DbThreadPool<T> {
   }
 
   private finished(jobs: Job<T>[]): void {
-    for (const job of jobs) {
-      this.freeAt[job.thread] = job.done;
-      this.complete(job.item, job.thread);
-      if (this.queue.length > 0) this.take(job.thread, job.done);
-      else {
-        this.busy--;
-        this.idle.push(job.thread);
+    const now = this.timers.now();
+    // A thread that fell behind catches up here: the requests it takes that are already done complete in this same
+    // turn, not one per timer tick.
+    for (let batch = jobs; batch.length > 0; batch = this.running.takeDue(now)) {
+      for (const job of batch) {
+        this.freeAt[job.thread] = job.done;
+        this.complete(job.item, job.thread);
+        if (this.queue.length > 0) this.take(job.thread, job.done);
+        else {
+          this.busy--;
+          this.idle.push(job.thread);
+        }
       }
     }
     this.afterBatch();

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandId, decodeBody, encodePdu, type Frame } from '@ttpush/pdu';
-import { ManualTimers, seededRandom, startSandbox } from '../src/index.ts';
+import { ManualTimers, seededRandom, startSandbox, type SandboxTimers } from '../src/index.ts';
 import { eventually, sandboxFor } from './helpers/sandbox.ts';
 import { msgData, seqs } from './helpers/messages.ts';
 
@@ -112,6 +112,32 @@ describe('db_proxy thread-pool mode', () => {
     assert.ok(db.stats.replies <= 51, `${db.stats.replies} replies in 50 ms at 1000/s`);
     assert.ok(db.stats.replies >= 45, `${db.stats.replies} replies in 50 ms: the ceiling, not slower`);
     timers.advance(100);
+    assert.equal(db.stats.replies, 100);
+    await c.collect(100, isMsgData);
+  });
+
+  it('keeps its rate on a coarse clock: a late timer completes every request already done', async (t) => {
+    const manual = new ManualTimers();
+    // Timers that fire only on 10 ms ticks, as a busy event loop fires them late.
+    const timers: SandboxTimers = {
+      now: () => manual.now(),
+      setTimeout: (fn, ms) => manual.setTimeout(fn, Math.max(10, Math.ceil(ms / 10) * 10)),
+      clearTimeout: (h) => manual.clearTimeout(h),
+      setInterval: (fn, ms) => manual.setInterval(fn, ms),
+      clearInterval: (h) => manual.clearInterval(h),
+    };
+    const { sandbox, connect } = await sandboxFor(t, {
+      timers,
+      dbThreadPool: { threads: 1, storeMs: { min: 1, max: 1 } },
+    });
+    const db = sandbox.dbProxy;
+    const c = await connect(db.port);
+    c.sendRaw(burst(100));
+    await eventually(() => db.inFlight === 100, 'a hundred requests');
+    manual.advance(50);
+    // One thread at 1 ms: 50 done by 50 ms, however seldom the timer fires.
+    assert.equal(db.stats.replies, 50);
+    manual.advance(50);
     assert.equal(db.stats.replies, 100);
     await c.collect(100, isMsgData);
   });
