@@ -1,197 +1,105 @@
 /**
- * `npm run bench`: throughput and latency figures, printed as a table with ratios against baselines
- * measured in the same run. A script, not a test: it asserts nothing.
+ * `npm run bench`: throughput, latency, CPU and memory figures, printed as a table with each figure's ratio against
+ * a baseline measured in the same run and the target it is held to. A script, not a test: it asserts nothing.
  *
- *   0. sandbox ceiling: IMMsgData/s the sandbox db_proxy stores for a pipelined client
- *   3. single sends at 64 connections: bare Express 5 (baseline), POST /v1/messages (accepted/s, sent/s,
- *      p50/p99), and /query/SendSingleMessage answered synchronously
- *   5. peak RSS of api and worker
- *   1. raw ceiling: a minimal pipelined sender (no Redis, no HTTP) over as many db_proxy connections as ttpush
- *   2. fan-out: a 200,000-recipient NDJSON batch, accept to all stored, and its ratio to the raw ceiling
- *   4. alert latency: high-priority single messages sent while that batch drains
- *   5. also after a 1,000,000-recipient NDJSON upload
- *   6. single sends with no webhook endpoint and with one that never answers (a stack of its own)
+ *   npm run bench -- [--only SECTIONS] [--tree DIR]
+ *
+ * --only (or BENCH_ONLY) runs a comma-separated subset of the sections, in this order:
+ *   ceiling    the sandbox db_proxy's ceiling for a pipelined client
+ *   raw        the raw pipelined sender (no Redis, no HTTP) against the same sandbox
+ *   fanout     a 200,000-recipient batch (rate and CPU per message against raw), alert latency while it drains
+ *   big        a 1,000,000-recipient NDJSON upload, and the api's peak RSS through the batches
+ *   singles    the issue's load through POST /v1/messages: 3,000 sends at 64 keep-alive connections to new and to
+ *              5,000 existing conversations, against bare Express and the raw node:http + TeamTalk sender
+ *   query      the same load through /query/SendSingleMessage
+ *   sustained  bare Express, /v1 and /query for BENCH_SECONDS (default 10) each
+ *   redis      Redis bytes per queued and per retained finished message (a stack of its own)
+ *   realistic  singles and a 50,000-recipient batch against the sandbox db_proxy's thread-pool mode, as ratios of
+ *              the raw senders against the same mode (a stack of its own)
+ *   webhook    single sends with and without a webhook endpoint that never answers (a stack of its own)
+ * The peak RSS of the main stack's api and worker closes the sections that use it.
+ *
+ * --tree DIR (or BENCH_TREE) runs the api and the workers of another checkout of the project (e.g. an older commit,
+ * with its own node_modules); the bench, its baselines and the sandbox come from this tree: a before/after in one run.
  */
-import autocannon from 'autocannon';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { BENCH_KEY, peakRssMb, spawnNode, startStack, stop, waitFor } from './bench/stack.ts';
-import { closeLoad } from './bench/close-load.ts';
-import { rawCeiling } from './bench/raw-ceiling.ts';
-import { fanOut } from './bench/fan-out.ts';
-import { webhookHang } from './bench/webhook-hang.ts';
+import { parseArgs } from 'node:util';
+import { BenchContext } from './bench/context.ts';
+import { peakRssMb, ttpushTree } from './bench/stack.ts';
+import { rawPipelinedRows, sandboxCeiling } from './bench/sections/ceilings.ts';
+import { bigUploadRows, fanOutRows } from './bench/sections/fanout.ts';
+import { singlesRows } from './bench/sections/singles.ts';
+import { queryRows } from './bench/sections/query.ts';
+import { sustainedRows } from './bench/sections/sustained.ts';
+import { redisMemoryRows } from './bench/sections/redis-memory.ts';
+import { realisticRows } from './bench/sections/realistic.ts';
+import { webhookRows } from './bench/sections/webhook.ts';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = 64;
-const rows: [string, string, string][] = [];
-const row = (what: string, value: string, note = '') => {
-  rows.push([what, value, note]);
-  console.error(`  ${what}: ${value} ${note}`);
+const MAIN_STACK = ['raw', 'fanout', 'big', 'singles', 'query', 'sustained'];
+const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = {
+  ceiling: sandboxCeiling,
+  raw: rawPipelinedRows,
+  fanout: fanOutRows,
+  big: bigUploadRows,
+  singles: singlesRows,
+  query: queryRows,
+  sustained: sustainedRows,
+  rss: rssRows,
+  redis: redisMemoryRows,
+  realistic: realisticRows,
+  webhook: webhookRows,
 };
 
-function sandboxCeiling(): number {
-  const script = fileURLToPath(new URL('../packages/sandbox/test/bench/db-proxy-throughput.ts', import.meta.url));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--seconds', '5'], { encoding: 'utf8' });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-  return line ? (JSON.parse(line) as { repliesPerSecond: number }).repliesPerSecond : NaN;
-}
-
-interface Load {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  total: number;
-}
-
-async function load(url: string, body: (i: number) => string, headers: Record<string, string> = {}): Promise<Load> {
-  let i = 0;
-  const result = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    requests: [{ setupRequest: (req) => ({ ...req, body: body(i++) }) }],
+async function rssRows(ctx: BenchContext): Promise<void> {
+  const stack = await ctx.main();
+  ctx.report.add({
+    what: 'peak RSS api, whole run',
+    value: `${peakRssMb(stack.api.child.pid)} MB`,
+    note: 'high-water mark over every section on the main stack',
   });
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    total: result.requests.total,
-  };
+  ctx.report.add({
+    what: 'peak RSS worker',
+    value: `${peakRssMb(stack.workers[0]!.child.pid)} MB`,
+    target: '< 300 MB',
+    note: 'high-water mark over every section on the main stack',
+  });
 }
 
-async function queueDepth(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const m = /^ttpush_queue_depth (\d+)/m.exec(text);
-  return m ? Number(m[1]) : 0;
+function selected(): string[] {
+  const { values } = parseArgs({
+    options: { only: { type: 'string' }, tree: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.tree) process.env.BENCH_TREE = values.tree;
+  const only = values.only ?? process.env.BENCH_ONLY;
+  if (!only) return Object.keys(SECTIONS);
+  const wanted = only.split(',').map((s) => s.trim());
+  const unknown = wanted.filter((s) => !(s in SECTIONS));
+  if (unknown.length)
+    throw new Error(`--only: unknown ${unknown.join(', ')}; sections: ${Object.keys(SECTIONS).join(', ')}`);
+  // The RSS rows follow any section of the main stack.
+  if (wanted.some((s) => MAIN_STACK.includes(s))) wanted.push('rss');
+  return Object.keys(SECTIONS).filter((s) => wanted.includes(s));
 }
 
 async function main(): Promise<void> {
-  console.error(`ttpush bench: ${SECONDS} s per load, ${CONNECTIONS} connections (node ${process.version})`);
-
-  console.error('0. sandbox ceiling');
-  const ceiling = sandboxCeiling();
-  row('sandbox db_proxy ceiling', `${Math.round(ceiling)} msg/s`, '(target ≥ 150,000)');
-
-  console.error('3. single sends');
-  const bare = spawnNode('bare-express', [
-    '--import',
-    'tsx',
-    fileURLToPath(new URL('./bench/bare-express.ts', import.meta.url)),
-  ]);
-  await waitFor(() => bare.output.join('').includes('port'), 'bare express');
-  const barePort = (JSON.parse(bare.output.join('').split('\n')[0]!) as { port: number }).port;
-  const msgBody = (i: number) =>
-    JSON.stringify({ from: 1, to: { user: 1000 + (i % 50_000) }, content: `bench message ${i}` });
-  const baseline = await load(`http://127.0.0.1:${barePort}/v1/messages`, msgBody);
-  await stop(bare);
-  row(
-    'bare Express 5 (baseline)',
-    `${Math.round(baseline.rps)} req/s`,
-    `p50 ${baseline.p50} ms, p99 ${baseline.p99} ms`,
+  const sections = selected();
+  const ctx = new BenchContext(Number(process.env.BENCH_SECONDS ?? 10), 64);
+  const tree = ttpushTree();
+  console.error(
+    `ttpush bench: api and worker from ${tree.dir}; sections ${sections.join(', ')}; ${ctx.seconds} s per sustained load, ${ctx.connections} connections (node ${process.version})`,
   );
-
-  const stack = await startStack(1);
   try {
-    console.error('1. raw ceiling');
-    const raw = await rawCeiling(stack.ports.db, stack.ports.route, 2, 1000, 5);
-    row(
-      'raw pipelined ceiling (2 db_proxy connections)',
-      `${Math.round(raw)} msg/s`,
-      'no Redis, no HTTP: the comparison for fan-out',
-    );
-
-    console.error('2. fan-out, and 4. alert latency during it');
-    const fan = await fanOut(stack.url, 200_000, 100_000);
-    row(
-      'fan-out: 200,000-recipient batch',
-      `${Math.round(fan.rate)} msg/s`,
-      `accept to all stored and forwarded in ${fan.seconds.toFixed(1)} s; ratio ${(fan.rate / raw).toFixed(2)} of raw (target ≥ 100,000 msg/s and ≥ 0.6)`,
-    );
-    row(
-      'alert latency during the batch',
-      `p50 ${fan.alertP50} ms`,
-      `p99 ${fan.alertP99} ms over ${fan.alerts} high-priority alerts (target p99 < 200 ms)`,
-    );
-
-    console.error('5. a 1,000,000-recipient NDJSON upload');
-    const big = await fanOut(stack.url, 1_000_000, 3_000_000, 0);
-    row(
-      '1M-recipient NDJSON batch',
-      `${Math.round(big.rate)} msg/s`,
-      `upload ${big.uploadSeconds.toFixed(1)} s, sent in ${big.seconds.toFixed(1)} s`,
-    );
-    // Read before the HTTP loads below: those are measured by their own row, at the end of the run.
-    row(
-      'peak RSS api through the batches',
-      `${peakRssMb(stack.api.child.pid)} MB`,
-      'high-water mark from start through the 200k fan-out and the 1M upload and send (target < 250 MB)',
-    );
-
-    const t0 = Date.now();
-    const v1 = await load(`${stack.url}/v1/messages`, msgBody, { authorization: `Bearer ${BENCH_KEY}` });
-    await waitFor(async () => (await queueDepth(stack.url)) === 0, 'queue drained', 300_000);
-    // Batch chunks flush their counters asynchronously: count what this load accepted, timed to drained.
-    const sent = v1.total - v1.non2xx;
-    const sentRate = sent / ((Date.now() - t0) / 1000);
-    row(
-      'POST /v1/messages accepted',
-      `${Math.round(v1.rps)} req/s`,
-      `ratio ${(v1.rps / baseline.rps).toFixed(2)} of bare (target ≥ 0.7); p50 ${v1.p50} ms, p99 ${v1.p99} ms (target < 50); non-2xx ${v1.non2xx}`,
-    );
-    row('POST /v1/messages sent', `${Math.round(sentRate)} msg/s`, `${sent} sent, accept to drained`);
-
-    const legacyBody = (i: number) =>
-      JSON.stringify({
-        app_key: BENCH_KEY,
-        req_user_id: 2,
-        from_user_id: 2,
-        session_id: 100_000 + (i % 50_000),
-        msg: `legacy ${i}`,
-      });
-    const legacy = await closeLoad(
-      Number(new URL(stack.url).port),
-      '/query/SendSingleMessage',
-      legacyBody,
-      CONNECTIONS,
-      SECONDS,
-    );
-    row(
-      '/query/SendSingleMessage (synchronous)',
-      `${Math.round(legacy.rps)} req/s`,
-      `ratio ${(legacy.rps / baseline.rps).toFixed(2)} of bare (target ≥ 0.5); p50 ${legacy.p50} ms, p99 ${legacy.p99} ms`,
-    );
-
-    row(
-      'peak RSS api, whole run',
-      `${peakRssMb(stack.api.child.pid)} MB`,
-      'high-water mark including the 64-connection HTTP loads above',
-    );
-    row(
-      'peak RSS worker',
-      `${peakRssMb(stack.workers[0]!.child.pid)} MB`,
-      'high-water mark over the whole run (target < 300 MB)',
-    );
+    for (const name of sections) {
+      console.error(`${name}`);
+      await SECTIONS[name]!(ctx);
+      // The main stack is done: the sections after these rows run stacks of their own.
+      if (name === 'rss') await ctx.close();
+    }
   } finally {
-    await stack.close();
+    await ctx.close();
   }
-
-  console.error('6. single sends while a webhook endpoint never answers');
-  const hang = await webhookHang(20_000, CONNECTIONS);
-  row(
-    'sends with a hung webhook endpoint',
-    `${Math.round(hang.withHungEndpoint)} msg/s`,
-    `without an endpoint ${Math.round(hang.withoutEndpoint)} msg/s (mean of a run before and after; ratio ${(hang.withHungEndpoint / hang.withoutEndpoint).toFixed(2)}, target ≈ 1); ${hang.count} sends each, accept to drained`,
-  );
-
-  const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
-  console.log(`\n${'measure'.padEnd(w[0]!)} | ${'value'.padEnd(w[1]!)} | notes`);
-  console.log(`${'-'.repeat(w[0]!)}-|-${'-'.repeat(w[1]!)}-|------`);
-  for (const [a, b, c] of rows) console.log(`${a.padEnd(w[0]!)} | ${b.padEnd(w[1]!)} | ${c}`);
-  console.log();
+  ctx.report.print();
 }
 
 await main();

@@ -2,7 +2,10 @@
  * A load generator for the legacy API, which answers every request with `Connection:close` (as the old
  * http_msg_server did): each of `connections` loops opens a TCP connection, writes one POST, reads until the
  * server closes, and starts again. autocannon reconnects slowly after a server-side close, which measured
- * its own reconnect delay rather than the server; this measures the server.
+ * its own reconnect delay rather than the server; this measures the server. It asks for `Connection: close`
+ * itself, so a server that would keep the connection alive (a baseline) closes it as the legacy API does.
+ *
+ * It runs for `limit.seconds`, or until `limit.amount` requests were sent.
  */
 import { connect } from 'node:net';
 
@@ -19,12 +22,14 @@ export async function closeLoad(
   path: string,
   body: (i: number) => string,
   connections: number,
-  seconds: number,
+  limit: { seconds: number } | { amount: number },
 ): Promise<CloseLoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let i = 0;
-  const end = Date.now() + seconds * 1000;
+  const t0 = performance.now();
+  const end = 'seconds' in limit ? t0 + limit.seconds * 1000 : Infinity;
+  const amount = 'amount' in limit ? limit.amount : Infinity;
   const one = () =>
     new Promise<void>((resolve) => {
       const payload = body(i++);
@@ -43,16 +48,17 @@ export async function closeLoad(
         resolve();
       });
       sock.write(
-        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
       );
     });
   await Promise.all(
     Array.from({ length: connections }, async () => {
-      while (Date.now() < end) await one();
+      while (performance.now() < end && i < amount) await one();
     }),
   );
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN);
+  const seconds = (performance.now() - t0) / 1000;
   return { rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors, total: latencies.length };
 }

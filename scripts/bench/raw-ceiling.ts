@@ -1,7 +1,8 @@
 /**
  * The raw ceiling: a minimal pipelined PDU sender, no Redis and no HTTP. Over `connections` db_proxy connections
  * it keeps `window` IMMsgData in flight per connection (distinct user pairs, one text encrypted once) and forwards
- * every reply to route_server, for `seconds`. What ttpush's fan-out is compared with.
+ * every reply to route_server, for `seconds`. What ttpush's fan-out is compared with, in rate and in CPU time per
+ * message (this process's, which does nothing else meanwhile).
  */
 import { connect, type Socket } from 'node:net';
 import { CommandId, FrameDecoder, TeamTalkCipher, encodePdu, encodeFrame, im } from '@ttpush/pdu';
@@ -12,7 +13,7 @@ export async function rawCeiling(
   connections: number,
   window: number,
   seconds: number,
-): Promise<number> {
+): Promise<{ rate: number; cpuUsPerMsg: number }> {
   const cipher = new TeamTalkCipher('12345678901234567890123456789012');
   const msgData = Buffer.from(cipher.encryptToBase64('raw ceiling marketing text'), 'latin1');
   const open = (port: number) =>
@@ -62,9 +63,12 @@ export async function rawCeiling(
   }
   const start = Date.now();
   const startReplies = replies;
+  const cpu0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const rate = (replies - startReplies) / ((Date.now() - start) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const done = replies - startReplies;
+  const rate = done / ((Date.now() - start) / 1000);
   running = false;
   for (const s of [...socks, route]) s.destroy();
-  return rate;
+  return { rate, cpuUsPerMsg: (cpu.user + cpu.system) / done };
 }

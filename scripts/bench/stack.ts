@@ -1,11 +1,26 @@
-/** Starts the pieces a benchmark measures as separate processes: redis-server, the sandbox, api, workers. */
+/**
+ * Starts the pieces a benchmark measures as separate processes: redis-server, the sandbox, api, workers.
+ *
+ * BENCH_TREE=DIR runs the api and the workers of another checkout of the project (with its own node_modules), e.g.
+ * an older commit for a before/after comparison in one run; the sandbox always comes from this tree.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { RedisServer, freePort } from '@ttpush/testkit';
+import { redisPid } from './redis-info.ts';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/ttpush.mjs', import.meta.url));
 export const BENCH_KEY = 'bench-dev-key-0123456789';
+
+/** The checkout whose api and workers run: BENCH_TREE, or this one. */
+export function ttpushTree(): { dir: string; bin: string } {
+  const dir = resolve(process.env.BENCH_TREE || fileURLToPath(new URL('../..', import.meta.url)));
+  const bin = resolve(dir, 'packages/cli/bin/ttpush.mjs');
+  if (!existsSync(bin)) throw new Error(`BENCH_TREE: no ${bin}`);
+  return { dir, bin };
+}
 
 export interface Proc {
   name: string;
@@ -13,8 +28,12 @@ export interface Proc {
   output: string[];
 }
 
-export function spawnNode(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnNode(name: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Proc {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+  });
   const output: string[] = [];
   const keep = (d: Buffer) => {
     output.push(d.toString());
@@ -34,6 +53,21 @@ export async function waitFor(
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Messages queued and not yet finished, from the api's /metrics. */
+export async function queueDepth(url: string): Promise<number> {
+  const m = /^ttpush_queue_depth (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text());
+  return m ? Number(m[1]) : 0;
+}
+
+/** Resolves once the queue is empty, polling every 20 ms (a 3,000-message load drains in about a second). */
+export async function drained(url: string, timeoutMs = 600_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while ((await queueDepth(url)) !== 0) {
+    if (Date.now() > end) throw new Error('timed out waiting for the queue to drain');
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -65,10 +99,21 @@ export interface Stack {
   workers: Proc[];
   url: string;
   ports: { db: number; route: number; msg: number; http: number };
+  /** api, workers and redis-server: whose CPU time a message costs. */
+  pids: number[];
   close(): Promise<void>;
 }
 
-export async function startStack(workers = 1, extraEnv: Record<string, string> = {}): Promise<Stack> {
+export interface StackOptions {
+  workers?: number;
+  env?: Record<string, string>;
+  /** More `ttpush sandbox` flags, e.g. ['--db-pool']. */
+  sandboxArgs?: string[];
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const { workers = 1, env: extraEnv = {}, sandboxArgs = [] } = opts;
+  const tree = ttpushTree();
   const redis = await RedisServer.start();
   const [db, route, msg, http] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const sandbox = spawnNode('sandbox', [
@@ -82,6 +127,7 @@ export async function startStack(workers = 1, extraEnv: Record<string, string> =
     String(msg),
     '--log-level',
     'warn',
+    ...sandboxArgs,
   ]);
   await waitFor(() => sandbox.output.join('').includes(String(msg)), 'sandbox');
   const env = {
@@ -94,10 +140,12 @@ export async function startStack(workers = 1, extraEnv: Record<string, string> =
     TTPUSH_LOG_LEVEL: 'warn',
     ...extraEnv,
   };
-  const api = spawnNode('api', [BIN, 'api'], env);
-  const ws = Array.from({ length: workers }, (_, i) => spawnNode(`worker${i}`, [BIN, 'worker'], env));
+  const api = spawnNode('api', [tree.bin, 'api'], env, tree.dir);
+  const ws = Array.from({ length: workers }, (_, i) => spawnNode(`worker${i}`, [tree.bin, 'worker'], env, tree.dir));
   const url = `http://127.0.0.1:${http}`;
   await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => null))?.ok === true, 'api and worker ready');
+  const pids = [api, ...ws].map((p) => p.child.pid!);
+  pids.push(await redisPid(redis.port));
   return {
     redis,
     sandbox,
@@ -105,6 +153,7 @@ export async function startStack(workers = 1, extraEnv: Record<string, string> =
     workers: ws,
     url,
     ports: { db, route, msg, http },
+    pids,
     async close() {
       await Promise.all([api, ...ws].map(stop));
       await stop(sandbox);

@@ -10,7 +10,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { BENCH_KEY, startStack, waitFor } from './stack.ts';
+import { BENCH_KEY, drained, startStack } from './stack.ts';
 
 export interface WebhookHangResult {
   count: number;
@@ -24,11 +24,6 @@ export interface WebhookHangResult {
   hungAttempts: number;
   /** Webhook deliveries still pending when the second run drained (the first page: at most 200). */
   undelivered: number;
-}
-
-async function queueDepth(url: string): Promise<number> {
-  const m = /^ttpush_queue_depth (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text());
-  return m ? Number(m[1]) : 0;
 }
 
 async function sendAll(url: string, count: number, connections: number, offset: number): Promise<number> {
@@ -47,7 +42,7 @@ async function sendAll(url: string, count: number, connections: number, offset: 
       }
     }),
   );
-  await waitFor(async () => (await queueDepth(url)) === 0, 'queue drained', 600_000);
+  await drained(url);
   return count / ((Date.now() - t0) / 1000);
 }
 
@@ -62,7 +57,7 @@ export async function webhookHang(count = 20_000, connections = 64): Promise<Web
     s.resume();
   });
   await new Promise<void>((ok) => hung.listen(0, '127.0.0.1', ok));
-  const stack = await startStack(1, { TTPUSH_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32' });
+  const stack = await startStack({ env: { TTPUSH_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32' } });
   try {
     // A warm-up run first: the first sends pay for JIT and connection set-up.
     await sendAll(stack.url, Math.min(2000, Math.ceil(count / 5)), connections, 500_000);

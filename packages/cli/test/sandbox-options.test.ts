@@ -19,6 +19,7 @@ test('sandbox options: defaults are the stock ports on 127.0.0.1', () => {
     reorderDelayMs: 0,
     realistic: false,
     parkedThreads: 0,
+    dbThreadPool: undefined,
     logLevel: 'info',
     json: false,
   });
@@ -47,6 +48,32 @@ test('sandbox options: every flag is read', () => {
   assert.equal(options.parkedThreads, 1);
   assert.equal(options.logLevel, 'debug');
   assert.equal(options.json, true);
+});
+
+test('sandbox options: --db-pool and its settings', () => {
+  const pool = (argv: string[]) => {
+    const options = parseSandboxArgs(argv);
+    assert.ok(options !== 'help');
+    return options.dbThreadPool;
+  };
+  assert.deepEqual(pool(['--db-pool']), { threads: 4, storeMs: { min: 0.3, max: 3 }, maxPerSecond: 0 });
+  assert.deepEqual(pool(['--db-pool', '--db-threads=8', '--db-store-ms=1-2.5', '--db-max-rate=3000']), {
+    threads: 8,
+    storeMs: { min: 1, max: 2.5 },
+    maxPerSecond: 3000,
+  });
+  assert.equal(pool(['--db-threads=8']), undefined, 'settings without --db-pool: answers at once');
+  const options = parseSandboxArgs(['--db-pool', '--db-threads=8', '--parked-threads=6']);
+  assert.ok(options !== 'help');
+  assert.equal(options.parkedThreads, 6, 'of the pool threads');
+  const cases: [string[], RegExp][] = [
+    [['--db-pool', '--db-threads=0'], /--db-threads/],
+    [['--db-pool', '--db-store-ms=3-1'], /--db-store-ms must be MIN-MAX/],
+    [['--db-pool', '--db-max-rate=x'], /--db-max-rate/],
+    [['--db-pool', '--parked-threads=5'], /--parked-threads/],
+    [['--db-pool', '--realistic'], /exclude each other/],
+  ];
+  for (const [argv, message] of cases) assert.throws(() => parseSandboxArgs(argv), message, argv.join(' '));
 });
 
 test('sandbox options: bad values name the flag, and a bad key is never echoed', () => {

@@ -104,7 +104,20 @@ export interface Config {
   dataDir: string;
   /** TTPUSH_SANDBOX_PORTS: the sandbox TeamTalk's ports under `ttpush start`; 0 takes a free one. */
   sandboxPorts: { db: number; route: number; msg: number };
+  /**
+   * TTPUSH_SANDBOX_DBPROXY and its settings: how the sandbox db_proxy under `ttpush start` answers. undefined: at once
+   * (the default); else through a pool of worker threads like the real server.
+   */
+  sandboxDbPool: SandboxDbPool | undefined;
   embedded: { redis: boolean; teamtalk: boolean };
+}
+
+export interface SandboxDbPool {
+  threads: number;
+  /** Store time of one request, in ms: uniformly in [min, max]. */
+  storeMs: { min: number; max: number };
+  /** Requests per second over all threads; 0: no ceiling but the threads'. */
+  maxPerSecond: number;
 }
 
 /** The public stock key of TeamTalk's sample configs: fine for tests, never for production. */
@@ -209,6 +222,16 @@ export const VARIABLES = {
     '10600,8200,8000',
     'db_proxy,route,msg_server ports of the sandbox TeamTalk that `ttpush start` runs (0: a free port)',
   ],
+  TTPUSH_SANDBOX_DBPROXY: [
+    'fast',
+    "how that sandbox's db_proxy answers: fast (at once) or pool (a pool of worker threads like the real server's, each free thread taking a random queued request for a store time: replies out of order, a few ms each)",
+  ],
+  TTPUSH_SANDBOX_DB_THREADS: ['4', 'pool mode: worker threads of the sandbox db_proxy (1 to 64)'],
+  TTPUSH_SANDBOX_DB_STORE_MS: [
+    '0.3-3',
+    'pool mode: store time of one request in ms, MIN-MAX (uniform) or one number (e.g. 0.3-3, 2)',
+  ],
+  TTPUSH_SANDBOX_DB_MAX_RATE: ['0', 'pool mode: ceiling over all threads in requests per second (0: none)'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 type VarName = keyof typeof VARIABLES;
@@ -380,6 +403,33 @@ function sandboxPorts(src: Source): Config['sandboxPorts'] {
   return { db: ports[0]!, route: ports[1]!, msg: ports[2]! };
 }
 
+/** A store-time range in ms, 'MIN-MAX' or one number; undefined when `text` is not one (or MIN > MAX, or > 60 s). */
+export function parseMsRange(text: string): { min: number; max: number } | undefined {
+  const m = /^(\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const min = Number(m[1]);
+  const max = m[2] === undefined ? min : Number(m[2]);
+  return min <= max && max <= 60_000 ? { min, max } : undefined;
+}
+
+function sandboxDbPool(src: Source): Config['sandboxDbPool'] {
+  const mode = src.TTPUSH_SANDBOX_DBPROXY?.trim() || 'fast';
+  if (mode !== 'fast' && mode !== 'pool') {
+    fail('TTPUSH_SANDBOX_DBPROXY', `is '${mode}'`, 'use fast (answers at once) or pool (a pool of worker threads)');
+  }
+  const rangeRaw = src.TTPUSH_SANDBOX_DB_STORE_MS?.trim() || '0.3-3';
+  const storeMs = parseMsRange(rangeRaw);
+  if (!storeMs) {
+    fail('TTPUSH_SANDBOX_DB_STORE_MS', `is '${rangeRaw}'`, 'give MIN-MAX in ms, MIN ≤ MAX ≤ 60000, e.g. 0.3-3');
+  }
+  const pool = {
+    threads: int(src, 'TTPUSH_SANDBOX_DB_THREADS', 4, 1, 64),
+    storeMs,
+    maxPerSecond: int(src, 'TTPUSH_SANDBOX_DB_MAX_RATE', 0, 0, 10_000_000),
+  };
+  return mode === 'pool' ? pool : undefined;
+}
+
 /**
  * Reads the configuration from `env` (default process.env) and the optional TTPUSH_CONFIG_FILE.
  * `stdoutIsTTY` (default: whether process.stdout is a terminal) chooses the log format when TTPUSH_LOG_FORMAT is unset.
@@ -528,6 +578,7 @@ export function loadConfig(env: Source = process.env, opts: { stdoutIsTTY?: bool
     logFormat,
     dataDir,
     sandboxPorts: sandboxPorts(src),
+    sandboxDbPool: sandboxDbPool(src),
     embedded,
   };
 }

@@ -205,6 +205,33 @@ test('TTPUSH_DATA_DIR defaults to .ttpush; TTPUSH_SANDBOX_PORTS takes three port
   }
 });
 
+test('TTPUSH_SANDBOX_DBPROXY: fast by default; pool takes threads, a store-time range and a ceiling', () => {
+  assert.equal(loadConfig({}).sandboxDbPool, undefined);
+  assert.equal(loadConfig({ TTPUSH_SANDBOX_DB_THREADS: '8' }).sandboxDbPool, undefined, 'settings alone: still fast');
+  assert.deepEqual(loadConfig({ TTPUSH_SANDBOX_DBPROXY: 'pool' }).sandboxDbPool, {
+    threads: 4,
+    storeMs: { min: 0.3, max: 3 },
+    maxPerSecond: 0,
+  });
+  assert.deepEqual(
+    loadConfig({
+      TTPUSH_SANDBOX_DBPROXY: 'pool',
+      TTPUSH_SANDBOX_DB_THREADS: '2',
+      TTPUSH_SANDBOX_DB_STORE_MS: '5',
+      TTPUSH_SANDBOX_DB_MAX_RATE: '3000',
+    }).sandboxDbPool,
+    { threads: 2, storeMs: { min: 5, max: 5 }, maxPerSecond: 3000 },
+  );
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ TTPUSH_SANDBOX_DBPROXY: 'slow' }, /TTPUSH_SANDBOX_DBPROXY is 'slow': use fast/],
+    [{ TTPUSH_SANDBOX_DB_THREADS: '0' }, /TTPUSH_SANDBOX_DB_THREADS is 0, out of range/],
+    [{ TTPUSH_SANDBOX_DB_STORE_MS: '3-1' }, /TTPUSH_SANDBOX_DB_STORE_MS is '3-1': give MIN-MAX/],
+    [{ TTPUSH_SANDBOX_DB_STORE_MS: 'fast' }, /TTPUSH_SANDBOX_DB_STORE_MS is 'fast'/],
+    [{ TTPUSH_SANDBOX_DB_MAX_RATE: '-1' }, /TTPUSH_SANDBOX_DB_MAX_RATE is '-1', not a whole number/],
+  ];
+  for (const [env, message] of bad) assert.throws(() => loadConfig(env), message, JSON.stringify(env));
+});
+
 test('input limits and record retention: defaults, durations, and a bad value named with its fix', () => {
   const c = loadConfig({});
   assert.equal(c.recordTtlMs, 7 * 86_400_000);

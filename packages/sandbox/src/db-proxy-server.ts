@@ -2,7 +2,8 @@
  * db_proxy_server emulated over the real wire protocol (notes §6, §10). Requests are decoded on
  * arrival and handled by an emulated thread pool: everything that arrived in one event-loop turn
  * is handled in a random order (so msg_ids are allocated and replies sent out of order), after an
- * optional random delay per request, or the real server's latency in realistic mode.
+ * optional random delay per request, or the real server's latency in realistic mode. In thread-pool mode
+ * (`threadPool`) a pool of worker threads takes requests at random instead, each for a store time.
  */
 import {
   CommandId,
@@ -19,6 +20,7 @@ import { PeerServer, type PeerServerEvents, type PeerServerOptions, type ServerF
 import type { PeerConnection } from './peer-connection.ts';
 import { DelayQueue } from './delay-queue.ts';
 import { ConversationInFlight } from './in-flight.ts';
+import { DbThreadPool, type ThreadPoolOptions } from './db-thread-pool.ts';
 import { shuffleInPlace, type RandomSource } from './random.ts';
 import type { SandboxStore } from './store.ts';
 import { latestMsgId, messageList, storeMessage, type MessageContext } from './db-message-handlers.ts';
@@ -40,6 +42,11 @@ export interface DbProxyOptions extends PeerServerOptions {
   /** Max random delay per request before it is handled (0: none, but a burst is still shuffled). */
   reorderDelayMs?: number;
   realistic?: boolean;
+  /**
+   * Thread-pool mode: requests wait in one queue for a pool of worker threads, each free thread taking a random one
+   * and holding it for a store time (see db-thread-pool.ts). Not with `realistic`.
+   */
+  threadPool?: ThreadPoolOptions;
   maxContentChars?: number;
   /** Only to show decrypted text in debug logs. */
   cipher?: TeamTalkCipher;
@@ -49,7 +56,9 @@ export interface DbProxyOptions extends PeerServerOptions {
  * db_proxy_server's own faults, beside the switches every server has (noReply, delayMs).
  * - Parked threads (notes §10): the real server hands each request to a random thread of its pool; a thread parked
  *   for ever never answers nor stores what it gets, while the others keep answering. `threads` (default 4) hidden
- *   threads, `parkedThreads` of them parked: that share of requests of every kind vanishes, at random.
+ *   threads, `parkedThreads` of them parked: that share of requests of every kind vanishes, at random. In
+ *   thread-pool mode the pool's threads are the threads (`threads` is ignored): a parked one keeps taking requests,
+ *   holds each for its store time, and neither stores nor answers any.
  * - Store late: a share of IMMsgData (`storeLate.share`, default 1) is held `storeLate.delayMs` before it is stored
  *   and answered, as by a thread stuck in a slow query: with a delay longer than the client's reply timeout the
  *   client gives up first, and the row appears after that.
@@ -175,6 +184,7 @@ export class DbProxyServer extends PeerServer<PeerConnection, DbProxyEvents> {
   private threads = 4;
   private parkedThreads = 0;
   private storeLate: { share: number; delayMs: number } | undefined;
+  private readonly pool: DbThreadPool<PendingRequest> | undefined;
 
   constructor(opts: DbProxyOptions) {
     super('db_proxy', opts);
@@ -186,12 +196,28 @@ export class DbProxyServer extends PeerServer<PeerConnection, DbProxyEvents> {
     this.ctx = { store: opts.store, maxContentChars: opts.maxContentChars ?? DEFAULT_MAX_CONTENT_CHARS };
     this.debug = debugEnabled(opts.logger);
     this.delayed = new DelayQueue(this.timers, (items) => this.releaseDelayed(items));
+    if (opts.threadPool) {
+      if (this.realistic) throw new RangeError('db_proxy: realistic mode and thread-pool mode exclude each other');
+      this.pool = new DbThreadPool(
+        opts.threadPool,
+        this.timers,
+        this.random,
+        (req, thread) => this.completeInPool(req, thread),
+        () => this.store.endBatch(),
+      );
+    }
+  }
+
+  /** Thread-pool mode's settings, or undefined in the default mode. */
+  get threadPool(): Required<ThreadPoolOptions> | undefined {
+    const p = this.pool;
+    return p && { threads: p.threads, storeMs: { ...p.storeMs }, maxPerSecond: p.maxPerSecond };
   }
 
   /** Sets every fault switch at once (`setFault({})` clears them), db_proxy's own included. */
   override setFault(fault: DbProxyFault): void {
     super.setFault(fault);
-    const threads = Math.max(1, Math.floor(fault.threads ?? 4));
+    const threads = this.pool?.threads ?? Math.max(1, Math.floor(fault.threads ?? 4));
     this.threads = threads;
     this.parkedThreads = Math.min(threads, Math.max(0, Math.floor(fault.parkedThreads ?? 0)));
     const late = fault.storeLate;
@@ -275,6 +301,7 @@ export class DbProxyServer extends PeerServer<PeerConnection, DbProxyEvents> {
     for (const req of this.pending) this.drop(req);
     this.pending = [];
     this.delayed.clear();
+    this.pool?.clear();
     this.perConversation.clear();
     this.inFlightNow = 0;
   }
@@ -295,7 +322,7 @@ export class DbProxyServer extends PeerServer<PeerConnection, DbProxyEvents> {
         this.drop(req);
         continue;
       }
-      if (this.parkedThreads > 0 && Math.floor(this.random() * this.threads) < this.parkedThreads) {
+      if (!this.pool && this.parkedThreads > 0 && Math.floor(this.random() * this.threads) < this.parkedThreads) {
         this.stats.parked++;
         this.logger.debug(
           { server: this.name, conn: req.conn.id, command: commandName(req.commandId), seq: req.seqNum },
@@ -321,14 +348,32 @@ export class DbProxyServer extends PeerServer<PeerConnection, DbProxyEvents> {
       else batch[immediate++] = req;
     }
     batch.length = immediate;
-    this.handleBatch(batch);
+    if (this.pool) for (let i = 0; i < immediate; i++) this.pool.submit(batch[i]!);
+    else this.handleBatch(batch);
     batch.length = 0;
   };
 
-  /** Requests released by the delay queue together: handled in a random order too. */
+  /** Requests released by the delay queue together: handled in a random order too (or queued for the pool). */
   private releaseDelayed(batch: PendingRequest[]): void {
+    if (this.pool) {
+      for (const req of batch) this.pool.submit(req);
+      return;
+    }
     shuffleInPlace(batch, this.random);
     this.handleBatch(batch);
+  }
+
+  /** Thread-pool mode: `thread` is done with `req`; parked threads are the first `parkedThreads`. */
+  private completeInPool(req: PendingRequest, thread: number): void {
+    if (thread < this.parkedThreads) {
+      this.stats.parked++;
+      this.logger.debug(
+        { server: this.name, conn: req.conn.id, command: commandName(req.commandId), seq: req.seqNum, thread },
+        'db_proxy: request held by a parked thread: never answered',
+      );
+      this.drop(req);
+    } else if (this.fault.noReply) this.drop(req);
+    else this.execute(req);
   }
 
   /** Handles requests "concurrently": one batch is one window for the relation race of notes §10. */

@@ -32,6 +32,13 @@ export class DelayQueue<T> {
     if (due < this.timerDue) this.arm();
   }
 
+  /** Removes and returns every item due at `now` or before, in due order, without waiting for the timer. */
+  takeDue(now: number): T[] {
+    const due: T[] = [];
+    while (this.heap.length > 0 && this.heap[0]!.due <= now) due.push(this.pop().item);
+    return due;
+  }
+
   /** Drops everything and the timer. */
   clear(): void {
     this.heap = [];
@@ -55,9 +62,7 @@ export class DelayQueue<T> {
   private fire(): void {
     this.timer = undefined;
     this.timerDue = Infinity;
-    const now = this.timers.now();
-    const due: T[] = [];
-    while (this.heap.length > 0 && this.heap[0]!.due <= now) due.push(this.pop().item);
+    const due = this.takeDue(this.timers.now());
     this.arm();
     if (due.length > 0) this.release(due);
   }

@@ -8,6 +8,7 @@ export {
   type DbProxyEvents,
   type RequestInfo,
 } from './db-proxy-server.ts';
+export { DbThreadPool, DEFAULT_THREAD_POOL, type ThreadPoolOptions } from './db-thread-pool.ts';
 export { RouteServer, ROUTE_TO_ALL, ROUTE_TO_OTHERS, type RouteRole, type RouteStats } from './route-server.ts';
 export { MsgServer, MAX_MSG_PER_SECOND, type MsgServerStats } from './msg-server.ts';
 export type { LinkStatus } from './upstream-link.ts';

@@ -9,6 +9,7 @@ import { MsgServer } from './msg-server.ts';
 import { SandboxStore } from './store.ts';
 import { defaultTiming, type SandboxTiming } from './timing.ts';
 import type { RandomSource } from './random.ts';
+import type { ThreadPoolOptions } from './db-thread-pool.ts';
 
 export interface SandboxOptions {
   /** Default 127.0.0.1. */
@@ -25,6 +26,12 @@ export interface SandboxOptions {
   reorderDelayMs?: number;
   /** The real server's ~10 ms per-reply floor and ~2.8k msgs/s ceiling (notes §10). */
   realistic?: boolean;
+  /**
+   * db_proxy's thread-pool mode (not with `realistic`): a pool of worker threads, each free one taking a random queued
+   * request and holding it for a store time, replies in completion order; `{}` takes the defaults (4 threads,
+   * 0.3 to 3 ms, no ceiling). Default: off.
+   */
+  dbThreadPool?: ThreadPoolOptions;
   /** The `content` column size (default 4096 base64 characters, i.e. 3068 plaintext bytes). */
   maxContentChars?: number;
   /** pino-compatible; default silent. */
@@ -70,6 +77,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     random: opts.random,
     reorderDelayMs: opts.reorderDelayMs,
     realistic: opts.realistic,
+    threadPool: opts.dbThreadPool,
     maxContentChars: opts.maxContentChars ?? DEFAULT_MAX_CONTENT_CHARS,
     cipher: opts.aesKey ? new TeamTalkCipher(opts.aesKey) : undefined,
   });

@@ -75,12 +75,14 @@ async function serve(
         groups,
         reorderDelayMs: options.reorderDelayMs,
         realistic: options.realistic,
+        dbThreadPool: options.dbThreadPool,
         logger,
       });
     } catch (err) {
       process.stderr.write(`ttpush sandbox: ${startFailureText(err, options)}\n`);
       return 2;
     }
+    // In thread-pool mode the pool's threads are the threads: `threads` is ignored.
     if (options.parkedThreads > 0) sandbox.dbProxy.setFault({ threads: 4, parkedThreads: options.parkedThreads });
     const ports = { db: sandbox.dbProxy.port, route: sandbox.route.port, msg: sandbox.msgServer.port };
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;

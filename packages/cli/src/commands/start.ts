@@ -214,6 +214,7 @@ export async function run(argv: string[]): Promise<number> {
         routePort: ports.route,
         msgPort: ports.msg,
         aesKey: config.aesKey,
+        dbThreadPool: config.sandboxDbPool,
         logger: logger.child({ role: 'sandbox' }),
       });
       cleanups.push(() => sandbox.close());
@@ -224,6 +225,11 @@ export async function run(argv: string[]): Promise<number> {
           '',
           '*** No TeamTalk configured (TTPUSH_DB_PROXY_ADDRS / TTPUSH_ROUTE_ADDRS unset): running the SANDBOX TeamTalk.',
           `*** db_proxy_server 127.0.0.1:${sandbox.dbProxy.port}  route_server 127.0.0.1:${sandbox.route.port}  msg_server 127.0.0.1:${sandbox.msgServer.port}`,
+          ...(config.sandboxDbPool
+            ? [
+                `*** db_proxy answers through ${config.sandboxDbPool.threads} worker threads, ${config.sandboxDbPool.storeMs.min}-${config.sandboxDbPool.storeMs.max} ms per request (TTPUSH_SANDBOX_DBPROXY=pool).`,
+              ]
+            : []),
           '*** Messages go to an in-memory emulation, not to a real TeamTalk. Watch them arrive with:',
           `***   npx ttpush listen --server 127.0.0.1:${sandbox.msgServer.port} --user 2 --password any`,
           '',

@@ -1,6 +1,7 @@
 /**
  * The options of `ttpush sandbox`, read and checked once from the command line.
  */
+import { parseMsRange } from '@ttpush/config';
 import { parseFlags, parseInteger, parsePort, UsageError } from '../args.ts';
 import { STOCK_AES_KEY } from '../listen/options.ts';
 
@@ -22,8 +23,16 @@ options:
   --reorder-ms N     delay db_proxy replies by up to N ms so they come back out of order,
                      as the real server's thread pool does (default 0)
   --realistic        behave like the real servers where they are sloppy (see the sandbox docs)
-  --parked-threads N park N of db_proxy's 4 hidden threads (0-4, default 0), as the real server's
-                     bug does under concurrent group sends: about N in 4 requests never answered
+  --parked-threads N park N of db_proxy's 4 hidden threads (0-4, default 0; with --db-pool, of its
+                     --db-threads), as the real server's bug does under concurrent group sends: about
+                     N in 4 requests never answered
+  --db-pool          db_proxy answers through a pool of worker threads, as the real server does: each
+                     free thread takes a random queued request and holds it for a store time, so
+                     replies come back in completion order (not with --realistic)
+  --db-threads N     --db-pool's worker threads (1-64, default 4)
+  --db-store-ms R    --db-pool's store time of one request in ms: MIN-MAX, uniform, or one number
+                     (default 0.3-3)
+  --db-max-rate N    --db-pool's ceiling over all threads, requests per second (default 0: none)
   --log-level L      ${LOG_LEVELS.join(', ')} (default info); logs go to stderr
   --json             also print a one-line JSON summary of the addresses, for scripts
   -h, --help         show this help
@@ -41,6 +50,8 @@ export interface SandboxCommandOptions {
   readonly realistic: boolean;
   /** db_proxy threads parked for ever, of 4 (notes §10). */
   readonly parkedThreads: number;
+  /** db_proxy's thread-pool mode (--db-pool), or undefined for answers at once. */
+  readonly dbThreadPool: { threads: number; storeMs: { min: number; max: number }; maxPerSecond: number } | undefined;
   readonly logLevel: LogLevel;
   readonly json: boolean;
 }
@@ -57,6 +68,10 @@ export function parseSandboxArgs(argv: string[]): SandboxCommandOptions | 'help'
     'reorder-ms': { type: 'string', default: '0' },
     realistic: { type: 'boolean', default: false },
     'parked-threads': { type: 'string', default: '0' },
+    'db-pool': { type: 'boolean', default: false },
+    'db-threads': { type: 'string', default: '4' },
+    'db-store-ms': { type: 'string', default: '0.3-3' },
+    'db-max-rate': { type: 'string', default: '0' },
     'log-level': { type: 'string', default: 'info' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
@@ -72,6 +87,14 @@ export function parseSandboxArgs(argv: string[]): SandboxCommandOptions | 'help'
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   }
   if (values.host === '') throw new UsageError('--host must not be empty');
+  const threads = parseInteger(values['db-threads'], '--db-threads', { min: 1, max: 64 });
+  const storeMs = parseMsRange(values['db-store-ms']);
+  if (!storeMs) {
+    throw new UsageError(`--db-store-ms must be MIN-MAX in ms (MIN ≤ MAX ≤ 60000), got '${values['db-store-ms']}'`);
+  }
+  const maxPerSecond = parseInteger(values['db-max-rate'], '--db-max-rate', { min: 0, max: 10_000_000 });
+  const dbPool = values['db-pool'];
+  if (dbPool && values.realistic) throw new UsageError('--db-pool and --realistic exclude each other');
   return {
     host: values.host,
     dbPort: parsePort(values['db-port'], '--db-port'),
@@ -81,7 +104,8 @@ export function parseSandboxArgs(argv: string[]): SandboxCommandOptions | 'help'
     groupsFile: values.groups,
     reorderDelayMs: parseInteger(values['reorder-ms'], '--reorder-ms', { min: 0, max: 60_000 }),
     realistic: values.realistic,
-    parkedThreads: parseInteger(values['parked-threads'], '--parked-threads', { min: 0, max: 4 }),
+    parkedThreads: parseInteger(values['parked-threads'], '--parked-threads', { min: 0, max: dbPool ? threads : 4 }),
+    dbThreadPool: dbPool ? { threads, storeMs, maxPerSecond } : undefined,
     logLevel,
     json: values.json,
   };
