@@ -5,8 +5,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandId, decodeBody, encodePdu, type Frame } from '@ttpush/pdu';
-import { ManualTimers, seededRandom, startSandbox, type SandboxTimers } from '../src/index.ts';
+import { CommandId, decodeBody, encodePdu, type Frame, type Timers } from '@ttpush/pdu';
+import { FakeTimers } from '@ttpush/testkit';
+import { seededRandom, startSandbox } from '../src/index.ts';
 import { eventually, sandboxFor } from './helpers/sandbox.ts';
 import { msgData, seqs } from './helpers/messages.ts';
 
@@ -26,7 +27,7 @@ function storedRecipients(rows: { to: number }[]): number[] {
 
 describe('db_proxy thread-pool mode', () => {
   it('answers in completion order, out of the order of the requests, and stores each request exactly once', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, {
       timers,
       random: seededRandom(7),
@@ -58,7 +59,7 @@ describe('db_proxy thread-pool mode', () => {
   });
 
   it('holds each request for its store time and at most `threads` at once', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, {
       timers,
       dbThreadPool: { threads: 2, storeMs: { min: 10, max: 10 } },
@@ -80,7 +81,7 @@ describe('db_proxy thread-pool mode', () => {
   });
 
   it('never answers sooner than the shortest store time', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, {
       timers,
       random: seededRandom(3),
@@ -98,7 +99,7 @@ describe('db_proxy thread-pool mode', () => {
   });
 
   it('keeps to the ceiling over all threads', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, {
       timers,
       dbThreadPool: { threads: 4, storeMs: { min: 1, max: 1 }, maxPerSecond: 1000 },
@@ -117,9 +118,9 @@ describe('db_proxy thread-pool mode', () => {
   });
 
   it('keeps its rate on a coarse clock: a late timer completes every request already done', async (t) => {
-    const manual = new ManualTimers();
+    const manual = new FakeTimers();
     // Timers that fire only on 10 ms ticks, as a busy event loop fires them late.
-    const timers: SandboxTimers = {
+    const timers: Timers = {
       now: () => manual.now(),
       setTimeout: (fn, ms) => manual.setTimeout(fn, Math.max(10, Math.ceil(ms / 10) * 10)),
       clearTimeout: (h) => manual.clearTimeout(h),
@@ -143,7 +144,7 @@ describe('db_proxy thread-pool mode', () => {
   });
 
   it('a parked thread keeps taking requests and neither stores nor answers any', async (t) => {
-    const timers = new ManualTimers();
+    const timers = new FakeTimers();
     const { sandbox, connect } = await sandboxFor(t, {
       timers,
       random: seededRandom(11),
