@@ -25,6 +25,7 @@ import {
   LaneQueues,
   MessageStore,
   ServiceUnavailableError,
+  StatsStore,
   toView,
   type ListPage,
   type ListQuery,
@@ -72,6 +73,7 @@ export class RedisMessageService implements MessageService {
   private readonly store: MessageStore;
   readonly queues: LaneQueues;
   private readonly done: DoneChannel;
+  private readonly statsStore: StatsStore;
   private readonly waiters = new Map<string, Set<() => void>>();
   private pendingAdds: { conv: string; priority: keyof typeof JOB_PRIORITY }[] = [];
   private adding: Promise<void> = Promise.resolve();
@@ -79,6 +81,7 @@ export class RedisMessageService implements MessageService {
   constructor(opts: RedisMessageServiceOptions) {
     const keys = new Keys(opts.prefix, opts.partitions ?? DEFAULT_PARTITIONS);
     this.store = new MessageStore(opts.redis, keys, { recordTtlMs: opts.recordTtlMs });
+    this.statsStore = new StatsStore(opts.redis, opts.prefix);
     // Queue errors surface per call as ServiceUnavailableError.
     this.queues = new LaneQueues(opts.queueConnection, opts.prefix, keys.partitions);
     this.done = new DoneChannel(opts.subscriber, keys, (id) => this.wake(id));
@@ -235,7 +238,7 @@ export class RedisMessageService implements MessageService {
 
   /** Worker counters flushed to Redis (P:stats), for the API's /metrics. */
   stats(): Promise<Record<string, number>> {
-    return this.store.counters();
+    return this.statsStore.read();
   }
 
   async close(): Promise<void> {

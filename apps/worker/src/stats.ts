@@ -1,10 +1,10 @@
 /**
- * Worker counters, flushed to Redis (store StatsWriter, P:stats) once a second so that any API process can serve
+ * Worker counters, flushed to Redis (store StatsStore, P:stats) once a second so that any API process can serve
  * cluster-wide /metrics: messages sent, failed by code, accept-to-stored latency buckets; and, with them, the
  * newest failed messages for the console (recent-failures.ts).
  */
 import { FAILURE_CODES, LATENCY_BUCKETS_MS, RECENT_FAILURES, type FailureExample } from '@ttpush/contract';
-import type { StatsWriter } from '@ttpush/store';
+import type { StatsStore } from '@ttpush/store';
 
 export class WorkerStats {
   private counts = new Map<string, number>();
@@ -46,7 +46,7 @@ export class WorkerStats {
     this.add(`webhook:${outcome}`);
   }
 
-  async flush(writer: StatsWriter): Promise<void> {
+  async flush(writer: StatsStore): Promise<void> {
     if (this.readBackFound) this.add('read_back_found', this.readBackFound);
     if (this.routeUnavailable) this.add('route_unavailable', this.routeUnavailable);
     if (this.resent) this.add('resent_after_silence', this.resent);

@@ -11,7 +11,7 @@ import {
   LaneQueues,
   LaneStore,
   ReconcilerStore,
-  StatsWriter,
+  StatsStore,
   WorkerRegistry,
   consumerRedis,
   redisTarget,
@@ -58,7 +58,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   }
   // The heartbeat (read by /readyz, healthcheck, the doctor and the other workers' in-flight share) and counters.
   const registry = new WorkerRegistry(redis, config.redisPrefix);
-  const statsWriter = new StatsWriter(redis, config.redisPrefix);
+  const statsWriter = new StatsStore(redis, config.redisPrefix);
   const teamtalk = new TeamTalk(config, log);
   teamtalk.start().catch((err: unknown) => log.warn({ err }, 'TeamTalk not reachable yet; retrying in the background'));
 

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RECENT_FAILURES, parseFailureExamples, recentFailuresKey } from '@ttpush/contract';
-import { StatsWriter } from '@ttpush/store';
+import { StatsStore } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { WorkerStats } from '../src/stats.ts';
 
@@ -23,7 +23,7 @@ after(async () => {
 
 test('failed messages are listed newest first beside their counters; a failure without an id is only counted', async () => {
   const stats = new WorkerStats();
-  const writer = new StatsWriter(redis, 'a');
+  const writer = new StatsStore(redis, 'a');
   stats.failed('teamtalk_rejected', 'msg_1');
   stats.failed('expired', 'msg_2');
   stats.failed('expired');
@@ -50,7 +50,7 @@ test('failed messages are listed newest first beside their counters; a failure w
 
 test(`the list keeps the newest ${RECENT_FAILURES}`, async () => {
   const stats = new WorkerStats();
-  const writer = new StatsWriter(redis, 'b');
+  const writer = new StatsStore(redis, 'b');
   for (let i = 0; i < RECENT_FAILURES + 50; i++) stats.failed('expired', `msg_${i}`);
   await stats.flush(writer);
   stats.failed('expired', 'msg_last');

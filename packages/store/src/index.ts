@@ -24,7 +24,6 @@ export * from './messages/lane-store.ts';
 export * from './messages/reconciler-store.ts';
 export * from './messages/done-channel.ts';
 export * from './workers.ts';
-export * from './stats-writer.ts';
 export * from './batches/batch-upload-types.ts';
 export * from './batches/batch-codec.ts';
 export * from './batches/batch-view.ts';

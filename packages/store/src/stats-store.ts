@@ -48,6 +48,7 @@ export class StatsStore {
    * the caller keeps its counts for the next flush.
    */
   async flush(counts: ReadonlyMap<string, number>, examples: readonly FailureExample[]): Promise<void> {
+    if (counts.size === 0 && examples.length === 0) return;
     const pipe = this.redis.pipeline();
     for (const [f, n] of counts) pipe.hincrby(this.key, f, n);
     if (examples.length > 0) {

@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import {
-  BatchKeys,
+  BATCH_FIELDS,
   eventIdOf,
   newDeliveryId,
   type AnyWebhookEvent,
@@ -19,14 +19,13 @@ import {
   type FailureCode,
 } from '@ttpush/contract';
 import {
-  BatchStore,
   toBatchView,
   toView,
+  type BatchStore,
   type DeliveryQueue,
   type MessageRecord,
   type NewDelivery,
 } from '@ttpush/store';
-import type { Redis } from 'ioredis';
 import type { SubscriptionCache } from './subscription-cache.ts';
 
 export type MessageOutcome =
@@ -48,8 +47,7 @@ export class WebhookEmitter {
   constructor(
     private readonly queue: DeliveryQueue,
     private readonly subs: SubscriptionCache,
-    private readonly redis: Redis,
-    private readonly batchKeys: BatchKeys,
+    private readonly batches: BatchStore,
     private readonly log: Logger,
   ) {}
 
@@ -74,13 +72,14 @@ export class WebhookEmitter {
   /** A batch finished: reads it once (its app and callback_url) and emits batch.completed. */
   async batchCompleted(id: string): Promise<void> {
     if (!this.subs.loaded) await this.subs.ready;
-    const h = await new BatchStore(this.redis, this.batchKeys.prefix).hash(id);
-    const app = h.app ?? '';
+    const h = await this.batches.hash(id);
+    const app = h[BATCH_FIELDS.app] ?? '';
+    const callbackUrl = h[BATCH_FIELDS.callbackUrl] || null;
     const endpoints = this.subs.endpoints(app, 'batch.completed');
-    if (endpoints.length === 0 && !h.cb) return;
+    if (endpoints.length === 0 && !callbackUrl) return;
     const view = toBatchView(id, h);
     if (!view) return;
-    this.add(app, 'batch.completed', id, Date.now(), view, endpoints, h.cb || null);
+    this.add(app, 'batch.completed', id, Date.now(), view, endpoints, callbackUrl);
   }
 
   /** Tells the app's other endpoints that one was disabled. */

@@ -2,8 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { BatchKeys } from '@ttpush/contract';
-import { DeliveryQueue, WebhookStore, consumerRedis, redisTarget } from '@ttpush/store';
+import { BatchStore, DeliveryQueue, WebhookStore, consumerRedis, redisTarget } from '@ttpush/store';
 import { UrlPolicy } from '@ttpush/config';
 import type { WorkerStats } from '../stats.ts';
 import { SubscriptionCache } from './subscription-cache.ts';
@@ -26,7 +25,7 @@ export function startWebhooks(config: Config, redis: Redis, stats: WorkerStats, 
   const store = new WebhookStore(conn, config.redisPrefix);
   const queue = new DeliveryQueue(conn, config.redisPrefix);
   const subs = new SubscriptionCache(store, subscriber, log);
-  const emitter = new WebhookEmitter(queue, subs, redis, new BatchKeys(config.redisPrefix), log);
+  const emitter = new WebhookEmitter(queue, subs, new BatchStore(redis, config.redisPrefix), log);
   const deliverer = new WebhookDeliverer(
     queue,
     store,

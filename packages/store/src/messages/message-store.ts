@@ -1,7 +1,7 @@
 /**
  * The api's side of message data in Redis: accepting and cancelling messages (Lua scripts message-accept and
  * message-cancel, atomic against the workers), reading records, pages of them, the queue depth, the workers'
- * counters and heartbeats. Every method throws ServiceUnavailableError when Redis fails.
+ * heartbeats. Every method throws ServiceUnavailableError when Redis fails.
  */
 import type { Redis } from 'ioredis';
 import { MESSAGE_FIELDS as F, type Keys, type MessageStatus, type Owner } from '@ttpush/contract';
@@ -158,12 +158,6 @@ export class MessageStore {
   async queueDepth(): Promise<number> {
     const depths = await this.run(() => Promise.all(this.keys.all.map((p) => this.redis.get(this.keys.depth(p)))));
     return depths.reduce((sum, d) => sum + Number(d ?? 0), 0);
-  }
-
-  /** The counters workers flush to P:stats (sent, failed by code, latency buckets). */
-  async counters(): Promise<Record<string, number>> {
-    const h = await this.run(() => this.redis.hgetall(this.keys.stats));
-    return Object.fromEntries(Object.entries(h).map(([name, v]) => [name, Number(v)]));
   }
 
   /** The workers with a heartbeat within LIVE_HEARTBEAT_MS, with their state. */
