@@ -1,24 +1,13 @@
 // The in-flight gate and this worker's share of the total, counted from the heartbeat registry in a real Redis.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { WorkerRegistry } from '@ttpush/store';
-import { RedisServer } from '@ttpush/testkit';
+import { useRedis } from '@ttpush/testkit';
 import { InFlightGate, InFlightShare } from '../src/in-flight-gate.ts';
 
-let server: RedisServer;
-let redis: Redis;
+const r = useRedis();
 const log = pino({ level: 'silent' });
-
-before(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-});
-after(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
 
 test('the gate never lets more than its capacity through, and hands places over in order', async () => {
   const gate = new InFlightGate(2);
@@ -71,21 +60,21 @@ test('a smaller capacity holds new requests until enough have ended; capacity 0 
 test("a worker's share is floor(total / live workers), and a newcomer waits before taking it", async () => {
   const key = 'g1:workers';
   const now = Date.now();
-  await redis.zadd(key, now, 'a', now, 'b', now - 60_000, 'dead');
-  const share = new InFlightShare(new WorkerRegistry(redis, 'g1'), 'b', 9, new InFlightGate(0), log);
+  await r.redis.zadd(key, now, 'a', now, 'b', now - 60_000, 'dead');
+  const share = new InFlightShare(new WorkerRegistry(r.redis, 'g1'), 'b', 9, new InFlightGate(0), log);
   await share.refresh(now);
   assert.equal(share.gate.size, 0, 'just registered: the others may not have shrunk yet');
   await share.refresh(now + 1000);
   assert.equal(share.gate.size, 0);
   await share.refresh(now + 3000);
   assert.equal(share.gate.size, 4, 'two live workers (the dead one is not counted): floor(9 / 2)');
-  await redis.zadd(key, now + 3000, 'c');
+  await r.redis.zadd(key, now + 3000, 'c');
   await share.refresh(now + 4000);
   assert.equal(share.gate.size, 3);
 });
 
 test('an unregistered worker keeps share 0', async () => {
-  const share = new InFlightShare(new WorkerRegistry(redis, 'g2'), 'x', 8, new InFlightGate(0), log);
+  const share = new InFlightShare(new WorkerRegistry(r.redis, 'g2'), 'x', 8, new InFlightGate(0), log);
   await share.refresh(Date.now() + 10_000);
   assert.equal(share.gate.size, 0);
 });

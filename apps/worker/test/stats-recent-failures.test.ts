@@ -1,36 +1,24 @@
-// The worker's stats flush also writes the console's recent failures (real redis-server): newest first,
+// The worker's stats flush also writes the console's recent failures (real redis-r.server): newest first,
 // capped, in the stats key's Cluster slot, and a failure without an id only counted.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
 import { RECENT_FAILURES, parseFailureExamples, recentFailuresKey } from '@ttpush/contract';
 import { StatsStore } from '@ttpush/store';
-import { RedisServer } from '@ttpush/testkit';
+import { useRedis } from '@ttpush/testkit';
 import { WorkerStats } from '../src/stats.ts';
 
-let server: RedisServer;
-let redis: Redis;
-
-before(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-});
-
-after(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
+const r = useRedis();
 
 test('failed messages are listed newest first beside their counters; a failure without an id is only counted', async () => {
   const stats = new WorkerStats();
-  const writer = new StatsStore(redis, 'a');
+  const writer = new StatsStore(r.redis, 'a');
   stats.failed('teamtalk_rejected', 'msg_1');
   stats.failed('expired', 'msg_2');
   stats.failed('expired');
   await stats.flush(writer);
   stats.failed('not_stored', 'msg_3');
   await stats.flush(writer);
-  const list = parseFailureExamples(await redis.lrange(recentFailuresKey('a:stats'), 0, -1));
+  const list = parseFailureExamples(await r.redis.lrange(recentFailuresKey('a:stats'), 0, -1));
   assert.deepEqual(
     list.map((e) => [e.id, e.code]),
     [
@@ -41,7 +29,7 @@ test('failed messages are listed newest first beside their counters; a failure w
   );
   assert.match(list[1]!.message, /deadline/);
   assert.ok(Math.abs(list[0]!.at - Date.now()) < 60_000);
-  assert.deepEqual(await redis.hgetall('a:stats'), {
+  assert.deepEqual(await r.redis.hgetall('a:stats'), {
     'failed:teamtalk_rejected': '1',
     'failed:expired': '2',
     'failed:not_stored': '1',
@@ -50,12 +38,12 @@ test('failed messages are listed newest first beside their counters; a failure w
 
 test(`the list keeps the newest ${RECENT_FAILURES}`, async () => {
   const stats = new WorkerStats();
-  const writer = new StatsStore(redis, 'b');
+  const writer = new StatsStore(r.redis, 'b');
   for (let i = 0; i < RECENT_FAILURES + 50; i++) stats.failed('expired', `msg_${i}`);
   await stats.flush(writer);
   stats.failed('expired', 'msg_last');
   await stats.flush(writer);
-  const ids = (await redis.lrange(recentFailuresKey('b:stats'), 0, -1)).map((l) => JSON.parse(l).id);
+  const ids = (await r.redis.lrange(recentFailuresKey('b:stats'), 0, -1)).map((l) => JSON.parse(l).id);
   assert.equal(ids.length, RECENT_FAILURES);
   assert.equal(ids[0], 'msg_last');
   assert.equal(ids[1], `msg_${RECENT_FAILURES + 49}`);

@@ -1,25 +1,14 @@
 // Token buckets in a real redis-server: refill, burst, partial blocks, the wait they answer.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
-import { RedisServer } from '@ttpush/testkit';
+import { useRedis } from '@ttpush/testkit';
 import { LocalTokens, RateLimitStore, appRateLimit } from '../src/index.ts';
 
-let server: RedisServer;
-let redis: Redis;
-
-before(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-});
-after(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
+const r = useRedis();
 
 test('a full bucket grants its burst, then refuses with the wait for one token', async () => {
   // 1 token per 10 s: no refill to speak of while the test runs.
-  const b = new RateLimitStore(redis, 't1').appBucket('crm', 0.1, 5);
+  const b = new RateLimitStore(r.redis, 't1').appBucket('crm', 0.1, 5);
   for (let i = 0; i < 5; i++) assert.deepEqual(await b.take(1), { granted: 1, waitMs: 0 });
   const refused = await b.take(1);
   assert.equal(refused.granted, 0);
@@ -27,13 +16,13 @@ test('a full bucket grants its burst, then refuses with the wait for one token',
 });
 
 test('a block takes what is there when at least min is, and never more than the burst', async () => {
-  const b = new RateLimitStore(redis, 't2').teamtalkBucket(0.1, 10);
+  const b = new RateLimitStore(r.redis, 't2').teamtalkBucket(0.1, 10);
   assert.deepEqual(await b.take(64, 1), { granted: 10, waitMs: 0 });
   assert.equal((await b.take(64, 1)).granted, 0);
 });
 
 test('the bucket refills at its rate', async () => {
-  const b = new RateLimitStore(redis, 't3').teamtalkBucket(50, 5);
+  const b = new RateLimitStore(r.redis, 't3').teamtalkBucket(50, 5);
   assert.equal((await b.take(5)).granted, 5);
   const refused = await b.take(5);
   assert.equal(refused.granted, 0);
@@ -42,7 +31,7 @@ test('the bucket refills at its rate', async () => {
 });
 
 test('LocalTokens spends one Redis block locally and waits for the next', async () => {
-  const b = new RateLimitStore(redis, 't4').teamtalkBucket(20, 4);
+  const b = new RateLimitStore(r.redis, 't4').teamtalkBucket(20, 4);
   const local = new LocalTokens(b, 64);
   const first = local.take();
   assert.ok(first instanceof Promise, 'the first token needs a round trip');
@@ -53,7 +42,7 @@ test('LocalTokens spends one Redis block locally and waits for the next', async 
   assert.ok(next instanceof Promise);
   await next;
   // Redis saw exactly the tokens handed out: the burst of 4, then at least one refilled.
-  const left = Number(await redis.hget('t4:rl:teamtalk', 't'));
+  const left = Number(await r.redis.hget('t4:rl:teamtalk', 't'));
   assert.ok(left < 1, `tokens left ${left}`);
 });
 
@@ -72,16 +61,16 @@ test("an app's limit comes from its key; the dev key's from TTPUSH_DEV_RATE_LIMI
 });
 
 test('take answers the tokens granted or the wait, on the bucket its name keys, which expires once full again', async () => {
-  const store = new RateLimitStore(redis, 't5');
+  const store = new RateLimitStore(r.redis, 't5');
   const all = { rate: 1, burst: 2, want: 2, min: 2 };
   assert.deepEqual(await store.take({ app: 'crm' }, all), { granted: 2, waitMs: 0 });
   const refused = await store.take({ app: 'crm' }, { ...all, want: 1, min: 1 });
   assert.equal(refused.granted, 0);
   assert.ok(refused.waitMs > 0 && refused.waitMs <= 1000, `waitMs ${refused.waitMs}`);
-  const ttl = await redis.pttl('t5:rl:app:crm');
+  const ttl = await r.redis.pttl('t5:rl:app:crm');
   assert.ok(ttl > 2000 && ttl <= 3000, `pttl ${ttl}`);
   // The global bucket and another app's are full still.
   assert.deepEqual(await store.take('teamtalk', all), { granted: 2, waitMs: 0 });
   assert.deepEqual(await store.take({ app: 'ops' }, all), { granted: 2, waitMs: 0 });
-  assert.deepEqual((await redis.keys('t5:*')).sort(), ['t5:rl:app:crm', 't5:rl:app:ops', 't5:rl:teamtalk']);
+  assert.deepEqual((await r.redis.keys('t5:*')).sort(), ['t5:rl:app:crm', 't5:rl:app:ops', 't5:rl:teamtalk']);
 });

@@ -1,8 +1,7 @@
 // The heartbeat registry over a real redis-server: what a beat writes, who counts as live, and a host's health.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
-import { RedisServer } from '@ttpush/testkit';
+import { useRedis } from '@ttpush/testkit';
 import {
   LIVE_HEARTBEAT_MS,
   WorkerRegistry,
@@ -12,17 +11,7 @@ import {
   type WorkerBeat,
 } from '../src/index.ts';
 
-let server: RedisServer;
-let redis: Redis;
-
-before(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-});
-after(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
+const r = useRedis();
 
 function beat(at: number, ready = true): WorkerBeat {
   return {
@@ -40,25 +29,25 @@ test('a worker id starts with its host, which hostOf reads back (hyphens in the 
 });
 
 test('a beat lists the worker with an expiring state; ids silent for a minute are forgotten; leave removes it', async () => {
-  const workers = new WorkerRegistry(redis, 'w1');
+  const workers = new WorkerRegistry(r.redis, 'w1');
   const now = Date.now();
   await workers.beat('old', beat(now - 61_000));
   await workers.beat('a', beat(now));
-  assert.deepEqual(await redis.zrange('w1:workers', 0, -1), ['a'], 'the old id was forgotten');
-  const ttl = await redis.pttl('w1:w:a');
+  assert.deepEqual(await r.redis.zrange('w1:workers', 0, -1), ['a'], 'the old id was forgotten');
+  const ttl = await r.redis.pttl('w1:w:a');
   assert.ok(ttl > 0 && ttl <= 15_000, `state ttl ${ttl}`);
   assert.deepEqual(await workers.state('a'), beat(now));
   await workers.leave('a');
-  assert.equal(await redis.exists('w1:w:a', 'w1:workers'), 0);
+  assert.equal(await r.redis.exists('w1:w:a', 'w1:workers'), 0);
 });
 
 test('live workers: beat within LIVE_HEARTBEAT_MS and a state left; the census counts the listed ones', async () => {
-  const workers = new WorkerRegistry(redis, 'w2');
+  const workers = new WorkerRegistry(r.redis, 'w2');
   const now = Date.now();
   await workers.beat('fresh', beat(now));
   await workers.beat('stale', beat(now - LIVE_HEARTBEAT_MS - 1));
   await workers.beat('stateless', beat(now));
-  await redis.del('w2:w:stateless');
+  await r.redis.del('w2:w:stateless');
   assert.deepEqual(
     (await workers.liveWorkers(now)).map((w) => w.id),
     ['fresh'],
@@ -68,7 +57,7 @@ test('live workers: beat within LIVE_HEARTBEAT_MS and a state left; the census c
 });
 
 test("a host's health: its own worker only, connected or not, and none when no worker of it beats", async () => {
-  const workers = new WorkerRegistry(redis, 'w3');
+  const workers = new WorkerRegistry(r.redis, 'w3');
   const now = Date.now();
   await workers.beat(newWorkerId('other', 1), beat(now));
   assert.equal((await hostWorkerHealth(workers, 'box', now)).healthy, false);
