@@ -12,13 +12,11 @@ import {
   TERMINAL_STATUSES,
   conversationOf,
   newMessageId,
-  type CancelResult,
   type DbProxyHealthView,
   type HealthReport,
   type MessageView,
   type Owner,
   type SubmitRequest,
-  type SubmitResult,
 } from '@ttpush/contract';
 import {
   DoneChannel,
@@ -52,6 +50,15 @@ export interface RedisMessageServiceOptions {
    */
   recordTtlMs?: number;
 }
+
+export interface SubmitResult {
+  view: MessageView;
+  /** True when the Idempotency-Key matched an earlier message: nothing new was queued. */
+  duplicate: boolean;
+}
+
+export type CancelResult =
+  { ok: true; view: MessageView } | { ok: false; reason: 'not_found' | 'not_cancellable'; view?: MessageView };
 
 /** What the HTTP API needs from the queue. Every method throws ServiceUnavailableError when Redis is down. */
 export interface MessageService {

@@ -1,10 +1,11 @@
 /**
  * Checks of `parts` (text with pictures), given instead of `content` on /v1/messages, /v1/batches and a
- * batch recipient. The parts are joined into the one text TeamTalk carries (@ttpush/contract joinParts); a
+ * batch recipient. The parts are joined into the one text TeamTalk carries (@ttpush/store joinParts); a
  * refusal names the part (`parts[2].image`) and the fix. A caller cannot inject picture markup: text
  * and URLs holding a marker are refused, and so are text parts that make one only once joined.
  */
-import { holdsMarker, IMAGE_END, IMAGE_START, joinParts, MAX_IMAGE_URL_BYTES, type Part } from '@ttpush/contract';
+import type { Part } from '@ttpush/contract';
+import { holdsMarker, IMAGE_END, IMAGE_START, joinParts, MAX_IMAGE_URL_BYTES } from '@ttpush/store';
 import { ApiError } from './errors.ts';
 
 const FORM = 'give an array such as [{"text": "Sale today "}, {"image": "https://example.com/banner.png"}]';

@@ -2,7 +2,8 @@
 // capped, in the stats key's Cluster slot, and a failure without an id only counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RECENT_FAILURES, parseFailureExamples, recentFailuresKey } from '@ttpush/contract';
+import { RECENT_FAILURES, recentFailuresKey } from '@ttpush/contract';
+import { parseFailureExamples } from '@ttpush/store';
 import { StatsStore } from '@ttpush/store';
 import { useRedis } from '@ttpush/testkit';
 import { WorkerStats } from '../src/stats.ts';

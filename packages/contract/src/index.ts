@@ -1,5 +1,4 @@
 export * from './message.ts';
-export * from './parts.ts';
 export * from './ids.ts';
 export * from './partitions.ts';
 export * from './keys.ts';

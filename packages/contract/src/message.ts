@@ -2,7 +2,9 @@
  * The message contract shared by api and worker: what a caller submits, what a status looks like,
  * and the stable codes of failed messages.
  */
-import type { Part } from './parts.ts';
+
+/** One piece of a message sent as `parts`: text, or a picture by URL (store parts.ts joins and splits them). */
+export type Part = { text: string } | { image: string };
 
 export type Priority = 'high' | 'normal' | 'low';
 export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
@@ -36,7 +38,7 @@ export interface SubmitRequest {
   key?: string;
   from: number;
   to: Recipient;
-  /** The text as sent: an object content is already JSON.stringify'd by the API, parts joined (parts.ts). */
+  /** The text as sent: an object content is already JSON.stringify'd by the API, parts joined (store parts.ts). */
   text: string;
   /** Given as `parts`: the view shows them, split back from the text. */
   withParts?: boolean;
@@ -81,18 +83,9 @@ export interface MessageView {
   sent_at: string | null;
   error: { code: string; message: string } | null;
   metadata: Record<string, unknown> | null;
-  /** Only for a message sent with `parts`: its text and pictures (parts.ts splitParts). */
+  /** Only for a message sent with `parts`: its text and pictures (store parts.ts splitParts). */
   parts?: Part[];
 }
-
-export interface SubmitResult {
-  view: MessageView;
-  /** True when the Idempotency-Key matched an earlier message: nothing new was queued. */
-  duplicate: boolean;
-}
-
-export type CancelResult =
-  { ok: true; view: MessageView } | { ok: false; reason: 'not_found' | 'not_cancellable'; view?: MessageView };
 
 /** A db_proxy_server as one worker sees it (apps/worker db-proxy-health.ts). */
 export interface DbProxyHealthView {

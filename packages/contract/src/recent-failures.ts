@@ -24,19 +24,3 @@ export interface FailureExample {
 export function recentFailuresKey(statsKey: string): string {
   return /\{[^}]+\}/.test(statsKey) ? `${statsKey}:failures` : `{${statsKey}}:failures`;
 }
-
-/** Entries as stored; a line that is not one (written by something else) is left out. */
-export function parseFailureExamples(lines: readonly string[]): FailureExample[] {
-  const out: FailureExample[] = [];
-  for (const line of lines) {
-    try {
-      const v = JSON.parse(line) as Partial<FailureExample>;
-      if (typeof v.id === 'string' && typeof v.code === 'string' && typeof v.at === 'number') {
-        out.push({ id: v.id, code: v.code, message: typeof v.message === 'string' ? v.message : '', at: v.at });
-      }
-    } catch {
-      // not ours
-    }
-  }
-  return out;
-}

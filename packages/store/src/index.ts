@@ -32,3 +32,4 @@ export * from './batches/batch-outcomes.ts';
 export * from './batches/batch-index.ts';
 export * from './batches/batch-chunks.ts';
 export * from './batches/batch-store.ts';
+export * from './messages/parts.ts';

@@ -4,7 +4,7 @@
  * reads them for /metrics and the console.
  */
 import type { Redis } from 'ioredis';
-import { Keys, RECENT_FAILURES, parseFailureExamples, recentFailuresKey, type FailureExample } from '@ttpush/contract';
+import { Keys, RECENT_FAILURES, recentFailuresKey, type FailureExample } from '@ttpush/contract';
 import { ServiceUnavailableError } from './errors.ts';
 
 function unavailable(err: unknown): never {
@@ -59,4 +59,20 @@ export class StatsStore {
     }
     await pipe.exec();
   }
+}
+
+/** Entries as stored; a line that is not one (written by something else) is left out. */
+export function parseFailureExamples(lines: readonly string[]): FailureExample[] {
+  const out: FailureExample[] = [];
+  for (const line of lines) {
+    try {
+      const v = JSON.parse(line) as Partial<FailureExample>;
+      if (typeof v.id === 'string' && typeof v.code === 'string' && typeof v.at === 'number') {
+        out.push({ id: v.id, code: v.code, message: typeof v.message === 'string' ? v.message : '', at: v.at });
+      }
+    } catch {
+      // not ours
+    }
+  }
+  return out;
 }

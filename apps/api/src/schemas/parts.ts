@@ -1,6 +1,6 @@
 /** `parts`: text with pictures, given instead of `content` (a message, a batch, a batch recipient). */
 import { z } from 'zod';
-import { IMAGE_END, IMAGE_START, MAX_IMAGE_URL_BYTES } from '@ttpush/contract';
+import { IMAGE_END, IMAGE_START, MAX_IMAGE_URL_BYTES } from '@ttpush/store';
 
 export const TextPart = z
   .object({ text: z.string().min(1) })

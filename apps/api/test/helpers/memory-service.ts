@@ -7,16 +7,15 @@ import { IdempotencyKeyReusedError, submitFingerprint } from '../../src/idempote
 import { ServiceUnavailableError, type ListPage, type ListQuery } from '@ttpush/store';
 import {
   TERMINAL_STATUSES,
-  type CancelResult,
   type HealthReport,
   type MessageStatus,
   type MessageView,
   type Owner,
   type SubmitRequest,
-  type SubmitResult,
 } from '@ttpush/contract';
+import type { CancelResult, SubmitResult } from '../../src/message-service.ts';
 import type { MessageService } from '../../src/message-service.ts';
-import { splitParts } from '@ttpush/contract';
+import { splitParts } from '@ttpush/store';
 
 /** What happens to the next messages submitted. */
 export type Plan =

@@ -1,7 +1,8 @@
 /**
  * One received MSG_DATA as the JSON line `ttpush listen` prints. Pure: no I/O.
  */
-import { splitParts, type Part } from '@ttpush/contract';
+import type { Part } from '@ttpush/contract';
+import { splitParts } from '@ttpush/store';
 import { im, type TeamTalkCipher } from '@ttpush/pdu';
 
 export type SessionKind = 'single' | 'group';

@@ -2,7 +2,8 @@
  * A message as stored in its Redis hash (contract MESSAGE_FIELDS), and its public view. The record's text is dropped
  * once terminal, unless it was sent as parts (the view splits the text back into them).
  */
-import { MESSAGE_FIELDS as F, splitParts } from '@ttpush/contract';
+import { MESSAGE_FIELDS as F } from '@ttpush/contract';
+import { splitParts } from './parts.ts';
 import type { MessageStatus, MessageView, Priority, Recipient } from '@ttpush/contract';
 
 /** How long a terminal record is kept when TTPUSH_RECORD_TTL is not set. */

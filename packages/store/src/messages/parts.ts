@@ -5,6 +5,7 @@
  * (the next start marker, then the next end marker after it; a start marker without an end leaves the
  * rest as text). Shared by the api (requests, views) and the cli (`ttpush listen`, `send --image`).
  */
+import type { Part } from '@ttpush/contract';
 
 /** What the clients look for before a picture's URL (Android IMAGE_MSG_START, iOS DD_MESSAGE_IMAGE_PREFIX). */
 export const IMAGE_START = '&$#@~^@[{:';
@@ -13,8 +14,6 @@ export const IMAGE_END = ':}]&$~@#@';
 
 /** An image URL's longest form, in UTF-8 bytes. */
 export const MAX_IMAGE_URL_BYTES = 1000;
-
-export type Part = { text: string } | { image: string };
 
 /** The message text of `parts`: text as it is, a picture as start marker + URL + end marker, nothing between. */
 export function joinParts(parts: readonly Part[]): string {

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasImage, holdsMarker, IMAGE_END, IMAGE_START, joinParts, splitParts, type Part } from '../src/parts.ts';
+import { hasImage, holdsMarker, IMAGE_END, IMAGE_START, joinParts, splitParts } from '../src/messages/parts.ts';
+import type { Part } from '@ttpush/contract';
 
 // The notes: start marker, the 10 characters &$#@~^@[{: ; end marker, the 9 characters :}]&$~@#@
 const START_HEX = '26 24 23 40 7e 5e 40 5b 7b 3a';
