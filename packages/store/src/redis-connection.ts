@@ -63,6 +63,7 @@ export function consumerRedis(target: RedisTarget, extra: RedisOptions = {}): Re
       clusterRetryStrategy: retryStrategy,
       // A command that meets a failover waits for the cluster rather than failing: a consumer waits.
       retryDelayOnClusterDown: 200,
+      enableAutoPipelining: extra.enableAutoPipelining ?? false,
       redisOptions: node,
     });
   }
