@@ -6,7 +6,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { RateLimitStore, ServiceUnavailableError, type TokenBucket } from '@ttpush/store';
+import { RateLimitStore, unavailable, type TokenBucket } from '@ttpush/store';
 import { ApiError } from './errors.ts';
 import { locals } from './locals.ts';
 
@@ -42,7 +42,7 @@ export class RedisRateLimiter implements RateLimiter {
     try {
       r = await b.take(1);
     } catch (err) {
-      throw new ServiceUnavailableError(`Redis is unavailable: ${(err as Error).message}`, { cause: err });
+      throw unavailable(err);
     }
     if (r.granted > 0) return { ok: true };
     return { ok: false, limit: b.rate, retryAfterS: Math.max(1, Math.ceil(r.waitMs / 1000)) };

@@ -33,3 +33,4 @@ export * from './batches/batch-index.ts';
 export * from './batches/batch-chunks.ts';
 export * from './batches/batch-store.ts';
 export * from './messages/parts.ts';
+export * from './redis-errors.ts';

@@ -5,11 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { Keys, RECENT_FAILURES, recentFailuresKey, type FailureExample } from '@ttpush/contract';
-import { ServiceUnavailableError } from './errors.ts';
-
-function unavailable(err: unknown): never {
-  throw new ServiceUnavailableError(`Redis is unavailable: ${(err as Error).message}`, { cause: err });
-}
+import { execPipeline, unavailable } from './redis-errors.ts';
 
 export class StatsStore {
   private readonly key: string;
@@ -29,7 +25,7 @@ export class StatsStore {
       const h = await this.redis.hgetall(this.key);
       return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
     } catch (err) {
-      unavailable(err);
+      throw unavailable(err);
     }
   }
 
@@ -38,7 +34,7 @@ export class StatsStore {
     try {
       return parseFailureExamples(await this.redis.lrange(this.failuresKey, 0, RECENT_FAILURES - 1));
     } catch (err) {
-      unavailable(err);
+      throw unavailable(err);
     }
   }
 
@@ -57,7 +53,8 @@ export class StatsStore {
         .lpush(this.failuresKey, ...examples.map((e) => JSON.stringify(e)))
         .ltrim(this.failuresKey, 0, RECENT_FAILURES - 1);
     }
-    await pipe.exec();
+    // A command refused inside the pipeline rejects too: the caller keeps its counts for the next flush.
+    await execPipeline(pipe);
   }
 }
 

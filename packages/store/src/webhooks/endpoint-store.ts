@@ -3,7 +3,7 @@
  * redelivery). Every method is scoped to one app: another app's endpoint or delivery is "not found".
  */
 import type { Redis } from 'ioredis';
-import { ServiceUnavailableError } from '../errors.ts';
+import { execPipeline, guard } from '../redis-errors.ts';
 import { MAX_ENDPOINTS_PER_APP, WebhookKeys } from '@ttpush/contract';
 import { parseEndpoint, toEndpointView, type EndpointRecord } from './endpoint-record.ts';
 import { parseDelivery, toDeliveryDetail, toDeliveryView } from './delivery-record.ts';
@@ -42,14 +42,6 @@ export interface DeliveryPage {
 /** Subscriptions as workers cache them: per app, its enabled endpoints and their events. */
 export type Subscriptions = Map<string, { id: string; events: WebhookEvent[] }[]>;
 
-async function guard<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw new ServiceUnavailableError(`Redis is unavailable: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 /** Scanned entries per page when a status filter skips some. */
 const SCAN_WINDOW = 1000;
 
@@ -74,7 +66,8 @@ export class WebhookStore {
     const ids = await guard(this.redis.zrange(k.appEndpoints(app), 0, -1));
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hgetall(k.endpoint(id));
-    const rows = ((await guard(pipe.exec())) ?? []).map(([, h], i) =>
+    // A failed read rejects (execPipeline) rather than reading as a missing endpoint, which would unsubscribe it.
+    const rows = (await guard(execPipeline(pipe))).map((h, i) =>
       parseEndpoint(ids[i]!, (h ?? {}) as Record<string, string>),
     );
     const subs = rows.filter((r) => r?.enabled).map((r) => ({ id: r!.id, events: r!.events }));
@@ -212,13 +205,14 @@ export class WebhookStore {
     const ids = await guard(this.redis.zrevrange(index, opts.cursor, opts.cursor + window - 1));
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hgetall(k.delivery(id));
-    const rows = (await guard(pipe.exec())) ?? [];
+    // A failed read rejects rather than reading as a delivery gone, which would take it off the index below.
+    const rows = await guard(execPipeline(pipe));
     const out: DeliveryView[] = [];
     let consumed = 0;
     const gone: string[] = [];
     for (let i = 0; i < ids.length && out.length < opts.limit; i++) {
       consumed = i + 1;
-      const r = parseDelivery(ids[i]!, (rows[i]?.[1] ?? {}) as Record<string, string>);
+      const r = parseDelivery(ids[i]!, (rows[i] ?? {}) as Record<string, string>);
       if (!r) {
         gone.push(ids[i]!);
         continue;
@@ -271,11 +265,11 @@ export class WebhookStore {
       const slice = ids.slice(i, i + 500);
       const pipe = this.redis.pipeline();
       for (const id of slice) pipe.hget(k.delivery(id), 's');
-      const statuses = (await guard(pipe.exec())) ?? [];
+      const statuses = await guard(execPipeline(pipe));
       const now = Date.now();
       const m = this.redis.multi();
       slice.forEach((id, j) => {
-        if (statuses[j]?.[1] !== 'dead') return;
+        if (statuses[j] !== 'dead') return;
         n++;
         m.hset(k.delivery(id), { s: 'pending', tries: 0, next: now, ua: now });
         m.persist(k.delivery(id)).persist(k.attempts(id)).zadd(k.due(endpoint), now, id);
