@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { loadConfig } from '@ttpush/config';
 import { Keys } from '@ttpush/contract';
 import { RedisBatchService, RedisMessageService } from '@ttpush/api';
-import { BatchStore, LaneStore, RateLimitStore, ReconcilerStore } from '@ttpush/store';
+import { BatchIndex, BatchStore, LaneStore, RateLimitStore, ReconcilerStore } from '@ttpush/store';
 import { RedisServer } from '@ttpush/testkit';
 import { startSandbox, type Sandbox } from '@ttpush/sandbox';
 import { TeamTalk } from '../apps/worker/src/teamtalk.ts';
@@ -99,7 +99,14 @@ test('every script and MULTI of the api, the workers and BullMQ names keys of on
     replyTimeoutMs: 1000,
     settleMs: 100,
   });
-  const reconciler = new Reconciler(new ReconcilerStore(redis, keys), redis, messages.queues, silent, 50, 500);
+  const reconciler = new Reconciler(
+    new ReconcilerStore(redis, keys),
+    new BatchIndex(redis, PREFIX),
+    messages.queues,
+    silent,
+    50,
+    500,
+  );
   try {
     // Messages: plain, group, idempotent (twice), waited for, scheduled (promoted), cancelled.
     const ids: string[] = [];

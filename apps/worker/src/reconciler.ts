@@ -5,9 +5,8 @@
  * that stopped moving (batch-reviver.ts).
  */
 import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
 import { JOB_PRIORITY, LANE_JOB, laneJobId, type Priority } from '@ttpush/contract';
-import { BatchIndex, type LaneQueues, type ReconcilerStore } from '@ttpush/store';
+import type { BatchIndex, LaneQueues, ReconcilerStore } from '@ttpush/store';
 import { BatchReviver } from './batch-reviver.ts';
 
 const STALE_LANE_MS = 3000;
@@ -22,15 +21,15 @@ export class Reconciler {
 
   constructor(
     private readonly store: ReconcilerStore,
-    /** The batch reviver's connection. */
-    redis: Redis,
+    /** What the batch reviver reads of batches. */
+    batches: BatchIndex,
     private readonly queues: LaneQueues,
     private readonly log: Logger,
     private readonly intervalMs = 250,
     batchStallMs = BATCH_STALL_MS,
   ) {
     // A partition's queue carries lane jobs and chunk jobs: priorities order alerts and chunks together.
-    this.batches = new BatchReviver(new BatchIndex(redis, store.keys.prefix), queues, log, batchStallMs);
+    this.batches = new BatchReviver(batches, queues, log, batchStallMs);
   }
 
   start(): void {

@@ -85,8 +85,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   });
   const dbHealth = new DbProxyHealth(teamtalk.db, log);
   lanes.health = dbHealth;
+  // One batch store: the chunks, the webhooks' batch.completed and the reconciler's batch index share it.
+  const batchStore = new BatchStore(redis, config.redisPrefix, { finishedTtlMs: config.recordTtlMs });
   const chunks = new ChunkProcessor(
-    new BatchStore(redis, config.redisPrefix, { finishedTtlMs: config.recordTtlMs }),
+    batchStore,
     teamtalk,
     stats,
     log,
@@ -94,7 +96,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     throttles,
   );
   // Before the BullMQ workers start: no terminal state may pass without its events.
-  const webhooks = startWebhooks(config, redis, stats, log);
+  const webhooks = startWebhooks(config, batchStore, stats, log);
   lanes.events = webhooks.emitter;
   chunks.health = dbHealth;
   chunks.events = webhooks.emitter;
@@ -138,7 +140,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     worker.on('failed', dispatch.failed);
   }
 
-  const reconciler = new Reconciler(new ReconcilerStore(redis, keys), redis, queues, log);
+  const reconciler = new Reconciler(new ReconcilerStore(redis, keys), batchStore.index, queues, log);
   reconciler.start();
 
   const beat = async () => {

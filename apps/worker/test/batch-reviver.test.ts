@@ -106,7 +106,7 @@ test('lost chunk jobs and a chunk job failed for good are added again; both batc
       new Worker(LANE_QUEUE, processJob, { connection: conn(), prefix: partitionTag(PREFIX, p), concurrency: 2 }),
   );
   const redis = conn();
-  const reconciler = new Reconciler(new ReconcilerStore(redis, new Keys(PREFIX)), redis, queues, silent, 50, 500);
+  const reconciler = new Reconciler(new ReconcilerStore(redis, new Keys(PREFIX)), store.index, queues, silent, 50, 500);
   reconciler.start();
   try {
     const a = await waitFinished(lost);

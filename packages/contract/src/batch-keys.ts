@@ -91,10 +91,6 @@ export class BatchKeys {
   get recent(): string {
     return `${this.prefix}:brecent`;
   }
-  /** A key no script writes, passed where an optional key is absent. */
-  get none(): string {
-    return `${this.prefix}:bidem:-`;
-  }
 }
 
 /** Recipients in chunk n of a batch of `valid` recipients. */

@@ -1,8 +1,7 @@
 /** Wires a worker's webhooks: the subscription cache, the emitter the send path calls, and the delivery loop. */
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { BatchStore, DeliveryQueue, WebhookStore, consumerRedis, redisTarget } from '@ttpush/store';
+import { DeliveryQueue, WebhookStore, consumerRedis, redisTarget, type BatchStore } from '@ttpush/store';
 import { UrlPolicy } from '@ttpush/config';
 import type { WorkerStats } from '../stats.ts';
 import { SubscriptionCache } from './subscription-cache.ts';
@@ -15,7 +14,12 @@ export interface RunningWebhooks {
   close(): Promise<void>;
 }
 
-export function startWebhooks(config: Config, redis: Redis, stats: WorkerStats, logger: Logger): RunningWebhooks {
+export function startWebhooks(
+  config: Config,
+  batches: BatchStore,
+  stats: WorkerStats,
+  logger: Logger,
+): RunningWebhooks {
   const log = logger.child({ component: 'webhooks' });
   // Its own connections: a hung receiver never queues commands behind the send path's.
   const target = redisTarget(config)!;
@@ -25,7 +29,7 @@ export function startWebhooks(config: Config, redis: Redis, stats: WorkerStats, 
   const store = new WebhookStore(conn, config.redisPrefix);
   const queue = new DeliveryQueue(conn, config.redisPrefix);
   const subs = new SubscriptionCache(store, subscriber, log);
-  const emitter = new WebhookEmitter(queue, subs, new BatchStore(redis, config.redisPrefix), log);
+  const emitter = new WebhookEmitter(queue, subs, batches, log);
   const deliverer = new WebhookDeliverer(
     queue,
     store,

@@ -12,7 +12,6 @@ import {
   MAX_BATCH_RECIPIENTS,
   REJECTED_SAMPLE,
   chunkJobId,
-  partitionOf,
   type BatchHeader,
   type BatchRecipient,
   type BatchView,
@@ -20,7 +19,7 @@ import {
   type RejectedInput,
 } from '@ttpush/contract';
 import { ScriptStateError, ServiceUnavailableError } from '../errors.ts';
-import type { LaneQueues } from '../lane-queues.ts';
+import type { LaneQueue, LaneQueues } from '../lane-queues.ts';
 import { encodeRecipient, recipientKey } from './batch-codec.ts';
 import type { BatchIdempotency, BatchStore } from './batch-store.ts';
 import type { BatchUploadHandle } from './batch-upload-types.ts';
@@ -130,18 +129,20 @@ export class BatchUpload implements BatchUploadHandle {
     if (state === 'queued' && chunks > 0) {
       const priority = this.header.priority;
       const delay = this.header.sendAt !== undefined && this.header.sendAt > now ? this.header.sendAt - now : 0;
-      // Chunk n goes to the queue of partition (start + n) % N (LaneQueues.forChunk): grouped per queue, one
-      // addBulk per queue (a queue's keys share one Cluster slot) of JOBS_PER_ADD jobs at most.
-      const n = queues.partitions;
-      const start = partitionOf(id, n);
-      const perQueue: number[][] = Array.from({ length: n }, () => []);
-      for (let c = 0; c < chunks; c++) perQueue[(start + c) % n]!.push(c);
+      // Each chunk goes to LaneQueues.forChunk's queue (where the workers' batch reviver looks for it): grouped per
+      // queue, one addBulk per queue (a queue's keys share one Cluster slot) of JOBS_PER_ADD jobs at most.
+      const perQueue = new Map<LaneQueue, number[]>();
+      for (let c = 0; c < chunks; c++) {
+        const q = queues.forChunk(id, c);
+        const ns = perQueue.get(q);
+        if (ns) ns.push(c);
+        else perQueue.set(q, [c]);
+      }
       let added = false;
       try {
-        for (let p = 0; p < n; p++) {
-          const ns = perQueue[p]!;
+        for (const [queue, ns] of perQueue) {
           for (let first = 0; first < ns.length; first += JOBS_PER_ADD) {
-            await queues.partition(p).addBulk(
+            await queue.addBulk(
               ns.slice(first, first + JOBS_PER_ADD).map((c) => ({
                 name: CHUNK_JOB,
                 data: { batch: id, chunk: c },

@@ -47,6 +47,7 @@ export interface MessageStoreOptions {
 export class MessageStore {
   private readonly redis: Redis & MessageCommands;
   private readonly recordTtlMs: number;
+  private readonly workers: WorkerRegistry;
 
   constructor(
     redis: Redis,
@@ -54,6 +55,7 @@ export class MessageStore {
     opts: MessageStoreOptions = {},
   ) {
     this.redis = defineLuaScripts<MessageCommands>(redis, ['message-accept', 'message-cancel']);
+    this.workers = new WorkerRegistry(redis, keys.prefix);
     this.recordTtlMs = opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS;
   }
 
@@ -162,7 +164,7 @@ export class MessageStore {
 
   /** The workers with a heartbeat within LIVE_HEARTBEAT_MS, with their state. */
   liveWorkers(now = Date.now()): Promise<{ id: string; beat: WorkerBeat }[]> {
-    return this.run(() => new WorkerRegistry(this.redis, this.keys.prefix).liveWorkers(now));
+    return this.run(() => this.workers.liveWorkers(now));
   }
 
   private async run<T>(op: () => Promise<T>): Promise<T> {
