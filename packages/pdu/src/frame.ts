@@ -44,14 +44,8 @@ export function encodeFrame(header: FrameHeaderInput, body: Uint8Array): Buffer 
 
 /** Writes a 16-byte header at `offset` of `out`: version 1, flag and reserved 0. */
 export function writeHeader(out: Buffer, offset: number, length: number, header: FrameHeaderInput): void {
-  writeFields(out, offset, length, {
-    version: PDU_VERSION,
-    flag: 0,
-    serviceId: header.serviceId ?? serviceOf(header.commandId),
-    commandId: header.commandId,
-    seqNum: (header.seqNum ?? 0) & 0xffff,
-    reserved: 0,
-  });
+  const serviceId = header.serviceId ?? serviceOf(header.commandId);
+  writeFields(out, offset, length, PDU_VERSION, 0, serviceId, header.commandId, (header.seqNum ?? 0) & 0xffff, 0);
 }
 
 /**
@@ -66,28 +60,36 @@ export function frameBytes(frame: Frame): Buffer {
     const whole = Buffer.from(body.buffer, body.byteOffset - HEADER_LENGTH, length);
     if (
       whole.readUInt32BE(0) === length &&
+      whole.readUInt16BE(4) === frame.version &&
+      whole.readUInt16BE(6) === frame.flag &&
+      whole.readUInt16BE(8) === frame.serviceId &&
       whole.readUInt16BE(10) === frame.commandId &&
-      whole.readUInt16BE(12) === frame.seqNum
+      whole.readUInt16BE(12) === frame.seqNum &&
+      whole.readUInt16BE(14) === frame.reserved
     ) {
       return whole;
     }
   }
   const out = Buffer.allocUnsafe(length);
-  writeFields(out, 0, length, frame);
+  const f = frame;
+  writeFields(out, 0, length, f.version, f.flag, f.serviceId, f.commandId, f.seqNum, f.reserved);
   out.set(body, HEADER_LENGTH);
   return out;
 }
 
-type HeaderFields = Omit<Frame, 'body'>;
-
-function writeFields(out: Buffer, offset: number, length: number, h: HeaderFields): void {
+// Positional, not an object: writeHeader runs once per frame sent.
+// prettier-ignore
+function writeFields(
+  out: Buffer, offset: number, length: number,
+  version: number, flag: number, serviceId: number, commandId: number, seqNum: number, reserved: number,
+): void {
   out.writeUInt32BE(length, offset);
-  out.writeUInt16BE(h.version, offset + 4);
-  out.writeUInt16BE(h.flag, offset + 6);
-  out.writeUInt16BE(h.serviceId, offset + 8);
-  out.writeUInt16BE(h.commandId, offset + 10);
-  out.writeUInt16BE(h.seqNum, offset + 12);
-  out.writeUInt16BE(h.reserved, offset + 14);
+  out.writeUInt16BE(version, offset + 4);
+  out.writeUInt16BE(flag, offset + 6);
+  out.writeUInt16BE(serviceId, offset + 8);
+  out.writeUInt16BE(commandId, offset + 10);
+  out.writeUInt16BE(seqNum, offset + 12);
+  out.writeUInt16BE(reserved, offset + 14);
 }
 
 export interface FrameDecoderOptions {

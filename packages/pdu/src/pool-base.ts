@@ -14,7 +14,7 @@ import { TeamTalkConnection, type ConnectionStatus } from './connection.ts';
 import { commandName } from './commands.ts';
 import type { ConnectionError } from './errors.ts';
 import type { Frame } from './frame.ts';
-import { silentLogger, type Logger } from './logger.ts';
+import { debugEnabled, silentLogger, type Logger } from './logger.ts';
 import { systemTimers, type Timers } from './timers.ts';
 import {
   checkAddresses,
@@ -146,10 +146,13 @@ export abstract class PoolBase<E extends PoolEvents & Record<keyof E, unknown[]>
       if (this.events.listenerCount('error') > 0) this.events.emit('error', err, memberOf(connection));
     });
     connection.on('frame', (frame) => {
-      this.logger.debug(
-        { conn: connection.name, command: commandName(frame.commandId), seq: frame.seqNum },
-        `ignoring a frame ${this.server} sent unasked`,
-      );
+      // Route servers relay every peer's traffic here: no log object per frame unless debug lines are written.
+      if (debugEnabled(this.logger)) {
+        this.logger.debug(
+          { conn: connection.name, command: commandName(frame.commandId), seq: frame.seqNum },
+          `a frame ${this.server} sent unasked`,
+        );
+      }
       this.unsolicited(frame, connection);
     });
     return connection;

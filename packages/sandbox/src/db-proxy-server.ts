@@ -208,12 +208,6 @@ export class DbProxyServer extends PeerServer<PeerConnection, DbProxyEvents> {
     }
   }
 
-  /** Thread-pool mode's settings, or undefined in the default mode. */
-  get threadPool(): Required<ThreadPoolOptions> | undefined {
-    const p = this.pool;
-    return p && { threads: p.threads, storeMs: { ...p.storeMs }, maxPerSecond: p.maxPerSecond };
-  }
-
   /** Sets every fault switch at once (`setFault({})` clears them), db_proxy's own included. */
   override setFault(fault: DbProxyFault): void {
     super.setFault(fault);
