@@ -58,8 +58,12 @@ export async function waitFor(
 
 /** Messages queued and not yet finished, from the api's /metrics. */
 export async function queueDepth(url: string): Promise<number> {
-  const m = /^ttpush_queue_depth (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text());
-  return m ? Number(m[1]) : 0;
+  const res = await fetch(`${url}/metrics`);
+  const m = /^ttpush_queue_depth (\d+)/m.exec(await res.text());
+  // Read as 0, a missing gauge would end every "drained" wait at once and inflate the sent rates.
+  if (!m)
+    throw new Error(`${url}/metrics (HTTP ${res.status}) has no ttpush_queue_depth line: is that api a ttpush api?`);
+  return Number(m[1]);
 }
 
 /** Resolves once the queue is empty, polling every 20 ms (a 3,000-message load drains in about a second). */

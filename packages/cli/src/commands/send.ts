@@ -71,7 +71,8 @@ interface SendOptions {
 
 /** The units of TTPUSH_* durations (@ttpush/config), here with fractions too: 1.5h. */
 const DELAY_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+// The forms the api's schema takes (upper-case T and Z): a lower-case or spaced form is a usage error here, not a 400.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** An RFC 3339 time (with seconds and a Z or ±hh:mm offset), or a delay from now (30s, 10m, 2h, 1d) turned into one. */
 export function parseTime(text: string, flag: string, now = Date.now()): string {
