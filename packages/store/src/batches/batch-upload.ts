@@ -140,7 +140,10 @@ export class BatchUpload implements BatchUploadHandle {
       }
       let added = false;
       try {
-        for (const [queue, ns] of perQueue) {
+        // Queues in partition order: a failure part-way leaves the earlier partitions' chunks queued.
+        for (let p = 0; p < queues.partitions; p++) {
+          const queue = queues.partition(p);
+          const ns = perQueue.get(queue) ?? [];
           for (let first = 0; first < ns.length; first += JOBS_PER_ADD) {
             await queue.addBulk(
               ns.slice(first, first + JOBS_PER_ADD).map((c) => ({
