@@ -15,6 +15,11 @@ import type { BenchContext } from './context.ts';
 
 export const SENDS = 3000;
 export const EXISTING = 5000;
+/**
+ * Requests each server gets before its first measured load: as many as a load, so the first measured load of a
+ * cold server (bare Express, the first section) is not half JIT warm-up while a later one is not.
+ */
+const WARMUP = SENDS;
 export type Kind = 'new' | 'existing';
 export const KINDS: readonly Kind[] = ['new', 'existing'];
 export const kindLabel = (k: Kind): string => (k === 'new' ? 'new conversations' : '5,000 existing conversations');
@@ -118,7 +123,7 @@ export function bare(ctx: BenchContext, kind: Kind): Promise<Measured> {
   return ctx.once(`bare ${kind}`, async () => {
     const s = await ctx.bare();
     const url = `http://127.0.0.1:${s.port}/v1/messages`;
-    await ctx.once('warm bare', () => countLoad(url, 500, ctx.connections, (i) => v1Body(900_000 + i)));
+    await ctx.once('warm bare', () => countLoad(url, WARMUP, ctx.connections, (i) => v1Body(900_000 + i)));
     return keepAlive(url, [s.pid], kind, v1Body, {}, ctx.connections);
   });
 }
@@ -128,7 +133,7 @@ export function rawKeepAlive(ctx: BenchContext, kind: Kind): Promise<Measured> {
   return ctx.once(`raw keep-alive ${kind}`, async () => {
     const s = await ctx.rawSender();
     const url = `http://127.0.0.1:${s.port}/send`;
-    await ctx.once('warm raw', () => countLoad(url, 500, ctx.connections, (i) => v1Body(910_000 + i)));
+    await ctx.once('warm raw', () => countLoad(url, WARMUP, ctx.connections, (i) => v1Body(910_000 + i)));
     if (kind === 'existing') await warmConversations(ctx, 'v1');
     return keepAlive(url, [s.pid], kind, v1Body, {}, ctx.connections);
   });
@@ -139,7 +144,7 @@ export function rawClose(ctx: BenchContext, kind: Kind): Promise<Measured> {
   return ctx.once(`raw close ${kind}`, async () => {
     const s = await ctx.rawSender();
     await ctx.once('warm raw', () =>
-      countLoad(`http://127.0.0.1:${s.port}/send`, 500, ctx.connections, (i) => v1Body(910_000 + i)),
+      countLoad(`http://127.0.0.1:${s.port}/send`, WARMUP, ctx.connections, (i) => v1Body(910_000 + i)),
     );
     if (kind === 'existing') await warmConversations(ctx, 'query');
     return closing(s.port, '/send', [s.pid], kind, legacyBody, ctx.connections);
@@ -152,7 +157,7 @@ export function v1(ctx: BenchContext, kind: Kind): Promise<Measured> {
     const stack = await ctx.main();
     const url = `${stack.url}/v1/messages`;
     await ctx.once('warm v1', async () => {
-      await countLoad(url, 500, ctx.connections, (i) => v1Body(920_000 + i), AUTH);
+      await countLoad(url, WARMUP, ctx.connections, (i) => v1Body(920_000 + i), AUTH);
       await drained(stack.url);
     });
     if (kind === 'existing') await warmConversations(ctx, 'v1');
@@ -167,7 +172,7 @@ export function query(ctx: BenchContext, kind: Kind): Promise<Measured> {
     const port = Number(new URL(stack.url).port);
     const path = '/query/SendSingleMessage';
     await ctx.once('warm query', async () => {
-      await closeLoad(port, path, (i) => legacyBody(930_000 + i), ctx.connections, { amount: 500 });
+      await closeLoad(port, path, (i) => legacyBody(930_000 + i), ctx.connections, { amount: WARMUP });
       await drained(stack.url);
     });
     if (kind === 'existing') await warmConversations(ctx, 'query');
