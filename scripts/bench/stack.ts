@@ -115,6 +115,15 @@ export interface StackOptions {
   sandboxArgs?: string[];
 }
 
+/**
+ * BENCH_PROF_DIR=DIR: the api and workers write V8 CPU profiles there (a folder per process, `DIR/<name>-<start time>`, with a file per thread) when they stop;
+ * `node --import tsx scripts/bench/prof-summary.ts DIR` prints where their time went.
+ */
+function profiling(name: string): string[] {
+  const dir = process.env.BENCH_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}-${Date.now()}`] : [];
+}
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { workers = 1, env: extraEnv = {}, sandboxArgs = [] } = opts;
   const tree = ttpushTree();
@@ -144,8 +153,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     TTPUSH_LOG_LEVEL: 'warn',
     ...extraEnv,
   };
-  const api = spawnNode('api', [tree.bin, 'api'], env, tree.dir);
-  const ws = Array.from({ length: workers }, (_, i) => spawnNode(`worker${i}`, [tree.bin, 'worker'], env, tree.dir));
+  const api = spawnNode('api', [...profiling('api'), tree.bin, 'api'], env, tree.dir);
+  const ws = Array.from({ length: workers }, (_, i) =>
+    spawnNode(`worker${i}`, [...profiling(`worker${i}`), tree.bin, 'worker'], env, tree.dir),
+  );
   const url = `http://127.0.0.1:${http}`;
   await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => null))?.ok === true, 'api and worker ready');
   const pids = [api, ...ws].map((p) => p.child.pid!);
