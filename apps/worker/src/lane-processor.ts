@@ -7,9 +7,9 @@
  * known msg_id, the floor) before its request leaves. Whoever finds a message in `sending` (after a crash,
  * or a connection lost mid-flight) reads the conversation back before sending again.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ConvState, LaneStore, MessageRecord } from '@ttpush/store';
+import { textHash, type ConvState, type LaneStore, type MessageRecord } from '@ttpush/store';
 import { FAILURE_CODES, type FailureCode } from '@ttpush/contract';
 import type { TeamTalk, StoredMessage } from './teamtalk.ts';
 import { ConnectionError, im } from '@ttpush/pdu';
@@ -42,7 +42,6 @@ interface Silence {
 
 const PEEK = 64;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const textHash = (text: string) => createHash('sha1').update(text).digest('base64').slice(0, 12);
 
 export type LaneResult = 'drained' | 'busy' | 'lost' | 'stopped';
 
@@ -63,7 +62,16 @@ export class LaneProcessor {
 
   async process(conv: string): Promise<LaneResult> {
     const token = randomBytes(12).toString('base64');
-    const claim = () => this.store.claim({ conv, token, lockMs: this.opts.lockMs, peek: PEEK });
+    // The claim marks the first message `sending` itself when a new attempt of it is due (not once stopping): one
+    // round trip fewer per lane. A stopping worker sends a message so marked all the same, as one it marked itself.
+    const claim = () =>
+      this.store.claim({
+        conv,
+        token,
+        lockMs: this.opts.lockMs,
+        peek: PEEK,
+        mark: this.stopping ? undefined : { now: Date.now(), maxMessageAgeMs: this.opts.maxMessageAgeMs },
+      });
     let claimed = await claim();
     if (claimed.status === 'busy') return 'busy';
     const extender = setInterval(
@@ -79,8 +87,9 @@ export class LaneProcessor {
       for (;;) {
         if (claimed.status === 'busy') return 'lost';
         if (claimed.status === 'drained') return 'drained';
-        for (const { id, record } of claimed.heads) {
-          const r = this.stopping ? 'stopped' : await this.sendOne(id, record, conv, token, state);
+        for (const [i, { id, record }] of claimed.heads.entries()) {
+          const marked = i === 0 ? claimed.marked : null;
+          const r = this.stopping && !marked ? 'stopped' : await this.sendOne(id, record, conv, token, state, marked);
           if (r === 'lost' || r === 'drained') return r;
           if (r === 'stopped') {
             await this.store.release({ conv, token });
@@ -100,6 +109,8 @@ export class LaneProcessor {
     conv: string,
     token: string,
     state: ConvState,
+    /** Marked `sending` by the claim (rec as read before): the first attempt goes at once, with these. */
+    marked: { createTime: number; floor: number } | null,
   ): Promise<'done' | 'drained' | 'lost' | 'stopped'> {
     if (!rec || (rec.status !== 'queued' && rec.status !== 'sending')) {
       await this.store.dropHead({ conv, id });
@@ -134,22 +145,28 @@ export class LaneProcessor {
         if (r !== 'absent') return this.fail(rec, conv, token, r, log);
         silence = null;
       }
-      if (this.stopping) return 'stopped';
-      // The caller's "drop if not sent by": checked only here, before a new attempt, where nothing of ours can be
-      // stored (a message that may be stored was read back above first).
-      if (rec.deadline !== null && Date.now() > rec.deadline) return this.fail(rec, conv, token, 'expired', log);
-      if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', log);
+      if (marked) {
+        // The claim checked and marked it as below (lane-claim-4.lua), with the state it returned.
+        ({ createTime, floor } = marked);
+        marked = null;
+      } else {
+        if (this.stopping) return 'stopped';
+        // The caller's "drop if not sent by": checked only here, before a new attempt, where nothing of ours can be
+        // stored (a message that may be stored was read back above first).
+        if (rec.deadline !== null && Date.now() > rec.deadline) return this.fail(rec, conv, token, 'expired', log);
+        if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', log);
 
-      // A new attempt. Two of our texts alike in one second of one conversation would be indistinguishable on
-      // read-back, so the later one takes the next second.
-      createTime = Math.floor(Date.now() / 1000);
-      if (createTime <= state.lastCreateTime && hash === state.lastHash) createTime = state.lastCreateTime + 1;
-      floor = state.lastMsgId;
-      const mark = await this.store.markSending({ id, conv, token, now: Date.now(), createTime, floor });
-      if (mark.status === 'lost') return 'lost';
-      if (mark.status !== 'marked') {
-        await this.store.dropHead({ conv, id });
-        return 'done';
+        // A new attempt. Two of our texts alike in one second of one conversation would be indistinguishable on
+        // read-back, so the later one takes the next second. (The claim script applies the same rule.)
+        createTime = Math.floor(Date.now() / 1000);
+        if (createTime <= state.lastCreateTime && hash === state.lastHash) createTime = state.lastCreateTime + 1;
+        floor = state.lastMsgId;
+        const mark = await this.store.markSending({ id, conv, token, now: Date.now(), createTime, floor });
+        if (mark.status === 'lost') return 'lost';
+        if (mark.status !== 'marked') {
+          await this.store.dropHead({ conv, id });
+          return 'done';
+        }
       }
       log.debug({ createTime, floor }, 'sending');
       let reply: StoredMessage;

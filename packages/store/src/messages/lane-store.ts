@@ -4,6 +4,7 @@
  * lock and the queue depth change together. Every method takes the conversation and builds its keys (keys.ts); a
  * lock token is the caller's own random value.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FailureCode, Keys, MessageStatus } from '@ttpush/contract';
 import { ScriptError, ScriptStateError } from '../errors.ts';
@@ -15,7 +16,7 @@ type Arg = string | number;
 interface LaneCommands {
   ttLaneClaim(
     ...args: Arg[]
-  ): Promise<[ScriptError.LockLost] | [0] | [1, string, string, string, ...(string | string[])[]]>;
+  ): Promise<[ScriptError.LockLost] | [0] | [1, string, string, string, number, ...(string | string[])[]]>;
   ttLaneExtend(...args: Arg[]): Promise<number>;
   ttLaneRelease(...args: Arg[]): Promise<number>;
   ttLaneDropHead(...args: Arg[]): Promise<number>;
@@ -34,13 +35,44 @@ export interface ConvState {
   lastHash: string;
 }
 
+/**
+ * A text's hash as a conversation keeps its last one (lh, written by `complete`): the first 16 hex digits of its
+ * SHA-1, which the claim script computes too (redis.sha1hex) when it picks a create_time. It used to be 12 base64
+ * characters: a conversation whose last hash is in that form matches no new hash, so at the upgrade its next message
+ * alone escapes the rule "two identical texts in one second: the later takes the next second" (which matters only
+ * when that message repeats the last text within the same second); its completion writes the new form.
+ */
+export function textHash(text: string): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, 16);
+}
+
 export type LaneClaim =
   /** Another worker holds the lane's lock. */
   | { status: 'busy' }
   /** The lane is empty: the lock is released and the lane left P:lanes, atomically. */
   | { status: 'drained' }
-  /** The lock is ours: the conversation's state and the lane's first messages (record null: gone). */
-  | { status: 'claimed'; state: ConvState; heads: { id: string; record: MessageRecord | null }[] };
+  /**
+   * The lock is ours: the conversation's state and the lane's first messages (record null: gone), as read before
+   * `marked`: when not null, the first message was marked `sending` by the claim with this create_time and floor (the
+   * conversation's lastMsgId), an attempt counted, and is to be sent at once.
+   */
+  | {
+      status: 'claimed';
+      state: ConvState;
+      heads: { id: string; record: MessageRecord | null }[];
+      marked: { createTime: number; floor: number } | null;
+    };
+
+/**
+ * Asks a claim to mark the lane's first message `sending` for a new attempt when it is queued (one found `sending` is
+ * read back first), not past its deadline nor past `maxMessageAgeMs` from its send time (or acceptance) at `now`.
+ * Its create_time is now's second, or the conversation's last create_time + 1 when that second is not past it and
+ * its textHash is the conversation's last hash. The worker's rule, decided in the claim's script.
+ */
+export interface ClaimMark {
+  now: number;
+  maxMessageAgeMs: number;
+}
 
 export type MarkSendingResult =
   | { status: 'marked' }
@@ -78,8 +110,11 @@ export class LaneStore {
     this.recordTtlMs = opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS;
   }
 
-  /** Takes (or keeps) the lane's lock for `lockMs` and reads its first `peek` messages, in one round trip. */
-  async claim(c: { conv: string; token: string; lockMs: number; peek: number }): Promise<LaneClaim> {
+  /**
+   * Takes (or keeps) the lane's lock for `lockMs` and reads its first `peek` messages, in one round trip; with
+   * `mark`, marks the first one `sending` when a new attempt of it is due (ClaimMark) in the same round trip.
+   */
+  async claim(c: { conv: string; token: string; lockMs: number; peek: number; mark?: ClaimMark }): Promise<LaneClaim> {
     const k = this.keys;
     const p = k.partition(c.conv);
     const reply = await this.redis.ttLaneClaim(
@@ -92,6 +127,9 @@ export class LaneStore {
       c.peek,
       k.messagePrefix(p),
       c.conv,
+      c.mark ? 1 : 0,
+      c.mark?.now ?? 0,
+      c.mark?.maxMessageAgeMs ?? 0,
     );
     switch (reply[0]) {
       case ScriptError.LockLost:
@@ -100,12 +138,14 @@ export class LaneStore {
         return { status: 'drained' };
       case 1: {
         const heads: { id: string; record: MessageRecord | null }[] = [];
-        for (let i = 4; i < reply.length; i += 2) {
+        for (let i = 5; i < reply.length; i += 2) {
           const id = reply[i] as string;
           heads.push({ id, record: parseRecord(id, hash(reply[i + 1] as string[])) });
         }
         const state = { lastMsgId: Number(reply[1]), lastCreateTime: Number(reply[2]), lastHash: String(reply[3]) };
-        return { status: 'claimed', state, heads };
+        const ct = Number(reply[4]);
+        const marked = ct > 0 ? { createTime: ct, floor: state.lastMsgId } : null;
+        return { status: 'claimed', state, heads, marked };
       }
       default:
         throw new ScriptStateError(reply[0], 'lane-claim');
