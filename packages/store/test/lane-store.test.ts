@@ -97,7 +97,7 @@ test('claim with mark: the first queued head marked sending with the create_time
   );
   // Completed: the conversation's last is now 'hi' at second + 1. Another text takes now's second.
   const sent = { status: 'sent', msgId: 41, createTime: second + 1, textHash: textHash('hi') } as const;
-  assert.equal(await lanes.complete({ id: same, conv, token: 'a', outcome: sent }), 1);
+  assert.equal((await lanes.complete({ id: same, conv, token: 'a', outcome: sent })).left, 1);
   ({ c, r } = await claimAndRead('a'));
   assert.deepEqual(c.marked, { createTime: second, floor: 41 });
   assert.deepEqual(
@@ -196,20 +196,67 @@ test('complete: sent and failed recorded, the lane shortened, drained releases t
   const b = await accept({ text: 'b' });
   await lanes.claim({ conv, token: 't', lockMs: 5000, peek: 8 });
   const sent = { status: 'sent', msgId: 41, createTime: 1700, textHash: 'h1' } as const;
-  assert.equal(await lanes.complete({ id: a, conv, token: 't', outcome: sent }), 1);
+  assert.deepEqual(await lanes.complete({ id: a, conv, token: 't', outcome: sent }), { left: 1, marked: null });
   const ra = await messages.record(a);
   assert.deepEqual([ra?.status, ra?.msgId, ra?.text], ['sent', 41, '']);
   assert.deepEqual(await redis.hgetall(keys.conv(conv)), { lmid: '41', lct: '1700', lh: 'h1' });
   const failed = { status: 'failed', code: 'expired', message: 'too late' } as const;
-  assert.equal(await lanes.complete({ id: b, conv, token: 't', outcome: failed }), 0);
+  assert.equal((await lanes.complete({ id: b, conv, token: 't', outcome: failed })).left, 0);
   const rb = await messages.record(b);
   assert.deepEqual([rb?.status, rb?.errorCode, rb?.errorMessage], ['failed', 'expired', 'too late']);
   assert.equal(await redis.exists(keys.lock(conv)), 0);
   assert.equal(await messages.queueDepth(), 0);
   // Completing again changes nothing: the first outcome stays.
-  assert.equal(await lanes.complete({ id: a, conv, token: 't', outcome: failed }), 0);
+  assert.equal((await lanes.complete({ id: a, conv, token: 't', outcome: failed })).left, 0);
   assert.equal((await messages.record(a))?.status, 'sent');
   assert.equal(await messages.queueDepth(), 0);
+});
+
+test('complete with next: the next head marked sending by the rule, as the completion leaves the conversation', async () => {
+  const { lanes, messages, conv, accept } = stores('lxn');
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  const next = { maxMessageAgeMs: 60_000 };
+  const [a, b, c, d] = [await accept(), await accept(), await accept({ text: 'c' }), await accept({ text: 'd' })];
+  const claimed = await lanes.claim({
+    conv,
+    token: 't',
+    lockMs: 5000,
+    peek: 8,
+    mark: { now, maxMessageAgeMs: 60_000 },
+  });
+  assert.ok(claimed.status === 'claimed');
+  assert.deepEqual(claimed.marked, { createTime: second, floor: 0 });
+  // a sent as msg_id 50 in this second: b, the same text, takes the next second, over floor 50.
+  const sent = (msgId: number, createTime: number, text: string) =>
+    ({ status: 'sent', msgId, createTime, textHash: textHash(text) }) as const;
+  assert.deepEqual(
+    await lanes.complete({ id: a, conv, token: 't', now, outcome: sent(50, second, 'hi'), next: { id: b, ...next } }),
+    { left: 3, marked: { createTime: second + 1, floor: 50 } },
+  );
+  let r = await messages.record(b);
+  assert.deepEqual(
+    [r?.status, r?.attempts, r?.createTime, r?.floor, r?.updatedAt],
+    ['sending', 1, second + 1, 50, now],
+  );
+  // Not the head (c is behind b), or not our lock: nothing marked.
+  const failed = { status: 'failed', code: 'teamtalk_rejected', message: 'no' } as const;
+  assert.deepEqual(await lanes.complete({ id: b, conv, token: 't', now, outcome: failed, next: { id: d, ...next } }), {
+    left: 2,
+    marked: null,
+  });
+  assert.deepEqual(await lanes.complete({ id: c, conv, token: 'x', now, outcome: failed, next: { id: d, ...next } }), {
+    left: 1,
+    marked: null,
+  });
+  r = await messages.record(d);
+  assert.deepEqual([r?.status, r?.attempts], ['queued', 0]);
+  // A message that failed leaves the conversation as it was: d, another text, takes now's second over floor 50.
+  const e = await accept({ text: 'e' });
+  assert.deepEqual(await lanes.complete({ id: d, conv, token: 't', now, outcome: failed, next: { id: e, ...next } }), {
+    left: 1,
+    marked: { createTime: second, floor: 50 },
+  });
 });
 
 test('extend, release and drop-head answer whether they applied', async () => {

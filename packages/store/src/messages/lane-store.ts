@@ -23,7 +23,7 @@ interface LaneCommands {
   ttLaneMarkSending(
     ...args: Arg[]
   ): Promise<[1] | [ScriptError.LockLost] | [ScriptError.Missing] | [ScriptError.WrongState, MessageStatus]>;
-  ttLaneComplete(...args: Arg[]): Promise<number>;
+  ttLaneComplete(...args: Arg[]): Promise<[number, number, number]>;
 }
 
 const SCRIPTS = ['lane-claim', 'lane-extend', 'lane-release', 'lane-drop-head', 'lane-mark-sending', 'lane-complete'];
@@ -60,18 +60,32 @@ export type LaneClaim =
       status: 'claimed';
       state: ConvState;
       heads: { id: string; record: MessageRecord | null }[];
-      marked: { createTime: number; floor: number } | null;
+      marked: MarkedSend | null;
     };
 
 /**
- * Asks a claim to mark the lane's first message `sending` for a new attempt when it is queued (one found `sending` is
- * read back first), not past its deadline nor past `maxMessageAgeMs` from its send time (or acceptance) at `now`.
- * Its create_time is now's second, or the conversation's last create_time + 1 when that second is not past it and
- * its textHash is the conversation's last hash. The worker's rule, decided in the claim's script.
+ * A message the store marked `sending` itself (claim, complete), an attempt counted: the worker sends it at once with
+ * this create_time and floor (the conversation's last msg_id). The store marks one only when a new attempt of it is
+ * due: queued (one found `sending` is read back first), not past its deadline nor past `maxMessageAgeMs` from its
+ * send time (or acceptance). Its create_time is now's second, or the conversation's last create_time + 1 when that
+ * second is not past it and its textHash is the conversation's last hash: the worker's rule, decided in the script.
  */
+export interface MarkedSend {
+  createTime: number;
+  floor: number;
+}
+
+/** Asks a claim to mark the lane's first message `sending` when a new attempt of it is due at `now` (MarkedSend). */
 export interface ClaimMark {
   now: number;
   maxMessageAgeMs: number;
+}
+
+export interface Completed {
+  /** The lane's remaining length (0: drained). */
+  left: number;
+  /** The `next` message asked for, marked `sending` (MarkedSend); null when it was not (not due, not the head). */
+  marked: MarkedSend | null;
 }
 
 export type MarkSendingResult =
@@ -112,7 +126,7 @@ export class LaneStore {
 
   /**
    * Takes (or keeps) the lane's lock for `lockMs` and reads its first `peek` messages, in one round trip; with
-   * `mark`, marks the first one `sending` when a new attempt of it is due (ClaimMark) in the same round trip.
+   * `mark`, marks the first one `sending` when a new attempt of it is due (MarkedSend) in the same round trip.
    */
   async claim(c: { conv: string; token: string; lockMs: number; peek: number; mark?: ClaimMark }): Promise<LaneClaim> {
     const k = this.keys;
@@ -205,7 +219,8 @@ export class LaneStore {
   /**
    * Records a message's terminal outcome (a record already terminal keeps its own), takes it off its lane and, when
    * the lane is left empty, releases the lock. A sent message's msg_id becomes the conversation's last when newer.
-   * Returns the lane's remaining length (0: drained).
+   * With `next` (the message the caller sends next), while the lock is ours and `next.id` heads the lane once this
+   * one is off it, marks it `sending` when a new attempt of it is due (MarkedSend), in the same round trip.
    */
   async complete(c: {
     id: string;
@@ -213,7 +228,8 @@ export class LaneStore {
     token: string;
     now?: number;
     outcome: MessageOutcome;
-  }): Promise<number> {
+    next?: { id: string; maxMessageAgeMs: number };
+  }): Promise<Completed> {
     const k = this.keys;
     const p = k.partition(c.conv);
     const o = c.outcome;
@@ -232,8 +248,12 @@ export class LaneStore {
       c.conv,
       k.doneChannel,
       this.recordTtlMs,
+      c.next?.id ?? '',
+      k.messagePrefix(p),
+      c.next?.maxMessageAgeMs ?? 0,
     ];
-    return this.redis.ttLaneComplete(...keys, ...argv);
+    const [left, ct, floor] = await this.redis.ttLaneComplete(...keys, ...argv);
+    return { left, marked: ct > 0 ? { createTime: ct, floor } : null };
   }
 
   /**
