@@ -7,9 +7,9 @@
  * known msg_id, the floor) before its request leaves. Whoever finds a message in `sending` (after a crash,
  * or a connection lost mid-flight) reads the conversation back before sending again.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ConvState, LaneStore, MessageRecord } from '@ttpush/store';
+import { textHash, type ConvState, type LaneStore, type MarkedSend, type MessageRecord } from '@ttpush/store';
 import { FAILURE_CODES, type FailureCode } from '@ttpush/contract';
 import type { TeamTalk, StoredMessage } from './teamtalk.ts';
 import { ConnectionError, im } from '@ttpush/pdu';
@@ -42,7 +42,6 @@ interface Silence {
 
 const PEEK = 64;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const textHash = (text: string) => createHash('sha1').update(text).digest('base64').slice(0, 12);
 
 export type LaneResult = 'drained' | 'busy' | 'lost' | 'stopped';
 
@@ -63,7 +62,17 @@ export class LaneProcessor {
 
   async process(conv: string): Promise<LaneResult> {
     const token = randomBytes(12).toString('base64');
-    const claim = () => this.store.claim({ conv, token, lockMs: this.opts.lockMs, peek: PEEK });
+    // The claim marks the first message `sending` itself when a new attempt of it is due, and each completion the
+    // next one (not once stopping): one round trip fewer per message. A stopping worker sends a message so marked all
+    // the same, as one it marked itself; left unsent, the next claimer would read it back before sending it.
+    const claim = () =>
+      this.store.claim({
+        conv,
+        token,
+        lockMs: this.opts.lockMs,
+        peek: PEEK,
+        mark: this.stopping ? undefined : { now: Date.now(), maxMessageAgeMs: this.opts.maxMessageAgeMs },
+      });
     let claimed = await claim();
     if (claimed.status === 'busy') return 'busy';
     const extender = setInterval(
@@ -79,8 +88,15 @@ export class LaneProcessor {
       for (;;) {
         if (claimed.status === 'busy') return 'lost';
         if (claimed.status === 'drained') return 'drained';
-        for (const { id, record } of claimed.heads) {
-          const r = this.stopping ? 'stopped' : await this.sendOne(id, record, conv, token, state);
+        const heads = claimed.heads;
+        let marked = claimed.marked;
+        for (let i = 0; i < heads.length; i++) {
+          const { id, record } = heads[i]!;
+          const next = heads[i + 1]?.id;
+          const r =
+            this.stopping && !marked ? 'stopped' : await this.sendOne(id, record, conv, token, state, marked, next);
+          // Completed, and the completion marked `next` sending: it goes at once.
+          marked = typeof r === 'object' ? r : null;
           if (r === 'lost' || r === 'drained') return r;
           if (r === 'stopped') {
             await this.store.release({ conv, token });
@@ -100,7 +116,11 @@ export class LaneProcessor {
     conv: string,
     token: string,
     state: ConvState,
-  ): Promise<'done' | 'drained' | 'lost' | 'stopped'> {
+    /** Marked `sending` already by the store (the claim, or the completion before): sent at once with these. */
+    marked: MarkedSend | null,
+    /** The message sent after this one, which its completion may mark `sending` (the MarkedSend returned). */
+    next: string | undefined,
+  ): Promise<'done' | 'drained' | 'lost' | 'stopped' | MarkedSend> {
     if (!rec || (rec.status !== 'queued' && rec.status !== 'sending')) {
       await this.store.dropHead({ conv, id });
       return 'done';
@@ -129,27 +149,43 @@ export class LaneProcessor {
         const r = await this.resolveSilence(rec, silence, createTime, floor, msgData, deadline, log);
         if (r === 'stopped') return 'stopped';
         if (typeof r === 'number') {
-          return this.succeed(rec, conv, token, this.readBackFound(rec, r, createTime, msgData), hash, state, log);
+          return this.succeed(
+            rec,
+            conv,
+            token,
+            next,
+            this.readBackFound(rec, r, createTime, msgData),
+            hash,
+            state,
+            log,
+          );
         }
-        if (r !== 'absent') return this.fail(rec, conv, token, r, log);
+        if (r !== 'absent') return this.fail(rec, conv, token, next, r, log);
         silence = null;
       }
-      if (this.stopping) return 'stopped';
-      // The caller's "drop if not sent by": checked only here, before a new attempt, where nothing of ours can be
-      // stored (a message that may be stored was read back above first).
-      if (rec.deadline !== null && Date.now() > rec.deadline) return this.fail(rec, conv, token, 'expired', log);
-      if (Date.now() > deadline) return this.fail(rec, conv, token, 'teamtalk_unavailable', log);
+      if (marked) {
+        // The store checked and marked it as below (includes/mark-first-send.lua), with the same state.
+        ({ createTime, floor } = marked);
+        marked = null;
+      } else {
+        if (this.stopping) return 'stopped';
+        // The caller's "drop if not sent by": checked only here, before a new attempt, where nothing of ours can be
+        // stored (a message that may be stored was read back above first).
+        if (rec.deadline !== null && Date.now() > rec.deadline)
+          return this.fail(rec, conv, token, next, 'expired', log);
+        if (Date.now() > deadline) return this.fail(rec, conv, token, next, 'teamtalk_unavailable', log);
 
-      // A new attempt. Two of our texts alike in one second of one conversation would be indistinguishable on
-      // read-back, so the later one takes the next second.
-      createTime = Math.floor(Date.now() / 1000);
-      if (createTime <= state.lastCreateTime && hash === state.lastHash) createTime = state.lastCreateTime + 1;
-      floor = state.lastMsgId;
-      const mark = await this.store.markSending({ id, conv, token, now: Date.now(), createTime, floor });
-      if (mark.status === 'lost') return 'lost';
-      if (mark.status !== 'marked') {
-        await this.store.dropHead({ conv, id });
-        return 'done';
+        // A new attempt. Two of our texts alike in one second of one conversation would be indistinguishable on
+        // read-back, so the later one takes the next second. (The claim script applies the same rule.)
+        createTime = Math.floor(Date.now() / 1000);
+        if (createTime <= state.lastCreateTime && hash === state.lastHash) createTime = state.lastCreateTime + 1;
+        floor = state.lastMsgId;
+        const mark = await this.store.markSending({ id, conv, token, now: Date.now(), createTime, floor });
+        if (mark.status === 'lost') return 'lost';
+        if (mark.status !== 'marked') {
+          await this.store.dropHead({ conv, id });
+          return 'done';
+        }
       }
       log.debug({ createTime, floor }, 'sending');
       let reply: StoredMessage;
@@ -173,7 +209,7 @@ export class LaneProcessor {
             if (address !== undefined && err instanceof ConnectionError && err.answeredMeanwhile) {
               this.health?.explained(address);
             }
-            return this.fail(rec, conv, token, refusal, log);
+            return this.fail(rec, conv, token, next, refusal, log);
           }
         }
         silence = {
@@ -183,8 +219,8 @@ export class LaneProcessor {
         };
       }
       if (silence) continue;
-      if (reply!.msgId === 0) return this.fail(rec, conv, token, 'teamtalk_rejected', log);
-      return this.succeed(rec, conv, token, reply!, hash, state, log);
+      if (reply!.msgId === 0) return this.fail(rec, conv, token, next, 'teamtalk_rejected', log);
+      return this.succeed(rec, conv, token, next, reply!, hash, state, log);
     }
   }
 
@@ -298,15 +334,21 @@ export class LaneProcessor {
     };
   }
 
+  /** Asks a completion to mark the next message `sending` (not once stopping: it would be left marked, unsent). */
+  private markNext(next: string | undefined): { id: string; maxMessageAgeMs: number } | undefined {
+    return next === undefined || this.stopping ? undefined : { id: next, maxMessageAgeMs: this.opts.maxMessageAgeMs };
+  }
+
   private async succeed(
     rec: MessageRecord,
     conv: string,
     token: string,
+    next: string | undefined,
     stored: StoredMessage,
     hash: string,
     state: ConvState,
     log: Logger,
-  ): Promise<'done' | 'drained'> {
+  ): Promise<'done' | 'drained' | MarkedSend> {
     if (!this.tt.forward(stored)) {
       this.stats.routeUnavailable++;
       log.warn(
@@ -316,11 +358,12 @@ export class LaneProcessor {
     }
     // Webhook events first: a crash before the completion re-sends them under the same id (at least once).
     await this.events?.message(rec, { status: 'sent', at: Date.now(), msgId: stored.msgId });
-    const left = await this.store.complete({
+    const done = await this.store.complete({
       id: rec.id,
       conv,
       token,
       outcome: { status: 'sent', msgId: stored.msgId, createTime: stored.createTime, textHash: hash },
+      next: this.markNext(next),
     });
     if (stored.msgId > state.lastMsgId) {
       state.lastMsgId = stored.msgId;
@@ -329,25 +372,27 @@ export class LaneProcessor {
     }
     this.stats.sent(Date.now() - (rec.sendAt ?? rec.createdAt));
     log.debug({ msgId: stored.msgId }, 'sent');
-    return left === 0 ? 'drained' : 'done';
+    return done.left === 0 ? 'drained' : (done.marked ?? 'done');
   }
 
   private async fail(
     rec: MessageRecord,
     conv: string,
     token: string,
+    next: string | undefined,
     code: FailureCode,
     log: Logger,
-  ): Promise<'done' | 'drained'> {
+  ): Promise<'done' | 'drained' | MarkedSend> {
     await this.events?.message(rec, { status: 'failed', at: Date.now(), code, message: FAILURE_CODES[code] });
-    const left = await this.store.complete({
+    const done = await this.store.complete({
       id: rec.id,
       conv,
       token,
       outcome: { status: 'failed', code, message: FAILURE_CODES[code] },
+      next: this.markNext(next),
     });
     this.stats.failed(code, rec.id);
     log.debug({ code }, 'failed');
-    return left === 0 ? 'drained' : 'done';
+    return done.left === 0 ? 'drained' : (done.marked ?? 'done');
   }
 }

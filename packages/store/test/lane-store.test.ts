@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisServer } from '@ttpush/testkit';
 import { Keys, conversationOf, newMessageId, type SubmitRequest } from '@ttpush/contract';
-import { LaneStore, MessageStore, ReconcilerStore } from '../src/index.ts';
+import { LaneStore, MessageStore, ReconcilerStore, textHash } from '../src/index.ts';
 
 let server: RedisServer;
 const conns: Redis[] = [];
@@ -68,6 +68,111 @@ test('claim: drained on an empty lane, claimed with the heads and the conversati
   );
 });
 
+test('claim with mark: the first queued head marked sending with the create_time rule, its record as read before', async () => {
+  const { lanes, messages, conv, accept, redis, keys } = stores('lcm');
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  const mark = { now, maxMessageAgeMs: 60_000 };
+  const claimAndRead = async (token: string) => {
+    const c = await lanes.claim({ conv, token, lockMs: 5000, peek: 8, mark });
+    assert.ok(c.status === 'claimed');
+    return { c, r: await messages.record(c.heads[0]!.id) };
+  };
+  // The conversation's last message: the same text ('hi'), completed in this very second, msg_id 40.
+  await redis.hset(keys.conv(conv), { lmid: '40', lct: String(second), lh: textHash('hi') });
+  const same = await accept();
+  const other = await accept({ text: 'other' });
+  let { c, r } = await claimAndRead('a');
+  assert.deepEqual(c.marked, { createTime: second + 1, floor: 40 });
+  assert.deepEqual(
+    c.heads.map((h) => [h.id, h.record?.status, h.record?.attempts]),
+    [
+      [same, 'queued', 0],
+      [other, 'queued', 0],
+    ],
+  );
+  assert.deepEqual(
+    [r?.status, r?.attempts, r?.createTime, r?.floor, r?.updatedAt],
+    ['sending', 1, second + 1, 40, now],
+  );
+  // Completed: the conversation's last is now 'hi' at second + 1. Another text takes now's second.
+  const sent = { status: 'sent', msgId: 41, createTime: second + 1, textHash: textHash('hi') } as const;
+  assert.equal((await lanes.complete({ id: same, conv, token: 'a', outcome: sent })).left, 1);
+  ({ c, r } = await claimAndRead('a'));
+  assert.deepEqual(c.marked, { createTime: second, floor: 41 });
+  assert.deepEqual(
+    [c.heads[0]?.id, r?.status, r?.attempts, r?.createTime, r?.floor],
+    [other, 'sending', 1, second, 41],
+  );
+  // The same text a second later than the last one: now's second too.
+  await redis.hset(keys.conv(conv), { lct: String(second - 1), lh: textHash('other') });
+  await redis.hset(keys.message(other), { s: 'queued' });
+  ({ c } = await claimAndRead('a'));
+  assert.deepEqual(c.marked, { createTime: second, floor: 41 });
+});
+
+test('claim with mark: a sending head is left for its read-back; one past its deadline or age, or unasked, unmarked', async () => {
+  const { lanes, messages, conv, accept, redis, keys } = stores('lcs');
+  const now = Date.now();
+  const claim = (token: string, mark?: { now: number; maxMessageAgeMs: number }) =>
+    lanes.claim({ conv, token, lockMs: 5000, peek: 8, ...(mark && { mark }) });
+  const id = await accept();
+  // Not asked: nothing marked.
+  let c = await claim('a');
+  assert.ok(c.status === 'claimed');
+  assert.equal(c.marked, null);
+  assert.equal((await messages.record(id))?.status, 'queued');
+  // Found sending (an attempt in flight): left as it is, to be read back with its own create_time and floor.
+  await lanes.markSending({ id, conv, token: 'a', now: now - 5000, createTime: 1234, floor: 7 });
+  c = await claim('a', { now, maxMessageAgeMs: 60_000 });
+  assert.ok(c.status === 'claimed');
+  assert.equal(c.marked, null);
+  assert.equal(c.heads[0]?.record?.status, 'sending');
+  let r = await messages.record(id);
+  assert.deepEqual(
+    [r?.status, r?.attempts, r?.createTime, r?.floor, r?.updatedAt],
+    ['sending', 1, 1234, 7, now - 5000],
+  );
+  await lanes.complete({ id, conv, token: 'a', outcome: { status: 'failed', code: 'expired', message: 'x' } });
+  // Past its deadline: left queued, for the worker to fail.
+  const late = await accept({ deadline: now - 1 }, now - 10);
+  c = await claim('a', { now, maxMessageAgeMs: 60_000 });
+  assert.ok(c.status === 'claimed');
+  assert.deepEqual([c.heads[0]?.id, c.marked], [late, null]);
+  r = await messages.record(late);
+  assert.deepEqual([r?.status, r?.attempts], ['queued', 0]);
+  // Within its deadline, it would be marked; past the max age from its acceptance, it is not.
+  assert.equal((await claim('a', { now: now - 2, maxMessageAgeMs: 60_000 })).status, 'claimed');
+  assert.equal((await messages.record(late))?.status, 'sending');
+  await redis.hset(keys.message(late), { s: 'queued', a: '0' });
+  await redis.hdel(keys.message(late), 'dl');
+  c = await claim('a', { now, maxMessageAgeMs: 5 });
+  assert.ok(c.status === 'claimed');
+  assert.equal(c.marked, null);
+  assert.equal((await messages.record(late))?.status, 'queued');
+  c = await claim('a', { now, maxMessageAgeMs: 10 });
+  assert.ok(c.status === 'claimed');
+  assert.notEqual(c.marked, null);
+});
+
+test('claim with mark: a lock held by another worker marks nothing; a scheduled message ages from its send time', async () => {
+  const { lanes, messages, conv, accept, reconciler } = stores('lcb');
+  const now = Date.now();
+  const mark = { now, maxMessageAgeMs: 1000 };
+  const id = await accept({ sendAt: now - 100 }, now - 5000);
+  assert.equal((await reconciler.promote(id, now)).status, 'promoted');
+  assert.equal((await lanes.claim({ conv, token: 'a', lockMs: 5000, peek: 8 })).status, 'claimed');
+  assert.deepEqual(await lanes.claim({ conv, token: 'b', lockMs: 5000, peek: 8, mark }), { status: 'busy' });
+  let r = await messages.record(id);
+  assert.deepEqual([r?.status, r?.attempts], ['queued', 0]);
+  // Accepted 5 s ago, due 100 ms ago: within a max age of 1 s from its send time.
+  const c = await lanes.claim({ conv, token: 'a', lockMs: 5000, peek: 8, mark });
+  assert.ok(c.status === 'claimed');
+  assert.deepEqual(c.marked, { createTime: Math.floor(now / 1000), floor: 0 });
+  r = await messages.record(id);
+  assert.deepEqual([r?.status, r?.attempts], ['sending', 1]);
+});
+
 test('mark-sending: marked (an attempt counted), lost without the lock, missing, not queued once cancelled', async () => {
   const { lanes, messages, conv, accept } = stores('lm');
   const id = await accept();
@@ -91,20 +196,67 @@ test('complete: sent and failed recorded, the lane shortened, drained releases t
   const b = await accept({ text: 'b' });
   await lanes.claim({ conv, token: 't', lockMs: 5000, peek: 8 });
   const sent = { status: 'sent', msgId: 41, createTime: 1700, textHash: 'h1' } as const;
-  assert.equal(await lanes.complete({ id: a, conv, token: 't', outcome: sent }), 1);
+  assert.deepEqual(await lanes.complete({ id: a, conv, token: 't', outcome: sent }), { left: 1, marked: null });
   const ra = await messages.record(a);
   assert.deepEqual([ra?.status, ra?.msgId, ra?.text], ['sent', 41, '']);
   assert.deepEqual(await redis.hgetall(keys.conv(conv)), { lmid: '41', lct: '1700', lh: 'h1' });
   const failed = { status: 'failed', code: 'expired', message: 'too late' } as const;
-  assert.equal(await lanes.complete({ id: b, conv, token: 't', outcome: failed }), 0);
+  assert.equal((await lanes.complete({ id: b, conv, token: 't', outcome: failed })).left, 0);
   const rb = await messages.record(b);
   assert.deepEqual([rb?.status, rb?.errorCode, rb?.errorMessage], ['failed', 'expired', 'too late']);
   assert.equal(await redis.exists(keys.lock(conv)), 0);
   assert.equal(await messages.queueDepth(), 0);
   // Completing again changes nothing: the first outcome stays.
-  assert.equal(await lanes.complete({ id: a, conv, token: 't', outcome: failed }), 0);
+  assert.equal((await lanes.complete({ id: a, conv, token: 't', outcome: failed })).left, 0);
   assert.equal((await messages.record(a))?.status, 'sent');
   assert.equal(await messages.queueDepth(), 0);
+});
+
+test('complete with next: the next head marked sending by the rule, as the completion leaves the conversation', async () => {
+  const { lanes, messages, conv, accept } = stores('lxn');
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  const next = { maxMessageAgeMs: 60_000 };
+  const [a, b, c, d] = [await accept(), await accept(), await accept({ text: 'c' }), await accept({ text: 'd' })];
+  const claimed = await lanes.claim({
+    conv,
+    token: 't',
+    lockMs: 5000,
+    peek: 8,
+    mark: { now, maxMessageAgeMs: 60_000 },
+  });
+  assert.ok(claimed.status === 'claimed');
+  assert.deepEqual(claimed.marked, { createTime: second, floor: 0 });
+  // a sent as msg_id 50 in this second: b, the same text, takes the next second, over floor 50.
+  const sent = (msgId: number, createTime: number, text: string) =>
+    ({ status: 'sent', msgId, createTime, textHash: textHash(text) }) as const;
+  assert.deepEqual(
+    await lanes.complete({ id: a, conv, token: 't', now, outcome: sent(50, second, 'hi'), next: { id: b, ...next } }),
+    { left: 3, marked: { createTime: second + 1, floor: 50 } },
+  );
+  let r = await messages.record(b);
+  assert.deepEqual(
+    [r?.status, r?.attempts, r?.createTime, r?.floor, r?.updatedAt],
+    ['sending', 1, second + 1, 50, now],
+  );
+  // Not the head (c is behind b), or not our lock: nothing marked.
+  const failed = { status: 'failed', code: 'teamtalk_rejected', message: 'no' } as const;
+  assert.deepEqual(await lanes.complete({ id: b, conv, token: 't', now, outcome: failed, next: { id: d, ...next } }), {
+    left: 2,
+    marked: null,
+  });
+  assert.deepEqual(await lanes.complete({ id: c, conv, token: 'x', now, outcome: failed, next: { id: d, ...next } }), {
+    left: 1,
+    marked: null,
+  });
+  r = await messages.record(d);
+  assert.deepEqual([r?.status, r?.attempts], ['queued', 0]);
+  // A message that failed leaves the conversation as it was: d, another text, takes now's second over floor 50.
+  const e = await accept({ text: 'e' });
+  assert.deepEqual(await lanes.complete({ id: d, conv, token: 't', now, outcome: failed, next: { id: e, ...next } }), {
+    left: 1,
+    marked: { createTime: second, floor: 50 },
+  });
 });
 
 test('extend, release and drop-head answer whether they applied', async () => {

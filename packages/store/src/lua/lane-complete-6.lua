@@ -11,8 +11,14 @@
 -- KEYS[6] lanes    P:{pN}:lanes
 -- ARGV[1] id · ARGV[2] 'sent' or 'failed' · ARGV[3] now (ms) · ARGV[4] msg_id · ARGV[5] failure code ·
 -- ARGV[6] failure message · ARGV[7] create_time (s) · ARGV[8] text hash · ARGV[9] lock token · ARGV[10] conv ·
--- ARGV[11] done channel · ARGV[12] record ttl (ms)
--- Returns the lane's remaining length (0: drained, and the lock released if it was ours).
+-- ARGV[11] done channel · ARGV[12] record ttl (ms) · ARGV[13] the id the worker sends next, or '' · ARGV[14] message
+-- key prefix 'P:{pN}:m:' · ARGV[15] max message age (ms)
+-- With ARGV[13], while the lock is ours and that id heads the lane now, it is marked `sending` for its first attempt
+-- (includes/mark-first-send.lua, with the conversation as this completion leaves it), so the worker sends it at once.
+-- Its record is not in KEYS (the worker names it); it carries the lane's hash tag, on the slot of the declared keys.
+-- Returns {left, ct, floor}: the lane's remaining length (0: drained, and the lock released if it was ours); the
+-- create_time and floor (lmid) the next message was marked `sending` with, or 0, 0 when it was not marked.
+--- @include "mark-first-send"
 local s = redis.call('HGET', KEYS[1], 's')
 local terminal = s == 'sent' or s == 'failed' or s == 'cancelled'
 if not terminal then
@@ -37,4 +43,11 @@ if left == 0 and redis.call('GET', KEYS[5]) == ARGV[9] then
   redis.call('DEL', KEYS[5])
   redis.call('ZREM', KEYS[6], ARGV[10])
 end
-return left
+if left > 0 and ARGV[13] ~= '' and redis.call('LINDEX', KEYS[2], 0) == ARGV[13]
+  and redis.call('GET', KEYS[5]) == ARGV[9] then
+  local c = redis.call('HMGET', KEYS[3], 'lmid', 'lct', 'lh')
+  local lmid = c[1] or '0'
+  local ct = mark_first_send(ARGV[14] .. ARGV[13], ARGV[3], tonumber(ARGV[15]), lmid, tonumber(c[2] or '0'), c[3])
+  if ct then return {left, ct, tonumber(lmid)} end
+end
+return {left, 0, 0}

@@ -4,6 +4,7 @@
  * lock and the queue depth change together. Every method takes the conversation and builds its keys (keys.ts); a
  * lock token is the caller's own random value.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FailureCode, Keys, MessageStatus } from '@ttpush/contract';
 import { ScriptError, ScriptStateError } from '../errors.ts';
@@ -15,14 +16,14 @@ type Arg = string | number;
 interface LaneCommands {
   ttLaneClaim(
     ...args: Arg[]
-  ): Promise<[ScriptError.LockLost] | [0] | [1, string, string, string, ...(string | string[])[]]>;
+  ): Promise<[ScriptError.LockLost] | [0] | [1, string, string, string, number, ...(string | string[])[]]>;
   ttLaneExtend(...args: Arg[]): Promise<number>;
   ttLaneRelease(...args: Arg[]): Promise<number>;
   ttLaneDropHead(...args: Arg[]): Promise<number>;
   ttLaneMarkSending(
     ...args: Arg[]
   ): Promise<[1] | [ScriptError.LockLost] | [ScriptError.Missing] | [ScriptError.WrongState, MessageStatus]>;
-  ttLaneComplete(...args: Arg[]): Promise<number>;
+  ttLaneComplete(...args: Arg[]): Promise<[number, number, number]>;
 }
 
 const SCRIPTS = ['lane-claim', 'lane-extend', 'lane-release', 'lane-drop-head', 'lane-mark-sending', 'lane-complete'];
@@ -34,13 +35,58 @@ export interface ConvState {
   lastHash: string;
 }
 
+/**
+ * A text's hash as a conversation keeps its last one (lh, written by `complete`): the first 16 hex digits of its
+ * SHA-1, which the claim script computes too (redis.sha1hex) when it picks a create_time. It used to be 12 base64
+ * characters: a conversation whose last hash is in that form matches no new hash, so at the upgrade its next message
+ * alone escapes the rule "two identical texts in one second: the later takes the next second" (which matters only
+ * when that message repeats the last text within the same second); its completion writes the new form.
+ */
+export function textHash(text: string): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, 16);
+}
+
 export type LaneClaim =
   /** Another worker holds the lane's lock. */
   | { status: 'busy' }
   /** The lane is empty: the lock is released and the lane left P:lanes, atomically. */
   | { status: 'drained' }
-  /** The lock is ours: the conversation's state and the lane's first messages (record null: gone). */
-  | { status: 'claimed'; state: ConvState; heads: { id: string; record: MessageRecord | null }[] };
+  /**
+   * The lock is ours: the conversation's state and the lane's first messages (record null: gone), as read before
+   * `marked`: when not null, the first message was marked `sending` by the claim with this create_time and floor (the
+   * conversation's lastMsgId), an attempt counted, and is to be sent at once.
+   */
+  | {
+      status: 'claimed';
+      state: ConvState;
+      heads: { id: string; record: MessageRecord | null }[];
+      marked: MarkedSend | null;
+    };
+
+/**
+ * A message the store marked `sending` itself (claim, complete), an attempt counted: the worker sends it at once with
+ * this create_time and floor (the conversation's last msg_id). The store marks one only when a new attempt of it is
+ * due: queued (one found `sending` is read back first), not past its deadline nor past `maxMessageAgeMs` from its
+ * send time (or acceptance). Its create_time is now's second, or the conversation's last create_time + 1 when that
+ * second is not past it and its textHash is the conversation's last hash: the worker's rule, decided in the script.
+ */
+export interface MarkedSend {
+  createTime: number;
+  floor: number;
+}
+
+/** Asks a claim to mark the lane's first message `sending` when a new attempt of it is due at `now` (MarkedSend). */
+export interface ClaimMark {
+  now: number;
+  maxMessageAgeMs: number;
+}
+
+export interface Completed {
+  /** The lane's remaining length (0: drained). */
+  left: number;
+  /** The `next` message asked for, marked `sending` (MarkedSend); null when it was not (not due, not the head). */
+  marked: MarkedSend | null;
+}
 
 export type MarkSendingResult =
   | { status: 'marked' }
@@ -78,8 +124,11 @@ export class LaneStore {
     this.recordTtlMs = opts.recordTtlMs ?? DEFAULT_RECORD_TTL_MS;
   }
 
-  /** Takes (or keeps) the lane's lock for `lockMs` and reads its first `peek` messages, in one round trip. */
-  async claim(c: { conv: string; token: string; lockMs: number; peek: number }): Promise<LaneClaim> {
+  /**
+   * Takes (or keeps) the lane's lock for `lockMs` and reads its first `peek` messages, in one round trip; with
+   * `mark`, marks the first one `sending` when a new attempt of it is due (MarkedSend) in the same round trip.
+   */
+  async claim(c: { conv: string; token: string; lockMs: number; peek: number; mark?: ClaimMark }): Promise<LaneClaim> {
     const k = this.keys;
     const p = k.partition(c.conv);
     const reply = await this.redis.ttLaneClaim(
@@ -92,6 +141,9 @@ export class LaneStore {
       c.peek,
       k.messagePrefix(p),
       c.conv,
+      c.mark ? 1 : 0,
+      c.mark?.now ?? 0,
+      c.mark?.maxMessageAgeMs ?? 0,
     );
     switch (reply[0]) {
       case ScriptError.LockLost:
@@ -100,12 +152,14 @@ export class LaneStore {
         return { status: 'drained' };
       case 1: {
         const heads: { id: string; record: MessageRecord | null }[] = [];
-        for (let i = 4; i < reply.length; i += 2) {
+        for (let i = 5; i < reply.length; i += 2) {
           const id = reply[i] as string;
           heads.push({ id, record: parseRecord(id, hash(reply[i + 1] as string[])) });
         }
         const state = { lastMsgId: Number(reply[1]), lastCreateTime: Number(reply[2]), lastHash: String(reply[3]) };
-        return { status: 'claimed', state, heads };
+        const ct = Number(reply[4]);
+        const marked = ct > 0 ? { createTime: ct, floor: state.lastMsgId } : null;
+        return { status: 'claimed', state, heads, marked };
       }
       default:
         throw new ScriptStateError(reply[0], 'lane-claim');
@@ -165,7 +219,8 @@ export class LaneStore {
   /**
    * Records a message's terminal outcome (a record already terminal keeps its own), takes it off its lane and, when
    * the lane is left empty, releases the lock. A sent message's msg_id becomes the conversation's last when newer.
-   * Returns the lane's remaining length (0: drained).
+   * With `next` (the message the caller sends next), while the lock is ours and `next.id` heads the lane once this
+   * one is off it, marks it `sending` when a new attempt of it is due (MarkedSend), in the same round trip.
    */
   async complete(c: {
     id: string;
@@ -173,7 +228,8 @@ export class LaneStore {
     token: string;
     now?: number;
     outcome: MessageOutcome;
-  }): Promise<number> {
+    next?: { id: string; maxMessageAgeMs: number };
+  }): Promise<Completed> {
     const k = this.keys;
     const p = k.partition(c.conv);
     const o = c.outcome;
@@ -192,8 +248,12 @@ export class LaneStore {
       c.conv,
       k.doneChannel,
       this.recordTtlMs,
+      c.next?.id ?? '',
+      k.messagePrefix(p),
+      c.next?.maxMessageAgeMs ?? 0,
     ];
-    return this.redis.ttLaneComplete(...keys, ...argv);
+    const [left, ct, floor] = await this.redis.ttLaneComplete(...keys, ...argv);
+    return { left, marked: ct > 0 ? { createTime: ct, floor } : null };
   }
 
   /**
