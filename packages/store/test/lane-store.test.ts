@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisServer } from '@ttpush/testkit';
 import { Keys, conversationOf, newMessageId, type SubmitRequest } from '@ttpush/contract';
-import { LaneStore, MessageStore, ReconcilerStore, textHash } from '../src/index.ts';
+import { LaneStore, MessageStore, ReconcilerStore, textHash, toView } from '../src/index.ts';
 
 let server: RedisServer;
 const conns: Redis[] = [];
@@ -315,4 +315,98 @@ test('look: a locked lane, or its head; stale lanes, touched and forgotten', asy
   assert.deepEqual(await reconciler.look(conv), { locked: false, head: null });
   await reconciler.forget(conv);
   assert.deepEqual(await reconciler.staleLanes(p, 10_000, 10), []);
+});
+
+const LONG = 'a long text, over the 64 bytes a hash listpack value may hold: '.repeat(3);
+
+test('a finished record keeps what its view and owner read: the send-only fields go, a long text leaves no hashtable', async () => {
+  const { lanes, messages, conv, accept, redis, keys } = stores('lf');
+  const id = await accept({
+    text: LONG,
+    priority: 'normal',
+    key: 'key_0123456789abcdef',
+    callbackUrl: 'https://example.com/hook',
+    notify: true,
+  });
+  const before = await messages.record(id);
+  // Accepting leaves out what the reader defaults: the recipient type of a user, priority normal, 0 attempts.
+  assert.deepEqual(Object.keys(await redis.hgetall(keys.message(id))).sort(), [
+    'app', 'c', 'ca', 'cb', 'f', 'k', 'n', 's', 'to', 'x',
+  ]); // prettier-ignore
+  assert.deepEqual([before?.to, before?.priority, before?.attempts, before?.updatedAt], [
+    { user: 2 }, 'normal', 0, before?.createdAt,
+  ]); // prettier-ignore
+  assert.equal(await redis.object('ENCODING', keys.message(id)), 'hashtable');
+  await lanes.claim({ conv, token: 't', lockMs: 5000, peek: 8 });
+  assert.deepEqual(await lanes.markSending({ id, conv, token: 't', now: Date.now(), createTime: 1700, floor: 40 }), {
+    status: 'marked',
+  });
+  const at = Date.now();
+  const sent = { status: 'sent', msgId: 41, createTime: 1700, textHash: 'h1' } as const;
+  assert.equal(await lanes.complete({ id, conv, token: 't', now: at, outcome: sent }), 0);
+  const h = await redis.hgetall(keys.message(id));
+  assert.deepEqual(Object.keys(h).sort(), ['a', 'app', 'ca', 'f', 'k', 'mid', 'n', 's', 'st', 'to', 'ua']);
+  assert.equal(await redis.object('ENCODING', keys.message(id)), 'listpack');
+  assert.ok((await redis.pttl(keys.message(id))) > 0);
+  const r = await messages.record(id);
+  assert.deepEqual(toView(r!), {
+    ...toView(before!),
+    status: 'sent',
+    msg_id: 41,
+    attempts: 1,
+    updated_at: new Date(at).toISOString(),
+    sent_at: new Date(at).toISOString(),
+  });
+  assert.deepEqual(await messages.owner(id), { app: 'crm', key: 'key_0123456789abcdef' });
+});
+
+test('a record of the previous format reads as before and ends compacted alike; a group, a priority, parts stay', async () => {
+  const { lanes, messages, conv, accept, redis, keys } = stores('lo');
+  const old = await accept({ text: LONG, priority: 'normal', key: 'key_0123456789abcdef' });
+  const fresh = await messages.record(old);
+  // What accepting wrote before: every field, defaults included.
+  await redis.hset(keys.message(old), 'tt', 'u', 'p', 'normal', 'a', '0', 'ua', String(fresh!.createdAt));
+  assert.deepEqual(await messages.record(old), fresh);
+  assert.deepEqual(await messages.cancel(old, conv), { status: 'cancelled' });
+  assert.deepEqual(Object.keys(await redis.hgetall(keys.message(old))).sort(), [
+    'app',
+    'ca',
+    'f',
+    'k',
+    's',
+    'to',
+    'ua',
+  ]);
+  assert.equal(await redis.object('ENCODING', keys.message(old)), 'listpack');
+  const cancelled = await messages.record(old);
+  assert.deepEqual(toView(cancelled!), {
+    ...toView(fresh!),
+    status: 'cancelled',
+    updated_at: new Date(cancelled!.updatedAt).toISOString(),
+  });
+
+  // A group at high priority sent as parts keeps its recipient type, priority and text.
+  const gconv = conversationOf(1, { group: 7 });
+  const request: SubmitRequest = {
+    app: 'crm',
+    from: 1,
+    to: { group: 7 },
+    text: LONG,
+    priority: 'high',
+    withParts: true,
+  };
+  const a = await messages.accept({
+    id: newMessageId(Date.now(), keys.partition(gconv)),
+    conv: gconv,
+    now: Date.now(),
+    request,
+  });
+  assert.ok(a.status === 'accepted');
+  await lanes.claim({ conv: gconv, token: 't', lockMs: 5000, peek: 8 });
+  const failed = { status: 'failed', code: 'expired', message: 'too late' } as const;
+  await lanes.complete({ id: a.record.id, conv: gconv, token: 't', outcome: failed });
+  const g = await redis.hgetall(keys.message(a.record.id));
+  assert.deepEqual([g.tt, g.p, g.x, g.pp, g.c], ['g', 'high', LONG, '1', undefined]);
+  const r = await messages.record(a.record.id);
+  assert.deepEqual([r?.to, r?.priority, r?.withParts, r?.errorCode], [{ group: 7 }, 'high', true, 'expired']);
 });

@@ -1,9 +1,9 @@
 -- Records a terminal outcome and takes the message off its lane; when that empties the lane, releases the
 -- conversation lock too (atomically: a message pushed afterwards is activated by its own job). A record already
 -- terminal (cancelled meanwhile) keeps its outcome.
--- The record loses its text (x) once terminal: read-back needs it only while the message may still be sent. A
--- message sent as parts (pp) keeps it: its view shows the parts, split back from the text.
--- KEYS[1] record   P:{pN}:m:<id> (fields s, ua, st, mid, ec, em, x, pp, n)
+-- The record keeps once terminal what its view and owner checks read (finish-record.lua): its text (x), for one,
+-- is read back only while the message may still be sent.
+-- KEYS[1] record   P:{pN}:m:<id> (fields s, ua, st, mid, ec, em, n; finish-record's)
 -- KEYS[2] lane     P:{pN}:lane:<conv>
 -- KEYS[3] conv     P:{pN}:conv:<conv> (fields lmid, lct, lh: kept 30 days)
 -- KEYS[4] depth    P:{pN}:depth
@@ -19,6 +19,7 @@
 -- Returns {left, ct, floor}: the lane's remaining length (0: drained, and the lock released if it was ours); the
 -- create_time and floor (lmid) the next message was marked `sending` with, or 0, 0 when it was not marked.
 --- @include "mark-first-send"
+--- @include "finish-record"
 local s = redis.call('HGET', KEYS[1], 's')
 local terminal = s == 'sent' or s == 'failed' or s == 'cancelled'
 if not terminal then
@@ -32,7 +33,7 @@ if not terminal then
   else
     redis.call('HSET', KEYS[1], 's', 'failed', 'ua', ARGV[3], 'ec', ARGV[5], 'em', ARGV[6])
   end
-  if redis.call('HGET', KEYS[1], 'pp') ~= '1' then redis.call('HDEL', KEYS[1], 'x') end
+  finishRecord(KEYS[1])
   redis.call('DECR', KEYS[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[12])
   if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[11], ARGV[1]) end

@@ -20,22 +20,26 @@ export function isScheduled(m: NewMessage): boolean {
   return m.request.sendAt !== undefined && m.request.sendAt > m.now;
 }
 
-/** The record's field/value pairs, the optional ones only when given. */
+/**
+ * The record's field/value pairs, the optional ones only when given. Fields whose value is the one parseRecord
+ * reads for an absent field are left out (every record is kept for TTPUSH_RECORD_TTL: each field costs bytes in
+ * every one): the recipient type of a user, priority normal, attempts 0, updated at = created at.
+ */
 export function newMessageFields(m: NewMessage): (string | number)[] {
   const req = m.request;
+  const to = req.to;
+  const group = 'group' in to;
   const fields: (string | number)[] = [
     F.from, req.from,
-    F.toType, 'group' in req.to ? 'g' : 'u',
-    F.to, 'group' in req.to ? req.to.group : req.to.user,
+    F.to, group ? to.group : to.user,
     F.text, req.text,
-    F.priority, req.priority,
     F.status, isScheduled(m) ? 'scheduled' : 'queued',
-    F.attempts, 0,
     F.createdAt, m.now,
-    F.updatedAt, m.now,
     F.app, req.app,
     F.conv, m.conv,
   ]; // prettier-ignore
+  if (group) fields.push(F.toType, 'g');
+  if (req.priority !== 'normal') fields.push(F.priority, req.priority);
   if (req.sendAt !== undefined) fields.push(F.sendAt, req.sendAt);
   if (req.deadline !== undefined) fields.push(F.deadline, req.deadline);
   if (req.metadata) fields.push(F.metadata, JSON.stringify(req.metadata));

@@ -41,10 +41,11 @@ export class ReconcilerStore {
   async promote(id: string, now: number): Promise<PromoteResult> {
     const k = this.keys;
     const p = messagePartition(id);
-    const [conv, priority] = await this.redis.hmget(k.message(id), F.conv, F.priority);
+    const [conv, priority, status] = await this.redis.hmget(k.message(id), F.conv, F.priority, F.status);
     if (!conv) {
+      // A record without its conversation has ended (finish-record.lua drops it).
       await this.redis.zrem(k.scheduled(p), id);
-      return { status: 'missing' };
+      return { status: status ? 'not_scheduled' : 'missing' };
     }
     const n = await this.redis.ttMessagePromote(k.message(id), k.lane(conv), k.lanes(p), k.scheduled(p), id, conv, now);
     if (n >= 0) return { status: 'promoted', conv, priority: (priority as Priority | null) ?? 'normal', laneLength: n };
@@ -68,7 +69,7 @@ export class ReconcilerStore {
     return locked ? { locked: true } : { locked: false, head };
   }
 
-  /** The priority of a message (null: no record). */
+  /** The priority of a message (null: no record, or normal: left out of the record). */
   async priority(id: string): Promise<Priority | null> {
     return (await this.redis.hget(this.keys.message(id), F.priority)) as Priority | null;
   }
