@@ -343,7 +343,7 @@ test('a finished record keeps what its view and owner read: the send-only fields
   });
   const at = Date.now();
   const sent = { status: 'sent', msgId: 41, createTime: 1700, textHash: 'h1' } as const;
-  assert.equal(await lanes.complete({ id, conv, token: 't', now: at, outcome: sent }), 0);
+  assert.equal((await lanes.complete({ id, conv, token: 't', now: at, outcome: sent })).left, 0);
   const h = await redis.hgetall(keys.message(id));
   assert.deepEqual(Object.keys(h).sort(), ['a', 'app', 'ca', 'f', 'k', 'mid', 'n', 's', 'st', 'to', 'ua']);
   assert.equal(await redis.object('ENCODING', keys.message(id)), 'listpack');
