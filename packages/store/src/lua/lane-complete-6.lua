@@ -12,6 +12,8 @@
 -- ARGV[1] id · ARGV[2] 'sent' or 'failed' · ARGV[3] now (ms) · ARGV[4] msg_id · ARGV[5] failure code ·
 -- ARGV[6] failure message · ARGV[7] create_time (s) · ARGV[8] text hash · ARGV[9] lock token · ARGV[10] conv ·
 -- ARGV[11] done channel · ARGV[12] record ttl (ms)
+-- Publishes on the done channel, when a waiter asked (n), '<id> <status> <msg_id> <failure code>' (store
+-- done-channel.ts): 'sent' with its msg_id and an empty code, or 'failed' with msg_id 0 and its code.
 -- Returns the lane's remaining length (0: drained, and the lock released if it was ours).
 local s = redis.call('HGET', KEYS[1], 's')
 local terminal = s == 'sent' or s == 'failed' or s == 'cancelled'
@@ -29,7 +31,9 @@ if not terminal then
   if redis.call('HGET', KEYS[1], 'pp') ~= '1' then redis.call('HDEL', KEYS[1], 'x') end
   redis.call('DECR', KEYS[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[12])
-  if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[11], ARGV[1]) end
+  if redis.call('HGET', KEYS[1], 'n') == '1' then
+    redis.call('PUBLISH', ARGV[11], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[4] .. ' ' .. ARGV[5])
+  end
 end
 if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then redis.call('LPOP', KEYS[2]) end
 local left = redis.call('LLEN', KEYS[2])
