@@ -6,6 +6,8 @@
  * `failed` or `cancelled`; msg_id TeamTalk's (0: none); the failure code (empty: none) is the rest of the line.
  * A waiter learns the outcome from it without reading the record. A bare `<id>` (published by a worker of an
  * earlier version during a rolling upgrade) says only that the message is terminal: its record tells the rest.
+ * The other way round, an api of an earlier version takes a whole notice for an id it does not wait for: its waits
+ * run to their end and then read the record (answers stay right, only late). Upgrade the apis before the workers.
  */
 import type { Redis } from 'ioredis';
 import { TERMINAL_STATUSES, type Keys, type MessageStatus } from '@ttpush/contract';
