@@ -57,6 +57,28 @@ function digest(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
 }
 
+/** Key strings whose digest is kept: a caller presents the same key request after request. */
+const DIGEST_CACHE_MAX = 256;
+/** Longer strings are not kept (no real key is this long): a flood of junk keys cannot pin much memory. */
+const DIGEST_CACHE_MAX_KEY = 256;
+const digests = new Map<string, Buffer>();
+
+/**
+ * SHA-256 of a presented key (or a tenant key's secret part), from a small bounded cache of the strings seen lately.
+ * Only the digest is kept, never what a lookup found: a revoked key or a disabled app is refused at once as before.
+ */
+export function keyDigest(key: string): Buffer {
+  let d = digests.get(key);
+  if (d !== undefined) return d;
+  d = digest(key);
+  if (key.length <= DIGEST_CACHE_MAX_KEY) {
+    // Full: the oldest entry goes (a Map iterates in insertion order).
+    if (digests.size >= DIGEST_CACHE_MAX) digests.delete(digests.keys().next().value!);
+    digests.set(key, d);
+  }
+  return d;
+}
+
 function configIdentity(name: string, senders: readonly number[] | '*', priority: Priority, rateLimit?: number) {
   return {
     name,
@@ -92,7 +114,7 @@ export function createKeyring(
     async lookup(presented) {
       const tenant = tenants === undefined ? null : parsePresented(presented);
       if (tenant !== null) return tenants!.lookup(tenant.id, tenant.part);
-      const d = digest(presented);
+      const d = keyDigest(presented);
       let found: AppIdentity | null = null;
       // No early exit: every key is compared whichever matches.
       for (const e of entries) {

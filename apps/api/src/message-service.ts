@@ -21,6 +21,7 @@ import {
 import {
   DoneChannel,
   LaneQueues,
+  type DoneNotice,
   MessageStore,
   ServiceUnavailableError,
   StatsStore,
@@ -51,10 +52,28 @@ export interface RedisMessageServiceOptions {
   recordTtlMs?: number;
 }
 
+export interface SubmitOptions {
+  /**
+   * Waits up to this long (ms, from the accept) for the message's outcome: SubmitResult.outcome. Needs req.notify (only
+   * then does a worker announce the completion). The wait is registered before the accept, so no completion is missed.
+   */
+  waitMs?: number;
+}
+
+/** A message's state as a waiter learns it: from the worker's done notice (no record read), or from its record. */
+export type WaitOutcome = Pick<MessageView, 'id' | 'status' | 'msg_id'> & {
+  error: { code: string; message?: string } | null;
+};
+
 export interface SubmitResult {
   view: MessageView;
   /** True when the Idempotency-Key matched an earlier message: nothing new was queued. */
   duplicate: boolean;
+  /**
+   * With SubmitOptions.waitMs: the outcome once terminal; when the wait runs out, the view as submit answered it (not
+   * terminal); null when the record is gone. Rejects (ServiceUnavailableError) only when a read it needs fails.
+   */
+  outcome?: Promise<WaitOutcome | null>;
 }
 
 export type CancelResult =
@@ -62,7 +81,7 @@ export type CancelResult =
 
 /** What the HTTP API needs from the queue. Every method throws ServiceUnavailableError when Redis is down. */
 export interface MessageService {
-  submit(req: SubmitRequest): Promise<SubmitResult>;
+  submit(req: SubmitRequest, opts?: SubmitOptions): Promise<SubmitResult>;
   get(id: string): Promise<MessageView | null>;
   /** The app and key id that sent a message (key null for records from before keys were recorded). */
   owner(id: string): Promise<Owner | null>;
@@ -81,7 +100,7 @@ export class RedisMessageService implements MessageService {
   readonly queues: LaneQueues;
   private readonly done: DoneChannel;
   private readonly statsStore: StatsStore;
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters: Waiters = new Map();
   private pendingAdds: { conv: string; priority: keyof typeof JOB_PRIORITY }[] = [];
   private adding: Promise<void> = Promise.resolve();
 
@@ -91,31 +110,83 @@ export class RedisMessageService implements MessageService {
     this.statsStore = new StatsStore(opts.redis, opts.prefix);
     // Queue errors surface per call as ServiceUnavailableError.
     this.queues = new LaneQueues(opts.queueConnection, opts.prefix, keys.partitions);
-    this.done = new DoneChannel(opts.subscriber, keys, (id) => this.wake(id));
+    this.done = new DoneChannel(opts.subscriber, keys, (notice) => this.wake(notice));
   }
 
-  async submit(req: SubmitRequest): Promise<SubmitResult> {
+  async submit(req: SubmitRequest, opts: SubmitOptions = {}): Promise<SubmitResult> {
+    const { waitMs } = opts;
+    if (waitMs !== undefined && !req.notify) throw new Error('submit: waitMs needs req.notify');
+    // Subscribed before the accept: a completion, which can only follow the accept, is published to us.
+    if (waitMs !== undefined) await this.done.subscribe();
     const now = Date.now();
     const conv = conversationOf(req.from, req.to);
     const id = newMessageId(now, this.store.keys.partition(conv));
     const fingerprint = req.idempotencyKey ? submitFingerprint(req) : undefined;
-    const result = await this.store.accept({ id, conv, now, request: req, fingerprint });
+    // Listening for the id before the accept: its notice cannot come before we can hear it, nor need a read after.
+    const waiter = waitMs === undefined ? undefined : new Waiter(id, this.waiters);
+    let result;
+    try {
+      result = await this.store.accept({ id, conv, now, request: req, fingerprint });
+    } catch (err) {
+      waiter?.stop();
+      throw err;
+    }
+    if (result.status !== 'accepted') waiter?.stop();
     if (result.status === 'key_reused') {
       throw new IdempotencyKeyReusedError(
         `this Idempotency-Key was first used for message ${result.firstId}, with another request`,
         result.firstId,
       );
     }
-    if (result.status === 'repeat') {
-      // A repeat that waits for the outcome needs the worker to announce it, even if the first did not wait.
-      if (req.notify) await this.store.notifyOnCompletion(result.firstId);
-      const view = await this.get(result.firstId);
-      if (view) return { view, duplicate: true };
-      // The first message's record expired before its idempotency key: treat as new is wrong; report it as gone.
-      throw new ServiceUnavailableError('the message of this Idempotency-Key is no longer available');
-    }
+    if (result.status === 'repeat') return this.repeat(req, result.firstId, waitMs);
     if (result.laneLength === 1) this.activate(conv, req.priority);
-    return { view: toView(result.record), duplicate: false };
+    const view = toView(result.record);
+    if (waiter === undefined) return { view, duplicate: false };
+    return { view, duplicate: false, outcome: this.outcome(waiter, view, waitMs!) };
+  }
+
+  /** The answer to a repeat of an Idempotency-Key's request: the first message (read once), waited for if asked. */
+  private async repeat(req: SubmitRequest, firstId: string, waitMs: number | undefined): Promise<SubmitResult> {
+    // Listening before the notify mark: a completion after the mark is heard, one before it is seen by the read.
+    const waiter = waitMs === undefined ? undefined : new Waiter(firstId, this.waiters);
+    try {
+      // A repeat that waits for the outcome needs the worker to announce it, even if the first did not wait.
+      if (req.notify) await this.store.notifyOnCompletion(firstId);
+      const view = await this.get(firstId);
+      // The first message's record expired before its idempotency key: treat as new is wrong; report it as gone.
+      if (!view) throw new ServiceUnavailableError('the message of this Idempotency-Key is no longer available');
+      if (waiter === undefined) return { view, duplicate: true };
+      if (TERMINAL_STATUSES.has(view.status)) {
+        waiter.stop();
+        return { view, duplicate: true, outcome: Promise.resolve(view) };
+      }
+      return { view, duplicate: true, outcome: this.outcome(waiter, view, waitMs!) };
+    } catch (err) {
+      waiter?.stop();
+      throw err;
+    }
+  }
+
+  /**
+   * What `waiter` hears within `waitMs`: the outcome its notice carries, or the record's view for a bare id (a worker
+   * of an earlier version); `current` when the wait runs out. Marked handled: a caller that never awaits it (its
+   * request failed meanwhile) leaves no unhandled rejection.
+   */
+  private outcome(waiter: Waiter, current: MessageView, waitMs: number): Promise<WaitOutcome | null> {
+    const p = (async (): Promise<WaitOutcome | null> => {
+      const notice = await waiter.hear(waitMs);
+      if (notice === null) return current;
+      const o = notice.outcome;
+      if (o === null) return this.get(notice.id);
+      return {
+        id: notice.id,
+        status: o.status,
+        msg_id: o.msgId,
+        error: o.errorCode === null ? null : { code: o.errorCode },
+      };
+    })();
+    p.catch(() => undefined);
+    return p;
   }
 
   /**
@@ -193,32 +264,29 @@ export class RedisMessageService implements MessageService {
   }
 
   async waitForTerminal(id: string, timeoutMs: number): Promise<MessageView | null> {
+    if (timeoutMs <= 0) return this.get(id);
     await this.done.subscribe();
-    const first = await this.get(id);
-    if (!first || TERMINAL_STATUSES.has(first.status) || timeoutMs <= 0) return first;
-    await new Promise<void>((resolve) => {
-      const set = this.waiters.get(id) ?? new Set();
-      const done = () => {
-        clearTimeout(timer);
-        set.delete(done);
-        if (set.size === 0) this.waiters.delete(id);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      set.add(done);
-      this.waiters.set(id, set);
-      // A completion published between the first read and the subscription is caught by re-reading.
-      this.get(id).then(
-        (v) => v && TERMINAL_STATUSES.has(v.status) && done(),
-        () => done(),
-      );
-    });
+    // Listening before the read: a completion after it is heard, one before it is seen.
+    const waiter = new Waiter(id, this.waiters);
+    let first: MessageView | null;
+    try {
+      first = await this.get(id);
+    } catch (err) {
+      waiter.stop();
+      throw err;
+    }
+    if (!first || TERMINAL_STATUSES.has(first.status)) {
+      waiter.stop();
+      return first;
+    }
+    // The whole view is asked for: the notice tells only the outcome, the record the rest.
+    await waiter.hear(timeoutMs);
     return this.get(id);
   }
 
-  private wake(id: string): void {
-    const set = this.waiters.get(id);
-    if (set) for (const w of [...set]) w();
+  private wake(notice: DoneNotice): void {
+    const set = this.waiters.get(notice.id);
+    if (set) for (const w of [...set]) w.heard(notice);
   }
 
   async health(): Promise<HealthReport> {
@@ -249,9 +317,55 @@ export class RedisMessageService implements MessageService {
   }
 
   async close(): Promise<void> {
-    for (const set of this.waiters.values()) for (const w of [...set]) w();
+    for (const set of [...this.waiters.values()]) for (const w of [...set]) w.stop();
     this.flushAdds();
     await this.adding;
     await this.queues.close();
+  }
+}
+
+type Waiters = Map<string, Set<Waiter>>;
+
+/**
+ * One wait for a message's done notice, listening from its construction: anything published after it is heard. A
+ * waiter is ended by its notice, by its time running out, or by stop(); it then leaves `waiters`.
+ */
+class Waiter {
+  private resolve: ((notice: DoneNotice | null) => void) | undefined;
+  private readonly result: Promise<DoneNotice | null>;
+  private timer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(
+    readonly id: string,
+    private readonly waiters: Waiters,
+  ) {
+    this.result = new Promise((resolve) => (this.resolve = resolve));
+    let set = waiters.get(id);
+    if (set === undefined) waiters.set(id, (set = new Set()));
+    set.add(this);
+  }
+
+  /** The notice, or null when `timeoutMs` (counted from now) runs out or stop() is called first. */
+  hear(timeoutMs: number): Promise<DoneNotice | null> {
+    if (!this.ended) this.timer = setTimeout(() => this.end(null), Math.max(0, timeoutMs));
+    return this.result;
+  }
+
+  heard(notice: DoneNotice): void {
+    this.end(notice);
+  }
+
+  stop(): void {
+    this.end(null);
+  }
+
+  private end(notice: DoneNotice | null): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    const set = this.waiters.get(this.id);
+    if (set !== undefined && set.delete(this) && set.size === 0) this.waiters.delete(this.id);
+    this.resolve!(notice);
   }
 }

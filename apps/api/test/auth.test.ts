@@ -1,7 +1,8 @@
 /** App key lookup and sender rights. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKeyring, maySendAs } from '../src/auth.ts';
+import { createHash } from 'node:crypto';
+import { createKeyring, keyDigest, maySendAs } from '../src/auth.ts';
 
 describe('keyring', () => {
   const keyring = createKeyring({
@@ -42,5 +43,22 @@ describe('keyring', () => {
 
   it('without a development key, "dev-secret-key" is unknown', async () => {
     assert.equal(await createKeyring({ appKeys: [], devAppKey: undefined }).lookup('dev-secret-key'), null);
+  });
+
+  it('keeps the digests of recent keys, not what they found: right again and again, bounded, long strings not kept', async () => {
+    const sha = (k: string) => createHash('sha256').update(k, 'utf8').digest();
+    const k = 'crm-secret-key-0000000001';
+    assert.deepEqual(keyDigest(k), sha(k));
+    assert.equal(keyDigest(k), keyDigest(k), 'the same digest object: cached');
+    const first = keyDigest(k);
+    // Many other strings presented (a flood of wrong keys): the oldest digests go, every answer stays right.
+    for (let i = 0; i < 1000; i++) assert.equal(await keyring.lookup(`wrong-key-${i}`), null);
+    assert.notEqual(keyDigest(k), first, 'evicted: the cache is bounded');
+    assert.deepEqual(keyDigest(k), sha(k));
+    for (let i = 0; i < 3; i++) assert.equal((await keyring.lookup(k))?.name, 'crm');
+    assert.equal(await keyring.lookup('crm-secret-key-0000000002'), null);
+    const long = 'x'.repeat(10_000);
+    assert.notEqual(keyDigest(long), keyDigest(long), 'a long string is hashed each time, not kept');
+    assert.deepEqual(keyDigest(long), sha(long));
   });
 });

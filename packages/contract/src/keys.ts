@@ -17,7 +17,7 @@
  *   P:{pN}:lanes:*      BullMQ the partition's queue of lane activations and batch chunks (lane-queues.ts)
  *   P:stats             hash   counters flushed by workers (sent, failed by code, latency buckets): single-key commands
  *   P:workers           zset   worker ids by last heartbeat (ms); P:w:<id> their state (JSON, expiring)
- *   P:done              channel  ids of finished messages somebody waits for
+ *   P:done              channel  outcomes of finished messages somebody waits for (store done-channel.ts)
  */
 import type { Recipient } from './message.ts';
 import { DEFAULT_PARTITIONS, checkPartitions, partitionOf, partitionTag } from './partitions.ts';

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisServer } from '@ttpush/testkit';
 import { Keys, conversationOf, newMessageId, type SubmitRequest } from '@ttpush/contract';
-import { LaneStore, MessageStore, ReconcilerStore, textHash, toView } from '../src/index.ts';
+import {
+  DoneChannel,
+  LaneStore,
+  MessageStore,
+  ReconcilerStore,
+  textHash,
+  toView,
+  type DoneNotice,
+} from '../src/index.ts';
 
 let server: RedisServer;
 const conns: Redis[] = [];
@@ -257,6 +265,32 @@ test('complete with next: the next head marked sending by the rule, as the compl
     left: 1,
     marked: { createTime: second, floor: 50 },
   });
+});
+
+test('complete publishes the outcome on the done channel for a message marked notify, and only once', async () => {
+  const { lanes, conv, accept, keys } = stores('ln');
+  const heard: DoneNotice[] = [];
+  const sub = new Redis(server.url);
+  conns.push(sub);
+  await new DoneChannel(sub, keys, (n) => heard.push(n)).subscribe();
+  const a = await accept({ notify: true });
+  const quiet = await accept({ text: 'not waited for' });
+  const b = await accept({ notify: true, text: 'b' });
+  await lanes.claim({ conv, token: 't', lockMs: 5000, peek: 8 });
+  const sent = { status: 'sent', msgId: 4294967295, createTime: 1700, textHash: 'h1' } as const;
+  await lanes.complete({ id: a, conv, token: 't', outcome: sent });
+  await lanes.complete({ id: quiet, conv, token: 't', outcome: sent });
+  const failed = { status: 'failed', code: 'teamtalk_unavailable', message: 'no route' } as const;
+  await lanes.complete({ id: b, conv, token: 't', outcome: failed });
+  // Already terminal: nothing more is published.
+  await lanes.complete({ id: a, conv, token: 't', outcome: failed });
+  const end = Date.now() + 5000;
+  while (heard.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(heard, [
+    { id: a, outcome: { status: 'sent', msgId: 4294967295, errorCode: null } },
+    { id: b, outcome: { status: 'failed', msgId: null, errorCode: 'teamtalk_unavailable' } },
+  ]);
 });
 
 test('extend, release and drop-head answer whether they applied', async () => {

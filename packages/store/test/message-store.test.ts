@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisServer } from '@ttpush/testkit';
 import { Keys, conversationOf, newMessageId, type SubmitRequest } from '@ttpush/contract';
-import { DoneChannel, LaneStore, MessageStore, ServiceUnavailableError } from '../src/index.ts';
+import {
+  DoneChannel,
+  LaneStore,
+  parseDoneNotice,
+  type DoneNotice,
+  MessageStore,
+  ServiceUnavailableError,
+} from '../src/index.ts';
 
 let server: RedisServer;
 const conns: Redis[] = [];
@@ -105,8 +112,8 @@ test('owner, and a repeat that waits: notified on the done channel when cancelle
   assert.deepEqual(await store.owner(id), { app: 'crm', key: 'key_0123456789abcdef' });
   assert.equal(await store.owner(newMessageId(Date.now(), 0)), null);
 
-  const heard: string[] = [];
-  const done = new DoneChannel(conn(), keys, (i) => heard.push(i));
+  const heard: DoneNotice[] = [];
+  const done = new DoneChannel(conn(), keys, (n) => heard.push(n));
   await done.subscribe();
   await store.notifyOnCompletion(id);
   assert.equal((await store.record(id))?.notify, true);
@@ -115,7 +122,26 @@ test('owner, and a repeat that waits: notified on the done channel when cancelle
   await store.cancel(id, conv);
   const end = Date.now() + 5000;
   while (heard.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  assert.deepEqual(heard, [id]);
+  // The notice carries the outcome: a waiter needs no read of the record.
+  assert.deepEqual(heard, [{ id, outcome: { status: 'cancelled', msgId: null, errorCode: null } }]);
+});
+
+test('parseDoneNotice: the outcome a script publishes, a bare id (an earlier worker), anything else read as bare', () => {
+  const id = newMessageId(Date.now(), 0);
+  assert.deepEqual(parseDoneNotice(`${id} sent 41 `), { id, outcome: { status: 'sent', msgId: 41, errorCode: null } });
+  assert.deepEqual(parseDoneNotice(`${id} failed 0 expired`), {
+    id,
+    outcome: { status: 'failed', msgId: null, errorCode: 'expired' },
+  });
+  assert.deepEqual(parseDoneNotice(`${id} failed 0 a code with spaces`).outcome?.errorCode, 'a code with spaces');
+  assert.deepEqual(parseDoneNotice(`${id} cancelled 0 `), {
+    id,
+    outcome: { status: 'cancelled', msgId: null, errorCode: null },
+  });
+  assert.deepEqual(parseDoneNotice(id), { id, outcome: null });
+  for (const odd of [`${id} sending 0 `, `${id} sent x `, `${id} sent 41`, `${id} sent -1 `, `${id} `]) {
+    assert.deepEqual(parseDoneNotice(odd), { id, outcome: null }, odd);
+  }
 });
 
 test('a Redis that does not answer is a ServiceUnavailableError', async () => {

@@ -6,8 +6,8 @@
  */
 import express, { Router, type Request, type Response } from 'express';
 import type { Config } from '@ttpush/config';
-import type { MessageService } from '../message-service.ts';
-import type { MessageView, Recipient } from '@ttpush/contract';
+import type { WaitOutcome, MessageService } from '../message-service.ts';
+import type { Recipient } from '@ttpush/contract';
 import type { Logger } from 'pino';
 import { maySendAs, maySendToGroup, type Keyring } from '../auth.ts';
 import { ApiError } from '../errors.ts';
@@ -57,8 +57,8 @@ export function parseJson(body: unknown): { value: Record<string, unknown> } | {
   return isPlainObject(value) ? { value } : { refused: notJson };
 }
 
-/** The legacy answer for a message's state, or null while it is not terminal. */
-export function replyForView(view: MessageView | null): LegacyReply | null {
+/** The legacy answer for a message's state (a MessageView, or a waiter's outcome), or null while it is not terminal. */
+export function replyForView(view: WaitOutcome | null): LegacyReply | null {
   if (view === null) return { code: 'unknown_error' };
   switch (view.status) {
     case 'sent':
@@ -132,17 +132,21 @@ export function legacyRouter(deps: LegacyDeps): Router {
       return { code: 'server_error' };
     }
 
-    const { view } = await service
-      .submit({
-        app: app.name,
-        key: app.keyId,
-        from,
-        to,
-        text,
-        priority: 'high',
-        notify: true,
-        ...(!app.readAll && { listByKey: true }),
-      })
+    // The wait is registered with the accept: the worker's notice brings the outcome, with no read of the record.
+    const { view, outcome } = await service
+      .submit(
+        {
+          app: app.name,
+          key: app.keyId,
+          from,
+          to,
+          text,
+          priority: 'high',
+          notify: true,
+          ...(!app.readAll && { listByKey: true }),
+        },
+        { waitMs: config.legacyWaitMs },
+      )
       .catch(async (err: unknown) => {
         // Not accepted: not a message of the day.
         if (deps.quota && app.dailyQuota !== undefined) await deps.quota.refundQuota(app.name, 1);
@@ -150,7 +154,7 @@ export function legacyRouter(deps: LegacyDeps): Router {
       });
     logger.debug({ reqId: l.requestId, message: view.id, status: view.status }, 'legacy message accepted');
     metrics.accepted.inc({ app: app.name, priority: 'high' });
-    const done = replyForView(await service.waitForTerminal(view.id, config.legacyWaitMs));
+    const done = replyForView(await (outcome ?? service.waitForTerminal(view.id, config.legacyWaitMs)));
     if (done !== null) return done;
     // Not stored in time: take it back if it has not started, so a caller's retry does not send it twice.
     try {

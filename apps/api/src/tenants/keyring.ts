@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AppIdentity, TenantLookup } from '../auth.ts';
+import { keyDigest, type AppIdentity, type TenantLookup } from '../auth.ts';
 import { secretMatches, type AppRecord, type IdScope, type StoredKey, type TenantStore } from '@ttpush/store';
 
 export const CACHE_TTL_MS = 5000;
@@ -65,7 +65,7 @@ export class TenantKeyring implements TenantLookup {
     }
     const { key, app, identity } = e;
     if (key === null || app === null || identity === null) return null;
-    if (!secretMatches(part, key.hash)) return null;
+    if (!secretMatches(part, key.hash, keyDigest)) return null;
     if (key.revoked_at !== null && Date.parse(key.revoked_at) <= t) return null;
     if (app.disabled) return null;
     if (t - (this.touched.get(id) ?? 0) >= TOUCH_EVERY_MS) {

@@ -13,7 +13,7 @@ import {
   type Owner,
   type SubmitRequest,
 } from '@ttpush/contract';
-import type { CancelResult, SubmitResult } from '../../src/message-service.ts';
+import type { CancelResult, SubmitOptions, SubmitResult } from '../../src/message-service.ts';
 import type { MessageService } from '../../src/message-service.ts';
 import { splitParts } from '@ttpush/store';
 
@@ -73,7 +73,19 @@ export class MemoryService implements MessageService {
     }
   }
 
-  async submit(req: SubmitRequest): Promise<SubmitResult> {
+  async submit(req: SubmitRequest, opts: SubmitOptions = {}): Promise<SubmitResult> {
+    const result = await this.accept(req);
+    if (opts.waitMs === undefined) return result;
+    // As the Redis service: the outcome once terminal, the view as accepted when the wait runs out.
+    const accepted = result.view;
+    const outcome = this.waitForTerminal(accepted.id, opts.waitMs).then((v) =>
+      v && TERMINAL_STATUSES.has(v.status) ? v : accepted,
+    );
+    outcome.catch(() => undefined);
+    return { ...result, outcome };
+  }
+
+  private async accept(req: SubmitRequest): Promise<SubmitResult> {
     this.check();
     if (this.submitBug) throw this.submitBug;
     const scopedKey = req.idempotencyKey === undefined ? undefined : `${req.app}\n${req.idempotencyKey}`;

@@ -18,6 +18,8 @@
 -- Its record is not in KEYS (the worker names it); it carries the lane's hash tag, on the slot of the declared keys.
 -- Returns {left, ct, floor}: the lane's remaining length (0: drained, and the lock released if it was ours); the
 -- create_time and floor (lmid) the next message was marked `sending` with, or 0, 0 when it was not marked.
+-- Publishes on the done channel, when a waiter asked (n), '<id> <status> <msg_id> <failure code>' (store
+-- done-channel.ts): 'sent' with its msg_id and an empty code, or 'failed' with msg_id 0 and its code.
 --- @include "mark-first-send"
 --- @include "finish-record"
 local s = redis.call('HGET', KEYS[1], 's')
@@ -36,7 +38,9 @@ if not terminal then
   finishRecord(KEYS[1])
   redis.call('DECR', KEYS[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[12])
-  if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[11], ARGV[1]) end
+  if redis.call('HGET', KEYS[1], 'n') == '1' then
+    redis.call('PUBLISH', ARGV[11], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[4] .. ' ' .. ARGV[5])
+  end
 end
 if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then redis.call('LPOP', KEYS[2]) end
 local left = redis.call('LLEN', KEYS[2])

@@ -1,5 +1,5 @@
 -- Cancels a queued or scheduled message: it leaves its lane (or the scheduled set), the queue depth and, when a
--- waiter asked (n), its id is published on the done channel.
+-- waiter asked (n), '<id> cancelled 0 ' is published on the done channel (its outcome: store done-channel.ts).
 -- The record keeps once terminal what its view and owner checks read (finish-record.lua): its text (x), for one,
 -- is read back only while the message may still be sent.
 -- KEYS[1] record      P:{pN}:m:<id> (fields s, ua, n; finish-record's)
@@ -18,5 +18,5 @@ redis.call('LREM', KEYS[2], 1, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('DECR', KEYS[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[3], ARGV[1]) end
+if redis.call('HGET', KEYS[1], 'n') == '1' then redis.call('PUBLISH', ARGV[3], ARGV[1] .. ' cancelled 0 ') end
 return {1}
