@@ -5,7 +5,7 @@
  * lock token is the caller's own random value.
  */
 import type { Redis } from 'ioredis';
-import type { FailureCode, Keys, MessageStatus } from '@ttpush/contract';
+import type { FailureCode, Keys, MessageStatus, Priority } from '@ttpush/contract';
 import { ScriptError, ScriptStateError } from '../errors.ts';
 import { defineLuaScripts } from '../scripts-loader.ts';
 import { DEFAULT_RECORD_TTL_MS, parseRecord, type MessageRecord, type RecordHash } from './record.ts';
@@ -23,9 +23,18 @@ interface LaneCommands {
     ...args: Arg[]
   ): Promise<[1] | [ScriptError.LockLost] | [ScriptError.Missing] | [ScriptError.WrongState, MessageStatus]>;
   ttLaneComplete(...args: Arg[]): Promise<number>;
+  ttLaneTake(...args: Arg[]): Promise<[number, ...string[]]>;
 }
 
-const SCRIPTS = ['lane-claim', 'lane-extend', 'lane-release', 'lane-drop-head', 'lane-mark-sending', 'lane-complete'];
+const SCRIPTS = [
+  'lane-claim',
+  'lane-extend',
+  'lane-release',
+  'lane-drop-head',
+  'lane-mark-sending',
+  'lane-complete',
+  'lane-take',
+];
 
 /** The last message ttpush stored in a conversation (CONV_FIELDS): a new send's floor and create_time come from it. */
 export interface ConvState {
@@ -194,6 +203,28 @@ export class LaneStore {
       this.recordTtlMs,
     ];
     return this.redis.ttLaneComplete(...keys, ...argv);
+  }
+
+  /**
+   * Takes up to `max` conversations activated at `priority` in partition `p` (lane-take.lua), marking the list busy
+   * for `busyMs` so accepts add no job meanwhile; an empty take clears busy. `left`: what stays in the list.
+   */
+  async take(p: number, priority: Priority, max: number, busyMs: number): Promise<{ convs: string[]; left: number }> {
+    const k = this.keys;
+    const [left, ...convs] = await this.redis.ttLaneTake(
+      k.activations(p, priority),
+      k.activationsBusy(p, priority),
+      max,
+      busyMs,
+    );
+    return { convs, left };
+  }
+
+  /** Stops taking: clears busy, so the next accept asks for a job. The conversations left in the list. */
+  async letGo(p: number, priority: Priority): Promise<number> {
+    const k = this.keys;
+    const [left] = await this.redis.ttLaneTake(k.activations(p, priority), k.activationsBusy(p, priority), 0, 0);
+    return left;
   }
 
   /**
