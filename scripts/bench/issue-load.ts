@@ -9,7 +9,7 @@
  */
 import { closeLoad } from './close-load.ts';
 import { countLoad } from './count-load.ts';
-import { cpuUs } from './proc-cpu.ts';
+import { cpuUsEach } from './proc-cpu.ts';
 import { BENCH_KEY, drained } from './stack.ts';
 import type { BenchContext } from './context.ts';
 
@@ -31,6 +31,8 @@ export interface Measured {
   p99: number;
   errors: number;
   cpuUsPerMsg: number;
+  /** cpuUsPerMsg of each process measured, in the order of the pids (ttpush: api, workers, redis-server). */
+  cpuSplit: number[];
   /** /v1 only: messages sent per second, accept to drained. */
   sentRate?: number;
 }
@@ -60,6 +62,20 @@ const legacyBody = (to: number) =>
   });
 const AUTH = { authorization: `Bearer ${BENCH_KEY}` };
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** CPU µs per message of each of `pids` since `before`. */
+function perMessage(before: number[], pids: number[], messages: number): number[] {
+  return cpuUsEach(pids).map((us, i) => (us - before[i]!) / messages);
+}
+
+/** "api 210, worker 300, Redis 90 µs/msg" for a ttpush stack's pids (api, workers..., redis-server). */
+export function cpuSplitNote(m: Measured): string {
+  const s = m.cpuSplit.map((us) => Math.round(us));
+  const workers = s.slice(1, -1);
+  return `api ${s[0]}, worker ${workers.join('+')}, Redis ${s.at(-1)} µs/msg`;
+}
+
 async function keepAlive(
   url: string,
   pids: number[],
@@ -70,14 +86,16 @@ async function keepAlive(
   settle: () => Promise<void> = async () => undefined,
 ): Promise<Measured> {
   const to = recipients(kind);
-  const cpu0 = cpuUs(pids);
+  const cpu0 = cpuUsEach(pids);
   const load = await countLoad(url, SENDS, connections, (i) => body(to(i)), headers, settle);
+  const split = perMessage(cpu0, pids, load.ok);
   return {
     rps: load.rps,
     p50: load.p50,
     p99: load.p99,
     errors: load.non2xx,
-    cpuUsPerMsg: (cpuUs(pids) - cpu0) / load.ok,
+    cpuUsPerMsg: sum(split),
+    cpuSplit: split,
     sentRate: load.ok / load.settledSeconds,
   };
 }
@@ -92,10 +110,11 @@ async function closing(
   settle: () => Promise<void> = async () => undefined,
 ): Promise<Measured> {
   const to = recipients(kind);
-  const cpu0 = cpuUs(pids);
+  const cpu0 = cpuUsEach(pids);
   const load = await closeLoad(port, path, (i) => body(to(i)), connections, { amount: SENDS });
   await settle();
-  return { ...load, cpuUsPerMsg: (cpuUs(pids) - cpu0) / load.total };
+  const split = perMessage(cpu0, pids, load.total);
+  return { ...load, cpuUsPerMsg: sum(split), cpuSplit: split };
 }
 
 /** Sends one message to each existing conversation of `from`'s, through /v1 or /query, and waits for them sent. */

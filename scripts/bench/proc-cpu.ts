@@ -21,6 +21,11 @@ function cpuUsOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * TICK_US;
 }
 
+/** CPU µs of each of `pids` so far. */
+export function cpuUsEach(pids: readonly number[]): number[] {
+  return pids.map(cpuUsOf);
+}
+
 /** Total CPU µs of `pids` so far. */
 export function cpuUs(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + cpuUsOf(pid), 0);

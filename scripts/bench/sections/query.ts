@@ -3,7 +3,7 @@
  * API answers), against bare Express, the raw sender (one connection per request too) and POST /v1/messages.
  */
 import type { BenchContext } from '../context.ts';
-import { KINDS, bare, kindLabel, query, rawClose, v1 } from '../issue-load.ts';
+import { KINDS, bare, cpuSplitNote, kindLabel, query, rawClose, v1 } from '../issue-load.ts';
 import { ratio, round } from '../report.ts';
 
 export async function queryRows(ctx: BenchContext): Promise<void> {
@@ -37,7 +37,7 @@ export async function queryRows(ctx: BenchContext): Promise<void> {
       value: `${round(t.cpuUsPerMsg)} µs/msg`,
       ratio: `${ratio(t.cpuUsPerMsg, single.cpuUsPerMsg)} of a /v1 single`,
       target: '≤ 1.5',
-      note: `api + worker + redis-server; raw sender ${round(raw.cpuUsPerMsg)} µs/msg`,
+      note: `api + worker + redis-server (${cpuSplitNote(t)}); raw sender ${round(raw.cpuUsPerMsg)} µs/msg`,
     });
   }
 }

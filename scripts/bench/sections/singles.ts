@@ -3,7 +3,7 @@
  * conversations), against bare Express and the raw sender under the same load, in the same run.
  */
 import type { BenchContext } from '../context.ts';
-import { KINDS, bare, kindLabel, rawKeepAlive, v1, type Measured } from '../issue-load.ts';
+import { KINDS, bare, cpuSplitNote, kindLabel, rawKeepAlive, v1, type Measured } from '../issue-load.ts';
 import { ratio, round } from '../report.ts';
 
 const lat = (m: Measured) => `p50 ${m.p50} ms, p99 ${m.p99} ms`;
@@ -43,7 +43,7 @@ export async function singlesRows(ctx: BenchContext): Promise<void> {
       value: `${round(t.cpuUsPerMsg)} µs/msg`,
       ratio: `${ratio(b.cpuUsPerMsg, t.cpuUsPerMsg)} (bare ÷ ttpush)`,
       target: '≥ 0.5',
-      note: `api + worker + redis-server, accept to sent; bare ${round(b.cpuUsPerMsg)}, raw sender ${round(raw.cpuUsPerMsg)} µs/msg`,
+      note: `api + worker + redis-server, accept to sent (${cpuSplitNote(t)}); bare ${round(b.cpuUsPerMsg)}, raw sender ${round(raw.cpuUsPerMsg)} µs/msg`,
     });
   }
 }
