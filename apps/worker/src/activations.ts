@@ -5,8 +5,9 @@
  * message (BullMQ's add, move-to-active and move-to-finished cost more than a single send itself).
  *
  * The job takes up to `room` conversations, sends each lane (LaneProcessor) side by side, and takes again whenever a
- * lane finishes or `pollMs` passed, until a take finds the list empty: that take clears the list's busy mark, so the
- * next accept asks for a new job. Each take renews busy for `busyMs`: a job that died, or whose lanes are all slow,
+ * lane finishes or `pollMs` passed, until a take finds the list empty with none of its lanes in flight: that take
+ * clears the list's busy mark, so the next accept asks for a new job. (Ending at the first empty take instead would
+ * end most jobs between two messages of a steady load, and bring back a job per message.) Each take renews busy for `busyMs`: a job that died, or whose lanes are all slow,
  * stops holding back new jobs once it expires (the reconciler adds one for a list left without a taker). After
  * `maxMs`, or when the worker stops, it lets go and adds a take job for what is left.
  */
@@ -62,8 +63,8 @@ export async function runTake(
     }
     const room = opts.room - inFlight.size;
     if (room > 0) {
-      const { convs } = await deps.store.take(partition, priority, room, opts.busyMs);
-      if (convs.length === 0) break;
+      const { convs } = await deps.store.take(partition, priority, room, opts.busyMs, inFlight.size > 0);
+      if (convs.length === 0 && inFlight.size === 0) break;
       for (const conv of convs) {
         sent++;
         const p: Promise<unknown> = deps

@@ -145,7 +145,11 @@ test('accept asks for a take job only when the activations list becomes non-empt
   assert.deepEqual(await lanes.take(0, 'normal', 10, 60_000), { convs: ['u-1-2', 'u-1-3'], left: 0 });
   assert.equal(await taken(await store.accept(to(5))), false, 'a worker is taking');
   assert.deepEqual(await lanes.take(0, 'normal', 1, 60_000), { convs: ['u-1-5'], left: 0 });
-  // The empty take clears busy: the next activation asks for a job again.
+  // An empty take of a taker with lanes in flight keeps busy: it takes again.
+  assert.deepEqual(await lanes.take(0, 'normal', 10, 60_000, true), { convs: [], left: 0 });
+  assert.equal(await taken(await store.accept(to(11))), false, 'the taker takes again');
+  assert.deepEqual(await lanes.take(0, 'normal', 10, 60_000, true), { convs: ['u-1-11'], left: 0 });
+  // The empty take of an idle taker clears busy: the next activation asks for a job again.
   assert.deepEqual(await lanes.take(0, 'normal', 10, 60_000), { convs: [], left: 0 });
   assert.equal(await taken(await store.accept(to(6))), true);
   // Letting go clears busy and tells what is left; a scheduled message activates nothing.

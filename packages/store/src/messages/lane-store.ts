@@ -207,15 +207,23 @@ export class LaneStore {
 
   /**
    * Takes up to `max` conversations activated at `priority` in partition `p` (lane-take.lua), marking the list busy
-   * for `busyMs` so accepts add no job meanwhile; an empty take clears busy. `left`: what stays in the list.
+   * for `busyMs` so accepts add no job meanwhile. An empty take clears busy, unless `again` (the taker has lanes in
+   * flight and will take again). `left`: what stays in the list.
    */
-  async take(p: number, priority: Priority, max: number, busyMs: number): Promise<{ convs: string[]; left: number }> {
+  async take(
+    p: number,
+    priority: Priority,
+    max: number,
+    busyMs: number,
+    again = false,
+  ): Promise<{ convs: string[]; left: number }> {
     const k = this.keys;
     const [left, ...convs] = await this.redis.ttLaneTake(
       k.activations(p, priority),
       k.activationsBusy(p, priority),
       max,
       busyMs,
+      again ? '1' : '0',
     );
     return { convs, left };
   }
@@ -223,7 +231,7 @@ export class LaneStore {
   /** Stops taking: clears busy, so the next accept asks for a job. The conversations left in the list. */
   async letGo(p: number, priority: Priority): Promise<number> {
     const k = this.keys;
-    const [left] = await this.redis.ttLaneTake(k.activations(p, priority), k.activationsBusy(p, priority), 0, 0);
+    const [left] = await this.redis.ttLaneTake(k.activations(p, priority), k.activationsBusy(p, priority), 0, 0, '0');
     return left;
   }
 
