@@ -63,8 +63,11 @@ export async function runTake(
     }
     const room = opts.room - inFlight.size;
     if (room > 0) {
-      const { convs } = await deps.store.take(partition, priority, room, opts.busyMs, inFlight.size > 0);
-      if (convs.length === 0 && inFlight.size === 0) break;
+      // Ends only on a take that cleared busy: one asked to keep it (lanes in flight when it left) is followed by
+      // another, even if those lanes finished meanwhile; otherwise busy would hold back new jobs with no taker.
+      const again = inFlight.size > 0;
+      const { convs } = await deps.store.take(partition, priority, room, opts.busyMs, again);
+      if (convs.length === 0 && !again) break;
       for (const conv of convs) {
         sent++;
         const p: Promise<unknown> = deps
@@ -77,6 +80,7 @@ export async function runTake(
         inFlight.add(p);
       }
     }
+    if (inFlight.size === 0) continue;
     // Full: until a lane finishes. Otherwise that or pollMs, whichever comes first.
     await new Promise<void>((resolve) => {
       const timer = inFlight.size < opts.room ? setTimeout(resolve, opts.pollMs) : undefined;

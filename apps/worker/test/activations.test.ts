@@ -132,3 +132,34 @@ test('the reconciler sees a list holding conversations with no taker, and not on
   await accept(4);
   assert.deepEqual(await reconciler.untaken(0), [{ priority: 'high', head: 'u-1-3' }], 'normal is being taken');
 });
+
+test('a job whose last lane finishes during a take that kept busy takes once more, and so clears busy', async () => {
+  const { lanes, accept } = stores('tr');
+  await accept(2);
+  let finish: () => void = () => undefined;
+  const laneDone = new Promise<void>((res) => (finish = res));
+  let takes = 0;
+  const store: Pick<LaneStore, 'take' | 'letGo'> = {
+    letGo: (p, prio) => lanes.letGo(p, prio),
+    take: async (p, prio, max, busyMs, again) => {
+      takes++;
+      // The second take leaves with the lane in flight (again) and answers after the lane finished.
+      if (takes === 2) {
+        const reply = lanes.take(p, prio, max, busyMs, again);
+        finish();
+        await laneDone;
+        await tick(5);
+        return reply;
+      }
+      return lanes.take(p, prio, max, busyMs, again);
+    },
+  };
+  await runTake(
+    { store, send: async () => (await laneDone, 'drained'), stopping: () => false, requeue: async () => undefined },
+    0,
+    'normal',
+    OPTS,
+  );
+  assert.ok(takes >= 3, 'a take after the one that kept busy');
+  assert.equal(await accept(3), true, 'busy is clear: the next activation asks for a job');
+});
