@@ -16,6 +16,7 @@ import {
   type HealthReport,
   type MessageView,
   type Owner,
+  type Priority,
   type SubmitRequest,
 } from '@ttpush/contract';
 import {
@@ -31,9 +32,6 @@ import {
   type LaneJobSpec,
 } from '@ttpush/store';
 import { IdempotencyKeyReusedError, submitFingerprint } from './idempotency.ts';
-
-/** Lanes one activation job carries at most: a worker sends them concurrently. */
-const LANES_PER_JOB = 64;
 
 export interface RedisMessageServiceOptions {
   /** Commands: fail fast (see producerRedis). */
@@ -101,7 +99,7 @@ export class RedisMessageService implements MessageService {
   private readonly done: DoneChannel;
   private readonly statsStore: StatsStore;
   private readonly waiters: Waiters = new Map();
-  private pendingAdds: { conv: string; priority: keyof typeof JOB_PRIORITY }[] = [];
+  private pendingTakes = new Set<string>();
   private adding: Promise<void> = Promise.resolve();
 
   constructor(opts: RedisMessageServiceOptions) {
@@ -139,7 +137,7 @@ export class RedisMessageService implements MessageService {
       );
     }
     if (result.status === 'repeat') return this.repeat(req, result.firstId, waitMs);
-    if (result.laneLength === 1) this.activate(conv, req.priority);
+    if (result.takeJob) this.activate(this.store.keys.partition(conv), req.priority);
     const view = toView(result.record);
     if (waiter === undefined) return { view, duplicate: false };
     return { view, duplicate: false, outcome: this.outcome(waiter, view, waitMs!) };
@@ -190,41 +188,31 @@ export class RedisMessageService implements MessageService {
   }
 
   /**
-   * Adds the job that makes a worker send a conversation's lane. Adds are gathered per tick and sent with one
-   * addBulk; the caller does not wait: the message is already safe in its lane, and the workers' reconciler
-   * activates a lane whose job was never added.
+   * Adds the take job that makes a worker send the conversations of a partition's activations list (lane-take.lua),
+   * asked for by the accept that made that list non-empty while no worker was taking it: one job per burst of
+   * activations, not one per message. Adds are gathered per tick (one per partition and priority) and sent with one
+   * addBulk per partition; the caller does not wait: the message is already safe in its lane, and the workers'
+   * reconciler adds a take job for a list left without one.
    */
-  activate(conv: string, priority: keyof typeof JOB_PRIORITY): void {
-    this.pendingAdds.push({ conv, priority });
-    if (this.pendingAdds.length === 1) setImmediate(() => this.flushAdds());
+  activate(partition: number, priority: Priority): void {
+    this.pendingTakes.add(`${partition}.${priority}`);
+    if (this.pendingTakes.size === 1) setImmediate(() => this.flushAdds());
   }
 
-  /**
-   * One job per partition and priority for the lanes activated in this tick: BullMQ's cost is paid per job, not
-   * per message. Each partition's jobs go to its own queue (one addBulk each: a queue's keys share one slot).
-   */
   private flushAdds(): void {
-    const pending = this.pendingAdds;
-    this.pendingAdds = [];
-    if (pending.length === 0) return;
-    const groups = new Map<string, { partition: number; priority: keyof typeof JOB_PRIORITY; convs: string[] }>();
-    for (const { conv, priority } of pending) {
-      const partition = this.store.keys.partition(conv);
-      const key = `${partition}.${priority}`;
-      const g = groups.get(key) ?? { partition, priority, convs: [] };
-      g.convs.push(conv);
-      groups.set(key, g);
-    }
+    const pending = this.pendingTakes;
+    this.pendingTakes = new Set();
+    if (pending.size === 0) return;
     const byPartition = new Map<number, LaneJobSpec<typeof LANE_JOB>[]>();
-    for (const { partition, priority, convs } of groups.values()) {
+    for (const key of pending) {
+      const [p, priority] = key.split('.') as [string, Priority];
+      const partition = Number(p);
       const jobs = byPartition.get(partition) ?? [];
-      for (let i = 0; i < convs.length; i += LANES_PER_JOB) {
-        jobs.push({
-          name: LANE_JOB,
-          data: { convs: convs.slice(i, i + LANES_PER_JOB) },
-          opts: { priority: JOB_PRIORITY[priority], removeOnComplete: true, removeOnFail: true },
-        });
-      }
+      jobs.push({
+        name: LANE_JOB,
+        data: { take: priority, partition },
+        opts: { priority: JOB_PRIORITY[priority], removeOnComplete: true, removeOnFail: true },
+      });
       byPartition.set(partition, jobs);
     }
     const previous = this.adding;

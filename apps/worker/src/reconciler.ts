@@ -1,7 +1,8 @@
 /**
  * Safety nets that run in every worker: moves due scheduled messages into their lanes, activates
  * lanes that hold work but have neither a lock nor a job (an api that died between accepting a message
- * and adding its job, a worker that died holding a lane), and adds again the lost chunk jobs of batches
+ * and adding its job, a worker that died holding a lane), adds a take job for an activations list left without a
+ * taker (activations.ts), and adds again the lost chunk jobs of batches
  * that stopped moving (batch-reviver.ts).
  */
 import type { Logger } from 'pino';
@@ -16,6 +17,8 @@ export const BATCH_STALL_MS = 30_000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
+  /** The first conversation of each untaken activations list at the last tick, by `partition.priority`. */
+  private untakenHeads = new Map<string, string>();
   private running: Promise<void> | undefined;
   readonly batches: BatchReviver;
 
@@ -50,6 +53,7 @@ export class Reconciler {
     const results = await Promise.allSettled([
       ...this.store.keys.all.map(async (p) => {
         await this.promoteDue(p, now);
+        await this.takeUntaken(p);
         await this.activateStale(p, now);
       }),
       this.batches.tick(now),
@@ -69,6 +73,33 @@ export class Reconciler {
         removeOnFail: true,
       },
     );
+  }
+
+  /**
+   * An activations list whose first conversation is the same as a tick ago, with no worker taking it: its take job
+   * was never added (an api that died) or its taker died. One more take job is harmless: it takes what is there.
+   */
+  private async takeUntaken(p: number): Promise<void> {
+    const seen = new Set<string>();
+    for (const { priority, head } of await this.store.untaken(p)) {
+      const key = `${p}.${priority}`;
+      seen.add(key);
+      if (this.untakenHeads.get(key) !== head) {
+        this.untakenHeads.set(key, head);
+        continue;
+      }
+      this.untakenHeads.delete(key);
+      this.log.debug({ partition: p, priority }, 'adding a take job for an activations list left without one');
+      await this.queues
+        .partition(p)
+        .add(
+          LANE_JOB,
+          { take: priority, partition: p },
+          { priority: JOB_PRIORITY[priority], removeOnComplete: true, removeOnFail: true },
+        );
+    }
+    for (const key of this.untakenHeads.keys())
+      if (key.startsWith(`${p}.`) && !seen.has(key)) this.untakenHeads.delete(key);
   }
 
   private async promoteDue(p: number, now: number): Promise<void> {

@@ -5,7 +5,8 @@
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
-import { CHUNK_JOB, Keys, LANE_JOB, LANE_QUEUE, partitionTag } from '@ttpush/contract';
+import { CHUNK_JOB, JOB_PRIORITY, Keys, LANE_JOB, LANE_QUEUE, partitionTag } from '@ttpush/contract';
+import { runTake, type TakeDeps } from './activations.ts';
 import {
   BatchStore,
   LaneQueues,
@@ -104,17 +105,36 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const queues = new LaneQueues(queueConnection, config.redisPrefix, keys.partitions, (err) =>
     log.debug({ err }, 'queue error'),
   );
-  const processLanes = async (job: JobOf<typeof LANE_JOB>) => {
-    const convs = job.data.convs ?? (job.data.conv ? [job.data.conv] : []);
-    const results = await Promise.all(
-      convs.map(async (conv) => {
-        const result = await lanes.process(conv);
-        // Hand the rest of a lane to another worker at once rather than after the lock expires.
-        if (result === 'stopped') await laneStore.handBack(conv);
-        return result;
+  const sendLane = async (conv: string) => {
+    const result = await lanes.process(conv);
+    // Hand the rest of a lane to another worker at once rather than after the lock expires.
+    if (result === 'stopped') await laneStore.handBack(conv);
+    return result;
+  };
+  const takeDeps: TakeDeps = {
+    store: laneStore,
+    send: (conv) =>
+      sendLane(conv).catch((err: unknown) => {
+        // Still listed in P:lanes: the reconciler activates it again.
+        log.warn({ err, conv }, 'lane failed; the reconciler takes it up again');
+        throw err;
       }),
-    );
-    return results.join(',');
+    stopping: () => lanes.stopping,
+    requeue: async (partition, priority) => {
+      await queues
+        .partition(partition)
+        .add(
+          LANE_JOB,
+          { take: priority, partition },
+          { priority: JOB_PRIORITY[priority], removeOnComplete: true, removeOnFail: true },
+        );
+    },
+  };
+  const processLanes = async (job: JobOf<typeof LANE_JOB>) => {
+    const { take, partition } = job.data;
+    if (take !== undefined && partition !== undefined) return `took ${await runTake(takeDeps, partition, take)}`;
+    const convs = job.data.convs ?? (job.data.conv ? [job.data.conv] : []);
+    return (await Promise.all(convs.map(sendLane))).join(',');
   };
   const dispatch = new JobDispatch(
     { [LANE_JOB]: processLanes, [CHUNK_JOB]: (job, token) => chunks.process(job, token) },

@@ -3,12 +3,20 @@
  * (JobPayloads). Lane activations and batch chunks share one queue per partition (LANE_QUEUE under P:{pN}, store
  * lane-queues.ts), so priorities order alerts and chunks together. Never rename a name: deployed workers read it.
  */
+import type { Priority } from './message.ts';
+
 export const LANE_QUEUE = 'lanes';
 export const LANE_JOB = 'lane';
-/** One lane (`conv`, from the reconciler) or several activated in the same tick by one api (`convs`). */
+/**
+ * One lane (`conv`, from the reconciler), several activated in the same tick (`convs`, from an older api), or a
+ * take: the worker takes the conversations of `partition`'s activations list of priority `take` (keys.ts
+ * activations, lane-take.lua) until it finds it empty.
+ */
 export interface LaneJobData {
   conv?: string;
   convs?: string[];
+  take?: Priority;
+  partition?: number;
 }
 
 /** BullMQ priorities (lower runs first). */

@@ -6,6 +6,10 @@
  *   P:{pN}:lane:<conv>  list   ids of a conversation's messages not yet finished, in acceptance order
  *   P:{pN}:lanes        zset   the partition's conversations with work (score: last push, ms): the reconciler's view
  *   P:{pN}:lock:<conv>  string the worker currently sending a conversation (token, with expiry)
+ *   P:{pN}:act:<prio>   list   conversations whose lane just became non-empty, by priority, waiting for a worker to
+ *                              take them (lane-take): one BullMQ job per burst of activations, not one per tick
+ *   P:{pN}:act:<prio>:busy  string  a worker is taking that list and will take again (with expiry): accepts meanwhile
+ *                              add no job
  *   P:{pN}:conv:<conv>  hash   last msg_id / create_time / text hash ttpush stored in a conversation
  *   P:{pN}:sched        zset   the partition's scheduled message ids by send time (ms)
  *   P:{pN}:idem:<app>:<key>   "<first message id> <request fingerprint>" of an Idempotency-Key (24 h), in the partition
@@ -68,6 +72,14 @@ export class Keys {
   }
   idempotency(app: string, key: string, partition: number): string {
     return `${this.tag(partition)}:idem:${app}:${key}`;
+  }
+  /** Conversations activated at `priority` and not yet taken by a worker (lane-take.lua). */
+  activations(partition: number, priority: string): string {
+    return `${this.tag(partition)}:act:${priority}`;
+  }
+  /** Set while a worker is taking `activations(partition, priority)` and will take again. */
+  activationsBusy(partition: number, priority: string): string {
+    return `${this.tag(partition)}:act:${priority}:busy`;
   }
   lanes(partition: number): string {
     return `${this.tag(partition)}:lanes`;

@@ -151,3 +151,50 @@ test('a Redis that does not answer is a ServiceUnavailableError', async () => {
   await assert.rejects(store.accept(message(store.keys, req())), ServiceUnavailableError);
   await assert.rejects(store.queueDepth(), ServiceUnavailableError);
 });
+
+test('accept asks for a take job only when the activations list becomes non-empty with no worker taking it', async () => {
+  // One partition: every conversation shares the activations lists.
+  const keys = new Keys('mt', 1);
+  const store = new MessageStore(conn(), keys);
+  const lanes = new LaneStore(conn(), keys);
+  const to = (user: number, over: Partial<SubmitRequest> = {}) => message(keys, req({ to: { user }, ...over }));
+  const taken = async (r: Awaited<ReturnType<MessageStore['accept']>>) => {
+    assert.equal(r.status, 'accepted');
+    return r.status === 'accepted' && r.takeJob;
+  };
+  assert.equal(await taken(await store.accept(to(2))), true, 'the first activation asks for a job');
+  assert.equal(await taken(await store.accept(to(3))), false, 'the list is not empty: the job asked for takes it');
+  assert.equal(await taken(await store.accept(to(3, { text: 'again' }))), false, 'a lane already active');
+  // Another priority has its own list, and so its own job.
+  assert.equal(await taken(await store.accept(to(4, { priority: 'high' }))), true);
+  // A worker takes: busy is set, so a new activation meanwhile asks for no job (the taker takes again).
+  assert.deepEqual(await lanes.take(0, 'normal', 10, 60_000), { convs: ['u-1-2', 'u-1-3'], left: 0 });
+  assert.equal(await taken(await store.accept(to(5))), false, 'a worker is taking');
+  assert.deepEqual(await lanes.take(0, 'normal', 1, 60_000), { convs: ['u-1-5'], left: 0 });
+  // An empty take of a taker with lanes in flight keeps busy: it takes again.
+  assert.deepEqual(await lanes.take(0, 'normal', 10, 60_000, true), { convs: [], left: 0 });
+  assert.equal(await taken(await store.accept(to(11))), false, 'the taker takes again');
+  assert.deepEqual(await lanes.take(0, 'normal', 10, 60_000, true), { convs: ['u-1-11'], left: 0 });
+  // The empty take of an idle taker clears busy: the next activation asks for a job again.
+  assert.deepEqual(await lanes.take(0, 'normal', 10, 60_000), { convs: [], left: 0 });
+  assert.equal(await taken(await store.accept(to(6))), true);
+  // Letting go clears busy and tells what is left; a scheduled message activates nothing.
+  await lanes.take(0, 'high', 10, 60_000);
+  assert.equal(await taken(await store.accept(to(7, { priority: 'high' }))), false);
+  assert.equal(await lanes.letGo(0, 'high'), 1);
+  assert.equal(await taken(await store.accept(to(8, { priority: 'high' }))), false, 'the list is not empty');
+  assert.equal(await taken(await store.accept(to(9, { sendAt: Date.now() + 60_000 }))), false);
+});
+
+test('take takes at most what it is asked for; a busy mark expires', async () => {
+  const keys = new Keys('mx', 1);
+  const store = new MessageStore(conn(), keys);
+  const lanes = new LaneStore(conn(), keys);
+  for (const user of [2, 3, 4]) await store.accept(message(keys, req({ to: { user } })));
+  assert.deepEqual(await lanes.take(0, 'normal', 2, 50), { convs: ['u-1-2', 'u-1-3'], left: 1 });
+  await new Promise((r) => setTimeout(r, 120));
+  // The taker went silent: its busy mark is gone, so the reconciler sees the list untaken.
+  const r = await store.accept(message(keys, req({ to: { user: 5 } })));
+  assert.ok(r.status === 'accepted' && !r.takeJob, 'the list still holds u-1-4: a job was asked for it');
+  assert.deepEqual(await lanes.take(0, 'normal', 5, 50), { convs: ['u-1-4', 'u-1-5'], left: 0 });
+});

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { FailureCode, Keys, MessageStatus } from '@ttpush/contract';
+import type { FailureCode, Keys, MessageStatus, Priority } from '@ttpush/contract';
 import { ScriptError, ScriptStateError } from '../errors.ts';
 import { defineLuaScripts } from '../scripts-loader.ts';
 import { DEFAULT_RECORD_TTL_MS, parseRecord, type MessageRecord, type RecordHash } from './record.ts';
@@ -24,9 +24,18 @@ interface LaneCommands {
     ...args: Arg[]
   ): Promise<[1] | [ScriptError.LockLost] | [ScriptError.Missing] | [ScriptError.WrongState, MessageStatus]>;
   ttLaneComplete(...args: Arg[]): Promise<[number, number, number]>;
+  ttLaneTake(...args: Arg[]): Promise<[number, ...string[]]>;
 }
 
-const SCRIPTS = ['lane-claim', 'lane-extend', 'lane-release', 'lane-drop-head', 'lane-mark-sending', 'lane-complete'];
+const SCRIPTS = [
+  'lane-claim',
+  'lane-extend',
+  'lane-release',
+  'lane-drop-head',
+  'lane-mark-sending',
+  'lane-complete',
+  'lane-take',
+];
 
 /** The last message ttpush stored in a conversation (CONV_FIELDS): a new send's floor and create_time come from it. */
 export interface ConvState {
@@ -254,6 +263,36 @@ export class LaneStore {
     ];
     const [left, ct, floor] = await this.redis.ttLaneComplete(...keys, ...argv);
     return { left, marked: ct > 0 ? { createTime: ct, floor } : null };
+  }
+
+  /**
+   * Takes up to `max` conversations activated at `priority` in partition `p` (lane-take.lua), marking the list busy
+   * for `busyMs` so accepts add no job meanwhile. An empty take clears busy, unless `again` (the taker has lanes in
+   * flight and will take again). `left`: what stays in the list.
+   */
+  async take(
+    p: number,
+    priority: Priority,
+    max: number,
+    busyMs: number,
+    again = false,
+  ): Promise<{ convs: string[]; left: number }> {
+    const k = this.keys;
+    const [left, ...convs] = await this.redis.ttLaneTake(
+      k.activations(p, priority),
+      k.activationsBusy(p, priority),
+      max,
+      busyMs,
+      again ? '1' : '0',
+    );
+    return { convs, left };
+  }
+
+  /** Stops taking: clears busy, so the next accept asks for a job. The conversations left in the list. */
+  async letGo(p: number, priority: Priority): Promise<number> {
+    const k = this.keys;
+    const [left] = await this.redis.ttLaneTake(k.activations(p, priority), k.activationsBusy(p, priority), 0, 0, '0');
+    return left;
   }
 
   /**

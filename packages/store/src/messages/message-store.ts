@@ -16,7 +16,7 @@ import { DEFAULT_RECORD_TTL_MS, parseRecord, type MessageRecord } from './record
 type Arg = string | number;
 
 interface MessageCommands {
-  ttMessageAccept(...args: Arg[]): Promise<[1, string, number] | [0 | ScriptError.KeyReused, string]>;
+  ttMessageAccept(...args: Arg[]): Promise<[1, string, number, 0 | 1] | [0 | ScriptError.KeyReused, string]>;
   ttMessageCancel(...args: Arg[]): Promise<[1] | [ScriptError.Missing] | [ScriptError.WrongState, MessageStatus]>;
 }
 
@@ -26,8 +26,11 @@ export interface MessageAcceptInput extends NewMessage {
 }
 
 export type MessageAcceptResult =
-  /** Written. `laneLength` is the lane's length with it (1: the lane needs a job); 0 when scheduled. */
-  | { status: 'accepted'; record: MessageRecord; laneLength: number }
+  /**
+   * Written. `laneLength` is the lane's length with it (0 when scheduled). `takeJob`: its conversation went onto the
+   * partition's activations list of its priority while no worker was taking it: add a take job (LaneJobData.take).
+   */
+  | { status: 'accepted'; record: MessageRecord; laneLength: number; takeJob: boolean }
   /** The Idempotency-Key named this request before: nothing was written. */
   | { status: 'repeat'; firstId: string }
   /** The Idempotency-Key named another request: nothing was written. */
@@ -78,6 +81,8 @@ export class MessageStore {
       k.appIndex(req.app, p),
       keyIndexed ? k.keyIndex(req.key!, p) : `${k.tag(p)}:ix:k:-`,
       k.recentIndex(p),
+      k.activations(p, req.priority),
+      k.activationsBusy(p, req.priority),
     ];
     const argv = [
       m.id,
@@ -94,7 +99,7 @@ export class MessageStore {
     const reply = await this.run(() => this.redis.ttMessageAccept(...keys, ...argv, ...newMessageFields(m)));
     switch (reply[0]) {
       case 1:
-        return { status: 'accepted', record: newMessageRecord(m), laneLength: reply[2] };
+        return { status: 'accepted', record: newMessageRecord(m), laneLength: reply[2], takeJob: reply[3] === 1 };
       case 0:
         return { status: 'repeat', firstId: reply[1] };
       case ScriptError.KeyReused:

@@ -3,7 +3,7 @@
  * (Lua script message-promote), and lanes listed in P:{pN}:lanes that hold work but may have no worker.
  */
 import type { Redis } from 'ioredis';
-import { MESSAGE_FIELDS as F, messagePartition, type Keys, type Priority } from '@ttpush/contract';
+import { MESSAGE_FIELDS as F, PRIORITIES, messagePartition, type Keys, type Priority } from '@ttpush/contract';
 import { ScriptError, ScriptStateError } from '../errors.ts';
 import { defineLuaScripts } from '../scripts-loader.ts';
 
@@ -72,6 +72,25 @@ export class ReconcilerStore {
   /** The priority of a message (null: no record, or normal: left out of the record). */
   async priority(id: string): Promise<Priority | null> {
     return (await this.redis.hget(this.keys.message(id), F.priority)) as Priority | null;
+  }
+
+  /**
+   * The activations lists of partition `p` (message-accept, lane-take) that hold conversations while no worker is
+   * taking them (busy unset): their priority and first conversation. Normally a take job is on its way for them; a
+   * list whose first conversation stays the same across two looks has none (an api that died before adding it, a
+   * taker that died).
+   */
+  async untaken(p: number): Promise<{ priority: Priority; head: string }[]> {
+    const k = this.keys;
+    const m = this.redis.multi();
+    for (const prio of PRIORITIES) m.lindex(k.activations(p, prio), 0).exists(k.activationsBusy(p, prio));
+    const replies = ((await m.exec()) ?? []).map(([, v]) => v);
+    const out: { priority: Priority; head: string }[] = [];
+    PRIORITIES.forEach((priority, i) => {
+      const head = replies[2 * i] as string | null;
+      if (head !== null && replies[2 * i + 1] === 0) out.push({ priority, head });
+    });
+    return out;
   }
 
   /** Lists a lane as pushed at `at` (ms): the reconciler looks at it again once it is stale. */

@@ -10,12 +10,17 @@
 -- KEYS[7] app index      P:{pN}:ix:a:<app>
 -- KEYS[8] key index      P:{pN}:ix:k:<key> (any key of the slot when ARGV[9] is '0': not touched)
 -- KEYS[9] recent index   P:{pN}:ix:recent
+-- KEYS[10] activations   P:{pN}:act:<priority>
+-- KEYS[11] busy          P:{pN}:act:<priority>:busy
 -- ARGV[1] id · ARGV[2] conv · ARGV[3] now (ms) · ARGV[4] '1' with an Idempotency-Key · ARGV[5] send time (ms) of a
 -- scheduled message, or '' · ARGV[6] request fingerprint · ARGV[7] index cutoff (ms: entries accepted before it are
 -- trimmed) · ARGV[8] index ttl (ms) · ARGV[9] '1' to write the key index · ARGV[10] recent index cap ·
 -- ARGV[11..] the record's field/value pairs.
 -- The Idempotency-Key holds '<first id> <fingerprint>' (a bare id: written before fingerprints), for 24 h.
--- Returns {1, id, lane length} accepted (length 0 when scheduled); {0, first id} a repeat of the key's request;
+-- A message that makes its lane non-empty (length 1) puts the conversation on the activations list: a worker takes it
+-- from there (lane-take). Only the push that makes that list non-empty while no worker is taking it asks for a job.
+-- Returns {1, id, lane length, 1 when the api must add a take job else 0} accepted (length 0 when scheduled);
+-- {0, first id} a repeat of the key's request;
 -- {-5 (KeyReused), first id} the key named another request.
 -- The indexes cost a ZADD each; the trims find nothing to remove on almost every call.
 if ARGV[4] == '1' then
@@ -45,8 +50,10 @@ redis.call('ZADD', KEYS[9], ARGV[3], ARGV[1])
 redis.call('ZREMRANGEBYRANK', KEYS[9], 0, -1 - tonumber(ARGV[10]))
 if ARGV[5] ~= '' then
   redis.call('ZADD', KEYS[6], ARGV[5], ARGV[1])
-  return {1, ARGV[1], 0}
+  return {1, ARGV[1], 0, 0}
 end
 local n = redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-return {1, ARGV[1], n}
+local job = 0
+if n == 1 and redis.call('RPUSH', KEYS[10], ARGV[2]) == 1 and redis.call('EXISTS', KEYS[11]) == 0 then job = 1 end
+return {1, ARGV[1], n, job}
