@@ -35,6 +35,8 @@ export interface Measured {
   cpuSplit: number[];
   /** /v1 only: messages sent per second, accept to drained. */
   sentRate?: number;
+  /** /v1 only: ms from the last answer to the queue drained. */
+  drainMs?: number;
 }
 
 /** /v1 sends come from user 1, /query sends from user 2: their conversations are distinct. */
@@ -97,6 +99,7 @@ async function keepAlive(
     cpuUsPerMsg: sum(split),
     cpuSplit: split,
     sentRate: load.ok / load.settledSeconds,
+    drainMs: Math.round((load.settledSeconds - load.seconds) * 1000),
   };
 }
 

@@ -48,7 +48,7 @@ export async function realisticRows(ctx: BenchContext): Promise<void> {
       value: `${round(sentRate)} msg/s`,
       ratio: `${ratio(sentRate, r.rps)} of raw sender`,
       target: '≥ 0.95',
-      note: `accept to drained; accept p50 ${accepted.p50} ms, p99 ${accepted.p99} ms; non-2xx ${accepted.non2xx}`,
+      note: `accept to drained; accepted at ${round(accepted.rps)} req/s (p50 ${accepted.p50} ms, p99 ${accepted.p99} ms), drained ${Math.round((accepted.settledSeconds - accepted.seconds) * 1000)} ms after the last 202; non-2xx ${accepted.non2xx}`,
     });
 
     const pipelined = await rawCeiling(stack.ports.db, stack.ports.route, 2, 1000, 5);

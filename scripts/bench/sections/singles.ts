@@ -36,7 +36,7 @@ export async function singlesRows(ctx: BenchContext): Promise<void> {
       what: `POST /v1/messages sent, ${label}`,
       value: `${round(t.sentRate!)} msg/s`,
       ratio: `${ratio(t.sentRate, raw.rps)} of raw sender`,
-      note: 'accept to drained',
+      note: `accept to drained: drained ${t.drainMs} ms after the last 202`,
     });
     ctx.report.add({
       what: `CPU per /v1 single, ${label}`,
