@@ -12,7 +12,7 @@
  * `maxMs`, or when the worker stops, it lets go and adds a take job for what is left.
  */
 import type { Priority } from '@ttpush/contract';
-import type { LaneStore } from '@ttpush/store';
+import type { ClaimMark, LaneClaim, LaneStore } from '@ttpush/store';
 import type { LaneResult } from './lane-processor.ts';
 
 export interface TakeOptions {
@@ -32,9 +32,17 @@ export interface TakeOptions {
 export const TAKE_DEFAULTS: TakeOptions = { room: 64, pollMs: 5, busyMs: 2000, maxMs: 250 };
 
 export interface TakeDeps {
-  store: Pick<LaneStore, 'take' | 'letGo'>;
-  /** Sends one conversation's lane (its errors are its own to log: the lane stays listed for the reconciler). */
-  send: (conv: string) => Promise<LaneResult>;
+  store: Pick<LaneStore, 'take' | 'letGo' | 'takeAndClaim'>;
+  /**
+   * Sends one conversation's lane (its errors are its own to log: the lane stays listed for the reconciler); `first`:
+   * the lane as the take claimed it.
+   */
+  send: (conv: string, first?: { token: string; claim: LaneClaim }) => Promise<LaneResult>;
+  /**
+   * When given, each take claims the lanes it takes in the same call (lane-take.lua), with these options and a lock
+   * token prefix of its own per take.
+   */
+  claim?: () => { tokenPrefix: string; lockMs: number; peek: number; mark?: ClaimMark };
   /** True once the worker stops: take nothing more. */
   stopping: () => boolean;
   /** Adds a take job for the list (what a job that let go left in it). */
@@ -66,12 +74,18 @@ export async function runTake(
       // Ends only on a take that cleared busy: one asked to keep it (lanes in flight when it left) is followed by
       // another, even if those lanes finished meanwhile; otherwise busy would hold back new jobs with no taker.
       const again = inFlight.size > 0;
-      const { convs } = await deps.store.take(partition, priority, room, opts.busyMs, again);
-      if (convs.length === 0 && !again) break;
-      for (const conv of convs) {
+      const claim = deps.claim?.();
+      const taken: { conv: string; first?: { token: string; claim: LaneClaim } }[] = claim
+        ? (await deps.store.takeAndClaim(partition, priority, room, opts.busyMs, again, claim)).taken.map((t) => ({
+            conv: t.conv,
+            first: t,
+          }))
+        : (await deps.store.take(partition, priority, room, opts.busyMs, again)).convs.map((conv) => ({ conv }));
+      if (taken.length === 0 && !again) break;
+      for (const t of taken) {
         sent++;
         const p: Promise<unknown> = deps
-          .send(conv)
+          .send(t.conv, t.first)
           .catch(() => undefined)
           .finally(() => {
             inFlight.delete(p);

@@ -9,7 +9,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { textHash, type ConvState, type LaneStore, type MarkedSend, type MessageRecord } from '@ttpush/store';
+import {
+  textHash,
+  type ClaimMark,
+  type ConvState,
+  type LaneClaim,
+  type LaneStore,
+  type MarkedSend,
+  type MessageRecord,
+} from '@ttpush/store';
 import { FAILURE_CODES, type FailureCode } from '@ttpush/contract';
 import type { TeamTalk, StoredMessage } from './teamtalk.ts';
 import { ConnectionError, im } from '@ttpush/pdu';
@@ -60,8 +68,21 @@ export class LaneProcessor {
     private readonly opts: LaneOptions,
   ) {}
 
-  async process(conv: string): Promise<LaneResult> {
-    const token = randomBytes(12).toString('base64');
+  /** How lane-take claims a lane for process(): the same lock, peek and mark as process's own claim. */
+  claimOptions(): { lockMs: number; peek: number; mark?: ClaimMark } {
+    return {
+      lockMs: this.opts.lockMs,
+      peek: PEEK,
+      ...(!this.stopping && { mark: { now: Date.now(), maxMessageAgeMs: this.opts.maxMessageAgeMs } }),
+    };
+  }
+
+  /**
+   * Sends a conversation's lane. `first`: the lane already claimed for this worker with `token` (lane-take claims the
+   * conversations it takes, claimOptions), so the first claim costs no call of its own.
+   */
+  async process(conv: string, first?: { token: string; claim: LaneClaim }): Promise<LaneResult> {
+    const token = first?.token ?? randomBytes(12).toString('base64');
     // The claim marks the first message `sending` itself when a new attempt of it is due, and each completion the
     // next one (not once stopping): one round trip fewer per message. A stopping worker sends a message so marked all
     // the same, as one it marked itself; left unsent, the next claimer would read it back before sending it.
@@ -73,7 +94,7 @@ export class LaneProcessor {
         peek: PEEK,
         mark: this.stopping ? undefined : { now: Date.now(), maxMessageAgeMs: this.opts.maxMessageAgeMs },
       });
-    let claimed = await claim();
+    let claimed = first?.claim ?? (await claim());
     if (claimed.status === 'busy') return 'busy';
     const extender = setInterval(
       () => {

@@ -2,11 +2,15 @@
  * A worker process: TeamTalk pools, one BullMQ worker per partition's queue that sends conversation lanes and
  * batch chunks, the reconciler, stats flushing and the heartbeat that /readyz reads.
  */
+import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@ttpush/config';
 import { CHUNK_JOB, JOB_PRIORITY, Keys, LANE_JOB, LANE_QUEUE, partitionTag } from '@ttpush/contract';
 import { runTake, type TakeDeps } from './activations.ts';
+
+/** Heads a take reads per lane it claims: enough for a lane of a few messages, the lane claims more itself. */
+const TAKE_PEEK = 8;
 import {
   BatchStore,
   LaneQueues,
@@ -17,6 +21,7 @@ import {
   consumerRedis,
   redisTarget,
   newWorkerId,
+  type LaneClaim,
 } from '@ttpush/store';
 import { TeamTalk } from './teamtalk.ts';
 import { LaneProcessor } from './lane-processor.ts';
@@ -105,21 +110,23 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const queues = new LaneQueues(queueConnection, config.redisPrefix, keys.partitions, (err) =>
     log.debug({ err }, 'queue error'),
   );
-  const sendLane = async (conv: string) => {
-    const result = await lanes.process(conv);
+  const sendLane = async (conv: string, first?: { token: string; claim: LaneClaim }) => {
+    const result = await lanes.process(conv, first);
     // Hand the rest of a lane to another worker at once rather than after the lock expires.
     if (result === 'stopped') await laneStore.handBack(conv);
     return result;
   };
   const takeDeps: TakeDeps = {
     store: laneStore,
-    send: (conv) =>
-      sendLane(conv).catch((err: unknown) => {
+    send: (conv, first) =>
+      sendLane(conv, first).catch((err: unknown) => {
         // Still listed in P:lanes: the reconciler activates it again.
         log.warn({ err, conv }, 'lane failed; the reconciler takes it up again');
         throw err;
       }),
     stopping: () => lanes.stopping,
+    // A lane taken is claimed in the take's own call; a few heads only (the lane claims the rest itself).
+    claim: () => ({ tokenPrefix: `${randomBytes(9).toString('base64')}:`, ...lanes.claimOptions(), peek: TAKE_PEEK }),
     requeue: async (partition, priority) => {
       await queues
         .partition(partition)
@@ -134,7 +141,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     const { take, partition } = job.data;
     if (take !== undefined && partition !== undefined) return `took ${await runTake(takeDeps, partition, take)}`;
     const convs = job.data.convs ?? (job.data.conv ? [job.data.conv] : []);
-    return (await Promise.all(convs.map(sendLane))).join(',');
+    return (await Promise.all(convs.map((conv) => sendLane(conv)))).join(',');
   };
   const dispatch = new JobDispatch(
     { [LANE_JOB]: processLanes, [CHUNK_JOB]: (job, token) => chunks.process(job, token) },

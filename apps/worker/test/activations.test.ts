@@ -139,8 +139,9 @@ test('a job whose last lane finishes during a take that kept busy takes once mor
   let finish: () => void = () => undefined;
   const laneDone = new Promise<void>((res) => (finish = res));
   let takes = 0;
-  const store: Pick<LaneStore, 'take' | 'letGo'> = {
+  const store: Pick<LaneStore, 'take' | 'letGo' | 'takeAndClaim'> = {
     letGo: (p, prio) => lanes.letGo(p, prio),
+    takeAndClaim: () => assert.fail('not claiming'),
     take: async (p, prio, max, busyMs, again) => {
       takes++;
       // The second take leaves with the lane in flight (again) and answers after the lane finished.
@@ -162,4 +163,72 @@ test('a job whose last lane finishes during a take that kept busy takes once mor
   );
   assert.ok(takes >= 3, 'a take after the one that kept busy');
   assert.equal(await accept(3), true, 'busy is clear: the next activation asks for a job');
+});
+
+test('a take that claims: each lane taken comes claimed with its lock, heads and first message marked sending', async () => {
+  const { lanes, accept } = stores('tk');
+  const keys = new Keys('tk', 1);
+  const redis = r.connect();
+  await accept(2);
+  await accept(2);
+  await accept(3);
+  await accept(4);
+  // u-1-3 is held by another worker; u-1-4's only message is cancelled (its lane empty).
+  await redis.set(keys.lock('u-1-3'), 'other', 'PX', 60_000);
+  const messages = new MessageStore(r.connect(), keys);
+  const [head4] = await redis.lrange(keys.lane('u-1-4'), 0, 0);
+  assert.equal((await messages.cancel(head4!, 'u-1-4')).status, 'cancelled');
+
+  const now = Date.now();
+  const got = await lanes.takeAndClaim(0, 'normal', 10, 60_000, false, {
+    tokenPrefix: 'tp:',
+    lockMs: 60_000,
+    peek: 8,
+    mark: { now, maxMessageAgeMs: 60_000 },
+  });
+  assert.deepEqual(
+    got.taken.map((t) => [t.conv, t.token, t.claim.status]),
+    [
+      ['u-1-2', 'tp:u-1-2', 'claimed'],
+      ['u-1-3', 'tp:u-1-3', 'busy'],
+      ['u-1-4', 'tp:u-1-4', 'drained'],
+    ],
+  );
+  const claim = got.taken[0]!.claim;
+  assert.ok(claim.status === 'claimed');
+  assert.equal(claim.heads.length, 2);
+  assert.deepEqual(claim.marked, { createTime: Math.floor(now / 1000), floor: 0 });
+  assert.equal(await redis.get(keys.lock('u-1-2')), 'tp:u-1-2');
+  assert.equal(await redis.get(keys.lock('u-1-3')), 'other');
+  assert.equal((await messages.record(claim.heads[0]!.id))?.status, 'sending');
+  assert.equal((await messages.record(claim.heads[1]!.id))?.status, 'queued');
+  // The same lane claimed by lane-claim with that token is ours still: the lock is the take's.
+  const again = await lanes.claim({ conv: 'u-1-2', token: 'tp:u-1-2', lockMs: 60_000, peek: 8 });
+  assert.equal(again.status, 'claimed');
+});
+
+test('runTake hands each lane to send as the take claimed it', async () => {
+  const { lanes, accept } = stores('tj');
+  await accept(2);
+  await accept(3);
+  const seen: [string, string | undefined][] = [];
+  await runTake(
+    {
+      store: lanes,
+      send: async (conv, first) => {
+        seen.push([conv, first?.claim.status]);
+        return 'drained';
+      },
+      stopping: () => false,
+      requeue: async () => undefined,
+      claim: () => ({ tokenPrefix: 'x:', lockMs: 5000, peek: 4 }),
+    },
+    0,
+    'normal',
+    OPTS,
+  );
+  assert.deepEqual(seen, [
+    ['u-1-2', 'claimed'],
+    ['u-1-3', 'claimed'],
+  ]);
 });

@@ -1,5 +1,6 @@
 -- Takes (or keeps) a conversation's lock and returns what to send next, in one round trip; when asked, also marks the
--- lane's first message `sending` for a new attempt (includes/mark-first-send.lua), so the worker sends it at once.
+-- lane's first message `sending` for a new attempt (includes/mark-first-send.lua), so the worker sends it at once
+-- (includes/claim-lane.lua, which lane-take also runs for the conversations it takes).
 -- The records it reads (and the one it marks) are not in KEYS (their ids are what it finds out); they carry the
 -- lane's hash tag, so on a Redis Cluster they lie on the slot of the declared keys.
 -- KEYS[1] lock    P:{pN}:lock:<conv>
@@ -13,24 +14,6 @@
 -- {1, lmid, lct, lh, ct, id1, fields1, id2, fields2, ...} for the first `peek` ids of the lane (fields: HGETALL,
 -- read before the mark), ct the create_time the first message was marked `sending` with (its floor: lmid), or 0
 -- when it was not marked.
---- @include "mark-first-send"
-local cur = redis.call('GET', KEYS[1])
-if cur and cur ~= ARGV[1] then return {-2} end
-if redis.call('LLEN', KEYS[2]) == 0 then
-  if cur then redis.call('DEL', KEYS[1]) end
-  redis.call('ZREM', KEYS[3], ARGV[5])
-  return {0}
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local c = redis.call('HMGET', KEYS[4], 'lmid', 'lct', 'lh')
-local lmid = c[1] or '0'
-local out = {1, lmid, c[2] or '0', c[3] or '', 0}
-local ids = redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-for _, id in ipairs(ids) do
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HGETALL', ARGV[4] .. id)
-end
-if ARGV[6] == '1' and ids[1] then
-  out[5] = mark_first_send(ARGV[4] .. ids[1], ARGV[7], tonumber(ARGV[8]), lmid, tonumber(c[2] or '0'), c[3]) or 0
-end
-return out
+--- @include "claim-lane"
+return claim_lane(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5],
+  ARGV[6] == '1', ARGV[7], tonumber(ARGV[8]))

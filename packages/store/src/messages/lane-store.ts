@@ -12,6 +12,7 @@ import { defineLuaScripts } from '../scripts-loader.ts';
 import { DEFAULT_RECORD_TTL_MS, parseRecord, type MessageRecord, type RecordHash } from './record.ts';
 
 type Arg = string | number;
+type ClaimReply = [ScriptError.LockLost] | [0] | [1, string, string, string, number | string, ...(string | string[])[]];
 
 interface LaneCommands {
   ttLaneClaim(
@@ -24,7 +25,7 @@ interface LaneCommands {
     ...args: Arg[]
   ): Promise<[1] | [ScriptError.LockLost] | [ScriptError.Missing] | [ScriptError.WrongState, MessageStatus]>;
   ttLaneComplete(...args: Arg[]): Promise<[number, number, number]>;
-  ttLaneTake(...args: Arg[]): Promise<[number, ...string[]]>;
+  ttLaneTake(...args: Arg[]): Promise<[number, ...(string | ClaimReply)[]]>;
 }
 
 const SCRIPTS = [
@@ -36,6 +37,11 @@ const SCRIPTS = [
   'lane-complete',
   'lane-take',
 ];
+
+/** The lock token lane-take gives a conversation it claims: the caller's prefix and the conversation. */
+export function claimTokenOf(prefix: string, conv: string): string {
+  return prefix + conv;
+}
 
 /** The last message ttpush stored in a conversation (CONV_FIELDS): a new send's floor and create_time come from it. */
 export interface ConvState {
@@ -114,6 +120,30 @@ export interface LaneStoreOptions {
   recordTtlMs?: number;
 }
 
+/** What lane-claim (and lane-take, per conversation) returns, decoded. */
+function parseClaim(reply: (string | number | (string | string[])[])[] | ClaimReply): LaneClaim {
+  const r = reply as ClaimReply;
+  switch (r[0]) {
+    case ScriptError.LockLost:
+      return { status: 'busy' };
+    case 0:
+      return { status: 'drained' };
+    case 1: {
+      const heads: { id: string; record: MessageRecord | null }[] = [];
+      for (let i = 5; i < r.length; i += 2) {
+        const id = r[i] as string;
+        heads.push({ id, record: parseRecord(id, hash(r[i + 1] as string[])) });
+      }
+      const state = { lastMsgId: Number(r[1]), lastCreateTime: Number(r[2]), lastHash: String(r[3]) };
+      const ct = Number(r[4]);
+      const marked = ct > 0 ? { createTime: ct, floor: state.lastMsgId } : null;
+      return { status: 'claimed', state, heads, marked };
+    }
+    default:
+      throw new ScriptStateError(r[0] as number, 'lane-claim');
+  }
+}
+
 function hash(fields: string[]): RecordHash {
   const h: RecordHash = {};
   for (let f = 0; f < fields.length; f += 2) h[fields[f]!] = fields[f + 1]!;
@@ -154,25 +184,7 @@ export class LaneStore {
       c.mark?.now ?? 0,
       c.mark?.maxMessageAgeMs ?? 0,
     );
-    switch (reply[0]) {
-      case ScriptError.LockLost:
-        return { status: 'busy' };
-      case 0:
-        return { status: 'drained' };
-      case 1: {
-        const heads: { id: string; record: MessageRecord | null }[] = [];
-        for (let i = 5; i < reply.length; i += 2) {
-          const id = reply[i] as string;
-          heads.push({ id, record: parseRecord(id, hash(reply[i + 1] as string[])) });
-        }
-        const state = { lastMsgId: Number(reply[1]), lastCreateTime: Number(reply[2]), lastHash: String(reply[3]) };
-        const ct = Number(reply[4]);
-        const marked = ct > 0 ? { createTime: ct, floor: state.lastMsgId } : null;
-        return { status: 'claimed', state, heads, marked };
-      }
-      default:
-        throw new ScriptStateError(reply[0], 'lane-claim');
-    }
+    return parseClaim(reply);
   }
 
   /** Extends the lock while it is ours; false when it is not (any more). */
@@ -278,14 +290,51 @@ export class LaneStore {
     again = false,
   ): Promise<{ convs: string[]; left: number }> {
     const k = this.keys;
-    const [left, ...convs] = await this.redis.ttLaneTake(
+    const [left, ...convs] = (await this.redis.ttLaneTake(
       k.activations(p, priority),
       k.activationsBusy(p, priority),
       max,
       busyMs,
       again ? '1' : '0',
-    );
+      '0',
+    )) as [number, ...string[]];
     return { convs, left };
+  }
+
+  /**
+   * take, and claims each conversation taken in the same call, as claim would with the lock token
+   * `claimTokenOf(c.tokenPrefix, conv)`: a lane of one message costs no round trip of its own before its send.
+   */
+  async takeAndClaim(
+    p: number,
+    priority: Priority,
+    max: number,
+    busyMs: number,
+    again: boolean,
+    c: { tokenPrefix: string; lockMs: number; peek: number; mark?: ClaimMark },
+  ): Promise<{ taken: { conv: string; token: string; claim: LaneClaim }[]; left: number }> {
+    const k = this.keys;
+    const [left, ...rest] = await this.redis.ttLaneTake(
+      k.activations(p, priority),
+      k.activationsBusy(p, priority),
+      max,
+      busyMs,
+      again ? '1' : '0',
+      '1',
+      c.tokenPrefix,
+      c.lockMs,
+      c.peek,
+      k.tag(p),
+      c.mark ? '1' : '0',
+      c.mark?.now ?? 0,
+      c.mark?.maxMessageAgeMs ?? 0,
+    );
+    const taken: { conv: string; token: string; claim: LaneClaim }[] = [];
+    for (let i = 0; i < rest.length; i += 2) {
+      const conv = rest[i] as string;
+      taken.push({ conv, token: claimTokenOf(c.tokenPrefix, conv), claim: parseClaim(rest[i + 1] as ClaimReply) });
+    }
+    return { taken, left };
   }
 
   /** Stops taking: clears busy, so the next accept asks for a job. The conversations left in the list. */
