@@ -8,8 +8,9 @@
  * entries stay in the queue, marked done, until they reach its head or the queue is compacted.
  */
 import type { TimerHandle, Timers } from './timers.ts';
+import type { RequestBatch } from './request-batch.ts';
 
-export interface PendingRequest {
+interface PendingBase {
   /** The counter half of the request's attach_data. */
   readonly id: number;
   readonly commandId: number;
@@ -20,9 +21,28 @@ export interface PendingRequest {
   /** On the injected clock. */
   readonly deadline: number;
   readonly timeoutMs: number;
+  done: boolean;
+}
+
+/** A request of request(): its promise settles it. */
+export interface PromisedRequest extends PendingBase {
   readonly resolve: (body: unknown) => void;
   readonly reject: (err: Error) => void;
-  done: boolean;
+  readonly batch?: undefined;
+}
+
+/** A request of requestBatch(): its batch hears of it by its tag. */
+export interface BatchedRequest extends PendingBase {
+  readonly batch: RequestBatch;
+  readonly tag: number;
+}
+
+export type PendingRequest = PromisedRequest | BatchedRequest;
+
+/** Fails a request with `err`, whichever kind it is. */
+export function failRequest(request: PendingRequest, err: Error): void {
+  if (request.batch === undefined) request.reject(err);
+  else request.batch.failed(request.tag, err);
 }
 
 /** Compaction threshold: done entries kept beyond this many times the live ones (plus a floor). */
@@ -49,6 +69,11 @@ export class PendingRequests {
 
   has(id: number): boolean {
     return this.byId.has(id);
+  }
+
+  /** The request with this id, left in place; undefined when none waits. */
+  get(id: number): PendingRequest | undefined {
+    return this.byId.get(id);
   }
 
   add(request: PendingRequest): void {
@@ -81,7 +106,7 @@ export class PendingRequests {
     this.reset();
     for (const request of all) {
       request.done = true;
-      request.reject(err);
+      failRequest(request, err);
     }
   }
 

@@ -39,7 +39,8 @@ import {
   type KnownCommand,
 } from './messages.ts';
 import { CONNECTION_DEFAULTS, defaultRetryStrategy, type RetryStrategy } from './connection-options.ts';
-import { PendingRequests, type PendingRequest } from './connection-pending.ts';
+import { PendingRequests, failRequest, type PendingRequest } from './connection-pending.ts';
+import type { BodyWriter, RequestBatch } from './request-batch.ts';
 import { ConnectionWriter } from './connection-writer.ts';
 import { Keepalive } from './connection-keepalive.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -329,6 +330,80 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   }
 
   /**
+   * Sends the requests tags[from..to) of `batch` (their bodies written by the batch, each followed by this
+   * connection's attach_data) in one buffer, as many as the window has room for; answers how many, from `from`
+   * on. Each one issued gets exactly one outcome through the batch (replied or failed), as a request() would
+   * settle its promise. None is issued (0) when the connection is not ready or its window is full (a 'drain'
+   * follows, as after CONN_BUSY): those were not sent.
+   */
+  requestBatch(batch: RequestBatch, tags: ArrayLike<number>, from: number, to: number, timeoutMs?: number): number {
+    if (this.currentStatus !== 'ready') return 0;
+    if (!correlated.has(batch.commandId)) {
+      throw new TypeError(`${commandName(batch.commandId)} has no attach_data: it cannot be a request`);
+    }
+    const n = Math.min(to - from, this.maxInFlight - this.pending.size);
+    if (n <= 0) {
+      if (to > from) this.needDrain = true;
+      return 0;
+    }
+    const end = from + n;
+    let total = 0;
+    for (let k = from; k < end; k++) total += HEADER_LENGTH + batch.bodyLength(tags[k]!) + ATTACH_TRAILER_LENGTH;
+    const out = Buffer.allocUnsafe(total);
+    const timeout = timeoutMs ?? this.requestTimeoutMs;
+    const sentAt = this.timers.now();
+    const { commandId, responseCommand } = batch;
+    let at = 0;
+    for (let k = from; k < end; k++) {
+      const tag = tags[k]!;
+      const id = this.allocateId();
+      const seqNum = this.allocateSeq();
+      const bodyLength = batch.bodyLength(tag);
+      const length = HEADER_LENGTH + bodyLength + ATTACH_TRAILER_LENGTH;
+      writeHeader(out, at, length, { commandId, seqNum });
+      batch.writeBody(tag, out, at + HEADER_LENGTH);
+      this.writeAttach(out, at + HEADER_LENGTH + bodyLength, id);
+      at += length;
+      this.pending.add({
+        id,
+        commandId,
+        responseCommand,
+        seqNum,
+        sentAt,
+        deadline: sentAt + timeout,
+        timeoutMs: timeout,
+        done: false,
+        batch,
+        tag,
+      });
+    }
+    this.correlates = true;
+    if (this.pending.size >= this.maxInFlight) this.needDrain = true;
+    this.writer.write(out);
+    return n;
+  }
+
+  /**
+   * Fire-and-forget: the PDUs tags[from..to) of `commandId`, their bodies written by `bodies`, in one buffer.
+   * Returns and throws as send() does.
+   */
+  sendBatch(commandId: KnownCommand, bodies: BodyWriter, tags: ArrayLike<number>, from: number, to: number): boolean {
+    this.assertWritable();
+    let total = 0;
+    for (let k = from; k < to; k++) total += HEADER_LENGTH + bodies.bodyLength(tags[k]!);
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (let k = from; k < to; k++) {
+      const tag = tags[k]!;
+      const length = HEADER_LENGTH + bodies.bodyLength(tag);
+      writeHeader(out, at, length, { commandId, seqNum: this.allocateSeq() });
+      bodies.writeBody(tag, out, at + HEADER_LENGTH);
+      at += length;
+    }
+    return this.write(out);
+  }
+
+  /**
    * Fire-and-forget: encodes and writes a PDU (used to forward to route_server). Returns false when
    * the write buffer is over its high-water mark (the PDU is queued all the same; wait for 'drain').
    * Throws CONN_NOT_READY / CONN_DRAINING / CONN_CLOSED when it cannot be written.
@@ -456,21 +531,49 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     this.emit('frame', frame);
   }
 
-  /** Resolves the request a reply answers; false when the frame carries none of our ids. */
+  /** Settles the request a reply answers; false when the frame carries none of our ids. */
   private settleReply(frame: Frame, commandId: KnownCommand): boolean {
+    // A batched request's reply is read by its batch from the received bytes: found by attach_data alone.
+    const body = frame.body;
+    const at = attachOffset(body);
+    if (at >= 0 && readUInt32(body, at) === this.attachPrefix) {
+      const request = this.pending.get(readUInt32(body, at + 4));
+      if (request?.batch !== undefined && commandId === request.responseCommand) {
+        if (!request.batch.read(request.tag, body)) return this.unparsed(frame, commandId, undefined);
+        this.pending.take(request.id);
+        this.lastReplyAt = this.timers.now();
+        request.batch.replied(request.tag);
+        this.windowOpened();
+        return true;
+      }
+    }
+    return this.settleDecoded(frame, commandId);
+  }
+
+  private unparsed(frame: Frame, commandId: KnownCommand, err: unknown): true {
+    this.logger.warn(
+      { conn: this.name, command: commandName(commandId), seq: frame.seqNum, ...(err === undefined ? {} : { err }) },
+      'dropped a reply whose body does not parse (its request will time out)',
+    );
+    return true;
+  }
+
+  /** settleReply for a reply decoded in full first (every request()'s, and anything attachOffset cannot read). */
+  private settleDecoded(frame: Frame, commandId: KnownCommand): boolean {
     let body: { attachData?: Uint8Array | null };
     try {
       body = decodeBody(commandId, frame.body) as { attachData?: Uint8Array | null };
     } catch (err) {
-      this.logger.warn(
-        { conn: this.name, command: commandName(commandId), seq: frame.seqNum, err },
-        'dropped a reply whose body does not parse (its request will time out)',
-      );
-      return true;
+      return this.unparsed(frame, commandId, err);
     }
     const attach = body.attachData;
     if (!attach || attach.length !== ATTACH_LENGTH || readUInt32(attach, 0) !== this.attachPrefix) return false;
     const id = readUInt32(attach, 4);
+    const found = this.pending.get(id);
+    // A batch reads its reply before the request is taken: one that does not parse leaves it to time out.
+    if (found?.batch !== undefined && commandId === found.responseCommand && !found.batch.read(found.tag, frame.body)) {
+      return this.unparsed(frame, commandId, undefined);
+    }
     const request = this.pending.take(id);
     if (request) this.lastReplyAt = this.timers.now();
     if (!request) {
@@ -490,12 +593,15 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
         },
         'reply command does not match the request',
       );
-      request.reject(
+      failRequest(
+        request,
         this.error(
           'REQUEST_REPLY_MISMATCH',
           `${commandName(request.commandId)} was answered with ${commandName(commandId)}, expected ${commandName(request.responseCommand)}`,
         ),
       );
+    } else if (request.batch !== undefined) {
+      request.batch.replied(request.tag);
     } else {
       request.resolve(body);
     }
@@ -509,7 +615,8 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     // requests written just before a stall do not count: their last replies came before that half-way point.)
     const answeredMeanwhile = this.lastReplyAt >= request.sentAt + request.timeoutMs / 2;
     this.emit('unanswered', request.commandId, answeredMeanwhile);
-    request.reject(
+    failRequest(
+      request,
       new ConnectionError(
         'REQUEST_TIMEOUT',
         `${this.name}: no reply to ${commandName(request.commandId)} (seq ${request.seqNum}) within ${request.timeoutMs} ms`,
@@ -689,11 +796,17 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     const pdu = Buffer.allocUnsafe(length);
     writeHeader(pdu, 0, length, { commandId, seqNum });
     pdu.set(encoded, HEADER_LENGTH);
-    let at = HEADER_LENGTH + encoded.length;
-    for (const b of ATTACH_FIELD) pdu[at++] = b;
-    pdu.writeUInt32BE(this.attachPrefix, at);
-    pdu.writeUInt32BE(id, at + 4);
+    this.writeAttach(pdu, HEADER_LENGTH + encoded.length, id);
     return pdu;
+  }
+
+  /** Our attach_data field for request `id` at `at`: ATTACH_TRAILER_LENGTH bytes. */
+  private writeAttach(out: Buffer, at: number, id: number): void {
+    out[at] = ATTACH_FIELD[0];
+    out[at + 1] = ATTACH_FIELD[1];
+    out[at + 2] = ATTACH_FIELD[2];
+    out.writeUInt32BE(this.attachPrefix, at + 3);
+    out.writeUInt32BE(id, at + 7);
   }
 }
 
@@ -719,6 +832,61 @@ function socketErrorCode(err: NodeJS.ErrnoException): ConnectionErrorCode {
   if (err.code === 'ECONNREFUSED') return 'CONN_REFUSED';
   if (err.code === 'ETIMEDOUT') return 'CONN_TIMEOUT';
   return 'CONN_CLOSED';
+}
+
+/**
+ * Where the 8 bytes of a body's attach_data (field 20, length-delimited; the last one, as a decoder keeps it)
+ * start, read without decoding the body; -1 when its attach_data is not 8 bytes long, it has none, or its fields
+ * cannot be walked (then it is decoded in full, and that decides).
+ */
+export function attachOffset(body: Uint8Array): number {
+  const end = body.length;
+  let found = -1;
+  let at = 0;
+  while (at < end) {
+    let tag = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      if (at >= end || shift > 28) return -1;
+      b = body[at++]!;
+      tag |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
+    switch (tag & 7) {
+      case 0: {
+        let n = 0;
+        do {
+          if (at >= end || n++ >= 10) return -1;
+          b = body[at++]!;
+        } while (b & 0x80);
+        break;
+      }
+      case 1:
+        at += 8;
+        break;
+      case 2: {
+        let length = 0;
+        shift = 0;
+        do {
+          if (at >= end || shift > 28) return -1;
+          b = body[at++]!;
+          length |= (b & 0x7f) << shift;
+          shift += 7;
+        } while (b & 0x80);
+        length >>>= 0;
+        if (tag >>> 3 === 20) found = length === ATTACH_LENGTH ? at : -1;
+        at += length;
+        break;
+      }
+      case 5:
+        at += 4;
+        break;
+      default:
+        return -1;
+    }
+  }
+  return at === end ? found : -1;
 }
 
 function readUInt32(bytes: Uint8Array, offset: number): number {

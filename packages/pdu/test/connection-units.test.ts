@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PendingRequests, type PendingRequest } from '../src/connection-pending.ts';
+import { PendingRequests, failRequest, type PendingRequest, type PromisedRequest } from '../src/connection-pending.ts';
 import { Keepalive } from '../src/connection-keepalive.ts';
 import { defaultRetryStrategy } from '@ttpush/pdu';
 import { FakeTimers } from '@ttpush/testkit';
@@ -18,9 +18,9 @@ interface Outcome {
 
 function table(timers: FakeTimers) {
   const outcomes: Outcome[] = [];
-  const pending = new PendingRequests(timers, (r) => r.reject(new Error('timeout')));
+  const pending = new PendingRequests(timers, (r) => failRequest(r, new Error('timeout')));
   const add = (id: number, timeoutMs: number): PendingRequest => {
-    const request: PendingRequest = {
+    const request: PromisedRequest = {
       id,
       commandId: 0x0301,
       responseCommand: 0x0301,
@@ -36,6 +36,11 @@ function table(timers: FakeTimers) {
     return request;
   };
   return { pending, add, outcomes };
+}
+
+/** Takes request `id` (one of table()'s) and resolves it. */
+function answer(pending: PendingRequests, id: number): void {
+  (pending.take(id) as PromisedRequest).resolve(undefined);
 }
 
 describe('PendingRequests', () => {
@@ -68,7 +73,7 @@ describe('PendingRequests', () => {
     const { pending, add, outcomes } = table(timers);
     add(1, 100);
     add(2, 100);
-    pending.take(1)!.resolve(undefined);
+    answer(pending, 1);
     assert.equal(pending.take(1), undefined, 'a second reply finds nothing');
     timers.advance(100);
     assert.deepEqual(
@@ -80,7 +85,7 @@ describe('PendingRequests', () => {
     );
     assert.equal(timers.pendingCount, 0);
     add(3, 50);
-    pending.take(3)!.resolve(undefined);
+    answer(pending, 3);
     assert.equal(timers.pendingCount, 0, 'no timer left once nothing is pending');
   });
 
@@ -112,11 +117,11 @@ describe('PendingRequests', () => {
         const answered = open[k]!;
         open[k] = open[open.length - 1]!;
         open.pop();
-        pending.take(answered)!.resolve(undefined);
+        answer(pending, answered);
       }
       if (id % 100 === 0) timers.advance(1);
     }
-    for (const id of open) pending.take(id)!.resolve(undefined);
+    for (const id of open) answer(pending, id);
     timers.advance(10_000);
     const rejected = outcomes.filter((o) => o.how === 'rejected').map((o) => o.id);
     assert.deepEqual(new Set(rejected), dropped);
