@@ -13,8 +13,8 @@ import {
   encodeCursor,
   encodeRecipient,
   parseCursor,
-  recipientKey,
 } from '../src/batches/batch-codec.ts';
+import { RecipientSet } from '../src/batches/recipient-set.ts';
 import { BatchCursorError } from '@ttpush/contract';
 
 test('recipients encode to the documented compact form and decode back', () => {
@@ -42,9 +42,29 @@ test('a malformed chunk is refused with a stable code', () => {
 });
 
 test('users and groups with the same id are different recipients', () => {
-  assert.notEqual(recipientKey({ user: 5 }), recipientKey({ group: 5 }));
-  assert.equal(recipientKey({ group: 4294967295 }), 4294967295 + 2 ** 32);
-  assert.ok(Number.isSafeInteger(recipientKey({ group: 4294967295 })));
+  const seen = new RecipientSet();
+  assert.equal(seen.add({ user: 5 }), true);
+  assert.equal(seen.add({ group: 5 }), true);
+  assert.equal(seen.add({ user: 5 }), false);
+  assert.equal(seen.add({ group: 5 }), false);
+  assert.equal(seen.add({ group: 4294967295 }), true);
+  assert.equal(seen.add({ group: 4294967295 }), false);
+  assert.equal(seen.add({ user: 4294967295 }), true);
+  assert.equal(seen.size, 4);
+});
+
+test('the recipient set finds every repeat, and nothing else, as it grows past a million ids', () => {
+  const seen = new RecipientSet();
+  const ours = new Set<number>();
+  let x = 12345;
+  for (let i = 0; i < 1_200_000; i++) {
+    // Runs of consecutive ids, ids that collide in the low bits, and random ids over the whole uint32 range.
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const id = i % 3 === 0 ? 1 + (i % 400_000) : i % 3 === 1 ? 1 + (((x >>> 12) << 12) >>> 0) : Math.max(1, x);
+    assert.equal(seen.add({ user: id }), !ours.has(id), `id ${id}`);
+    ours.add(id);
+  }
+  assert.equal(seen.size, ours.size);
 });
 
 test('results encode as [1,msg_id] / [2,"code"] / [3], partial ones with null, and decode back', () => {

@@ -25,11 +25,6 @@ export type ResultCode = typeof RESULT_NONE | typeof RESULT_SENT | typeof RESULT
 /** The results text of a chunk cancelled before it started. */
 export const ALL_CANCELLED = 'C';
 
-/** Dedupe key of a recipient: users and groups are distinct id spaces (ids are uint32, so this stays exact). */
-export function recipientKey(to: Recipient): number {
-  return 'user' in to ? to.user : to.group + 0x1_0000_0000;
-}
-
 /** One recipient's element of a chunk's JSON array. */
 export function encodeRecipient(r: BatchRecipient): string {
   const head = 'user' in r.to ? `[${RECIPIENT_USER},${r.to.user}` : `[${RECIPIENT_GROUP},${r.to.group}`;
