@@ -10,7 +10,11 @@
 import type { TimerHandle, Timers } from './timers.ts';
 import type { RequestBatch } from './request-batch.ts';
 
-interface PendingBase {
+/**
+ * A request waiting for its reply: one of request() (its promise's functions) or of requestBatch() (its batch and
+ * tag). Both kinds have every field, in one order, so that the code handling them sees one object shape.
+ */
+export interface PendingRequest {
   /** The counter half of the request's attach_data. */
   readonly id: number;
   readonly commandId: number;
@@ -21,27 +25,18 @@ interface PendingBase {
   /** On the injected clock. */
   readonly deadline: number;
   readonly timeoutMs: number;
+  /** request(): settle its promise. */
+  readonly resolve: ((body: unknown) => void) | undefined;
+  readonly reject: ((err: Error) => void) | undefined;
+  /** requestBatch(): the batch told of its outcome, and the request's tag there. */
+  readonly batch: RequestBatch | undefined;
+  readonly tag: number;
   done: boolean;
 }
 
-/** A request of request(): its promise settles it. */
-export interface PromisedRequest extends PendingBase {
-  readonly resolve: (body: unknown) => void;
-  readonly reject: (err: Error) => void;
-  readonly batch?: undefined;
-}
-
-/** A request of requestBatch(): its batch hears of it by its tag. */
-export interface BatchedRequest extends PendingBase {
-  readonly batch: RequestBatch;
-  readonly tag: number;
-}
-
-export type PendingRequest = PromisedRequest | BatchedRequest;
-
 /** Fails a request with `err`, whichever kind it is. */
 export function failRequest(request: PendingRequest, err: Error): void {
-  if (request.batch === undefined) request.reject(err);
+  if (request.batch === undefined) request.reject!(err);
   else request.batch.failed(request.tag, err);
 }
 

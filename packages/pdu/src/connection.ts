@@ -159,6 +159,7 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   /** Random per connection, so a reply meant for another connection (or a late one from before a restart) never matches. */
   private readonly attachPrefix: number;
   private nextId = 0;
+  private idsWrapped = false;
   private nextSeq = 0;
   /** Set once request() was used: from then on, replies are looked up even when nothing is pending. */
   private correlates = false;
@@ -321,6 +322,8 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
         timeoutMs,
         resolve: resolve as (body: unknown) => void,
         reject,
+        batch: undefined,
+        tag: 0,
         done: false,
       };
       this.pending.add(request);
@@ -372,9 +375,11 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
         sentAt,
         deadline: sentAt + timeout,
         timeoutMs: timeout,
-        done: false,
+        resolve: undefined,
+        reject: undefined,
         batch,
         tag,
+        done: false,
       });
     }
     this.correlates = true;
@@ -603,7 +608,7 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     } else if (request.batch !== undefined) {
       request.batch.replied(request.tag);
     } else {
-      request.resolve(body);
+      request.resolve!(body);
     }
     this.windowOpened();
     return true;
@@ -774,8 +779,10 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
 
   private allocateId(): number {
     // 2^32 ids per connection: a wrap can only meet a request still in flight if 4 billion were sent meanwhile.
-    do this.nextId = (this.nextId + 1) >>> 0;
-    while (this.pending.has(this.nextId));
+    // Until the first wrap the ids only grow, so none can be in flight still.
+    this.nextId = (this.nextId + 1) >>> 0;
+    if (this.nextId === 0) this.idsWrapped = true;
+    if (this.idsWrapped) while (this.pending.has(this.nextId)) this.nextId = (this.nextId + 1) >>> 0;
     return this.nextId;
   }
 

@@ -77,19 +77,28 @@ export function frameBytes(frame: Frame): Buffer {
   return out;
 }
 
-// Positional, not an object: writeHeader runs once per frame sent.
+// Positional, not an object, and byte stores rather than Buffer's write methods: writeHeader runs once per frame sent.
 // prettier-ignore
 function writeFields(
   out: Buffer, offset: number, length: number,
   version: number, flag: number, serviceId: number, commandId: number, seqNum: number, reserved: number,
 ): void {
-  out.writeUInt32BE(length, offset);
-  out.writeUInt16BE(version, offset + 4);
-  out.writeUInt16BE(flag, offset + 6);
-  out.writeUInt16BE(serviceId, offset + 8);
-  out.writeUInt16BE(commandId, offset + 10);
-  out.writeUInt16BE(seqNum, offset + 12);
-  out.writeUInt16BE(reserved, offset + 14);
+  out[offset] = length >>> 24;
+  out[offset + 1] = length >>> 16;
+  out[offset + 2] = length >>> 8;
+  out[offset + 3] = length;
+  out[offset + 4] = version >>> 8;
+  out[offset + 5] = version;
+  out[offset + 6] = flag >>> 8;
+  out[offset + 7] = flag;
+  out[offset + 8] = serviceId >>> 8;
+  out[offset + 9] = serviceId;
+  out[offset + 10] = commandId >>> 8;
+  out[offset + 11] = commandId;
+  out[offset + 12] = seqNum >>> 8;
+  out[offset + 13] = seqNum;
+  out[offset + 14] = reserved >>> 8;
+  out[offset + 15] = reserved;
 }
 
 export interface FrameDecoderOptions {

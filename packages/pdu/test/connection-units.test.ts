@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PendingRequests, failRequest, type PendingRequest, type PromisedRequest } from '../src/connection-pending.ts';
+import { PendingRequests, failRequest, type PendingRequest } from '../src/connection-pending.ts';
 import { Keepalive } from '../src/connection-keepalive.ts';
 import { defaultRetryStrategy } from '@ttpush/pdu';
 import { FakeTimers } from '@ttpush/testkit';
@@ -20,7 +20,7 @@ function table(timers: FakeTimers) {
   const outcomes: Outcome[] = [];
   const pending = new PendingRequests(timers, (r) => failRequest(r, new Error('timeout')));
   const add = (id: number, timeoutMs: number): PendingRequest => {
-    const request: PromisedRequest = {
+    const request: PendingRequest = {
       id,
       commandId: 0x0301,
       responseCommand: 0x0301,
@@ -30,6 +30,8 @@ function table(timers: FakeTimers) {
       timeoutMs,
       resolve: () => outcomes.push({ id, how: 'resolved', at: timers.now() }),
       reject: () => outcomes.push({ id, how: 'rejected', at: timers.now() }),
+      batch: undefined,
+      tag: 0,
       done: false,
     };
     pending.add(request);
@@ -40,7 +42,7 @@ function table(timers: FakeTimers) {
 
 /** Takes request `id` (one of table()'s) and resolves it. */
 function answer(pending: PendingRequests, id: number): void {
-  (pending.take(id) as PromisedRequest).resolve(undefined);
+  pending.take(id)!.resolve!(undefined);
 }
 
 describe('PendingRequests', () => {
