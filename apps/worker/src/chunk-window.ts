@@ -111,15 +111,15 @@ export class ChunkWindow implements RequestBatch {
     this.wire.templates[i]!.write(out, offset, this.wire.ids[i]!, 0);
   }
 
-  read(i: number, body: Buffer): boolean {
-    const msgId = this.wire.templates[i]!.replyMsgId(body, this.wire.ids[i]!);
+  read(i: number, bytes: Buffer, start: number, end: number): boolean {
+    const msgId = this.wire.templates[i]!.replyMsgId(bytes, start, end, this.wire.ids[i]!);
     if (msgId >= 0) {
       this.replyMsgId = msgId;
       this.decoded = undefined;
       return true;
     }
     try {
-      this.decoded = decodeBody(CommandId.MSG_DATA, body);
+      this.decoded = decodeBody(CommandId.MSG_DATA, bytes.subarray(start, end));
       return true;
     } catch {
       return false;

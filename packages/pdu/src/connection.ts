@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CommandId, commandName } from './commands.ts';
 import { ConnectionError, ProtocolError, type ConnectionErrorCode } from './errors.ts';
-import { FrameDecoder, HEADER_LENGTH, writeHeader, type Frame } from './frame.ts';
+import { FrameDecoder, HEADER_LENGTH, frameAt, writeHeader, type Frame } from './frame.ts';
 import {
   bodyTypes,
   decodeBody,
@@ -505,15 +505,19 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   private received(socket: Socket, chunk: Buffer): void {
     if (socket !== this.socket) return;
     this.keepalive.touch();
-    let frames: Frame[];
+    const spans: number[] = [];
+    let buf: Buffer | undefined;
     try {
-      frames = this.decoder.push(chunk);
+      buf = this.decoder.pushSpans(chunk, spans);
     } catch (err) {
       this.fault(socket, err as ProtocolError);
       return;
     }
-    for (const frame of frames) {
-      this.dispatch(frame);
+    for (let k = 0; k < spans.length; k += 2) {
+      const at = spans[k]!;
+      const length = spans[k + 1]!;
+      // A batched request's reply is read where it lies; anything else becomes a Frame.
+      if (!this.settledInPlace(buf!, at, length)) this.dispatch(frameAt(buf!, at, length));
       // A listener may have closed the connection, or a reply may have revealed a fault.
       if (socket !== this.socket) return;
     }
@@ -532,52 +536,66 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
       this.emit('frame', frame);
       return;
     }
-    if (this.correlates && correlated.has(commandId) && this.settleReply(frame, commandId)) return;
+    if (this.correlates && correlated.has(commandId) && this.settleDecoded(frame, commandId)) return;
     this.emit('frame', frame);
   }
 
-  /** Settles the request a reply answers; false when the frame carries none of our ids. */
-  private settleReply(frame: Frame, commandId: KnownCommand): boolean {
-    // A batched request's reply is read by its batch from the received bytes: found by attach_data alone.
-    const body = frame.body;
-    const at = attachOffset(body);
-    if (at >= 0 && readUInt32(body, at) === this.attachPrefix) {
-      const request = this.pending.get(readUInt32(body, at + 4));
-      if (request?.batch !== undefined && commandId === request.responseCommand) {
-        if (!request.batch.read(request.tag, body)) return this.unparsed(frame, commandId, undefined);
-        this.pending.take(request.id);
-        this.lastReplyAt = this.timers.now();
-        request.batch.replied(request.tag);
-        this.windowOpened();
-        return true;
-      }
+  /**
+   * The reply to a batched request, found by its attach_data without decoding the body (the frame is
+   * buf[at..at + length)) and read by its batch: true once settled (or dropped as unreadable). False for anything
+   * else, which dispatch() then handles as a Frame.
+   */
+  private settledInPlace(buf: Buffer, at: number, length: number): boolean {
+    if (!this.correlates) return false;
+    const commandId = (buf[at + 10]! << 8) | buf[at + 11]!;
+    if (!correlated.has(commandId)) return false;
+    const start = at + HEADER_LENGTH;
+    const end = at + length;
+    const attach = attachOffset(buf, start, end);
+    if (attach < 0 || readUInt32(buf, attach) !== this.attachPrefix) return false;
+    const request = this.pending.get(readUInt32(buf, attach + 4));
+    if (request?.batch === undefined || commandId !== request.responseCommand) return false;
+    if (!request.batch.read(request.tag, buf, start, end)) {
+      return this.unparsed(commandId as KnownCommand, (buf[at + 12]! << 8) | buf[at + 13]!, undefined);
     }
-    return this.settleDecoded(frame, commandId);
+    this.pending.take(request.id);
+    this.lastReplyAt = this.timers.now();
+    request.batch.replied(request.tag);
+    this.windowOpened();
+    return true;
   }
 
-  private unparsed(frame: Frame, commandId: KnownCommand, err: unknown): true {
+  private unparsed(commandId: KnownCommand, seq: number, err: unknown): true {
     this.logger.warn(
-      { conn: this.name, command: commandName(commandId), seq: frame.seqNum, ...(err === undefined ? {} : { err }) },
+      { conn: this.name, command: commandName(commandId), seq, ...(err === undefined ? {} : { err }) },
       'dropped a reply whose body does not parse (its request will time out)',
     );
     return true;
   }
 
-  /** settleReply for a reply decoded in full first (every request()'s, and anything attachOffset cannot read). */
+  /**
+   * Settles the request a reply answers, decoding the reply in full first (every request()'s, and any batched one
+   * settledInPlace() could not take); false when the frame carries none of our ids.
+   */
   private settleDecoded(frame: Frame, commandId: KnownCommand): boolean {
     let body: { attachData?: Uint8Array | null };
     try {
       body = decodeBody(commandId, frame.body) as { attachData?: Uint8Array | null };
     } catch (err) {
-      return this.unparsed(frame, commandId, err);
+      return this.unparsed(commandId, frame.seqNum, err);
     }
     const attach = body.attachData;
     if (!attach || attach.length !== ATTACH_LENGTH || readUInt32(attach, 0) !== this.attachPrefix) return false;
     const id = readUInt32(attach, 4);
     const found = this.pending.get(id);
     // A batch reads its reply before the request is taken: one that does not parse leaves it to time out.
-    if (found?.batch !== undefined && commandId === found.responseCommand && !found.batch.read(found.tag, frame.body)) {
-      return this.unparsed(frame, commandId, undefined);
+    const bytes = frame.body;
+    if (
+      found?.batch !== undefined &&
+      commandId === found.responseCommand &&
+      !found.batch.read(found.tag, bytes, 0, bytes.length)
+    ) {
+      return this.unparsed(commandId, frame.seqNum, undefined);
     }
     const request = this.pending.take(id);
     if (request) this.lastReplyAt = this.timers.now();
@@ -842,14 +860,13 @@ function socketErrorCode(err: NodeJS.ErrnoException): ConnectionErrorCode {
 }
 
 /**
- * Where the 8 bytes of a body's attach_data (field 20, length-delimited; the last one, as a decoder keeps it)
- * start, read without decoding the body; -1 when its attach_data is not 8 bytes long, it has none, or its fields
- * cannot be walked (then it is decoded in full, and that decides).
+ * Where the 8 bytes of the attach_data of the body body[start..end) (field 20, length-delimited; the last one, as a
+ * decoder keeps it) start in `body`, read without decoding it; -1 when its attach_data is not 8 bytes long, it has
+ * none, or its fields cannot be walked (then it is decoded in full, and that decides).
  */
-export function attachOffset(body: Uint8Array): number {
-  const end = body.length;
+export function attachOffset(body: Uint8Array, start = 0, end = body.length): number {
   let found = -1;
-  let at = 0;
+  let at = start;
   while (at < end) {
     let tag = 0;
     let shift = 0;

@@ -101,6 +101,19 @@ function writeFields(
   out[offset + 15] = reserved;
 }
 
+/** The frame whose bytes are buf[offset..offset + length): its header fields, its body a view of `buf`. */
+export function frameAt(buf: Buffer, offset: number, length: number): Frame {
+  return {
+    version: buf.readUInt16BE(offset + 4),
+    flag: buf.readUInt16BE(offset + 6),
+    serviceId: buf.readUInt16BE(offset + 8),
+    commandId: buf.readUInt16BE(offset + 10),
+    seqNum: buf.readUInt16BE(offset + 12),
+    reserved: buf.readUInt16BE(offset + 14),
+    body: buf.subarray(offset + HEADER_LENGTH, offset + length),
+  };
+}
+
 export interface FrameDecoderOptions {
   /** Largest PDU accepted, header included. */
   readonly maxPduLength?: number;
@@ -130,9 +143,22 @@ export class FrameDecoder {
   }
 
   push(chunk: Uint8Array): Frame[] {
-    if (this.failure) throw this.failure;
+    const spans: number[] = [];
+    const buf = this.pushSpans(chunk, spans);
     const frames: Frame[] = [];
-    if (chunk.length === 0) return frames;
+    for (let k = 0; k < spans.length; k += 2) frames.push(frameAt(buf!, spans[k]!, spans[k + 1]!));
+    return frames;
+  }
+
+  /**
+   * push() without a Frame object per frame, for a reader that looks at most frames where they lie: the whole
+   * frames completed are in the returned buffer, at the offset and length pairs appended to `spans` (frameAt()
+   * makes a Frame of one). Undefined when none completed. The same failures as push(), thrown before anything is
+   * handed out.
+   */
+  pushSpans(chunk: Uint8Array, spans: number[]): Buffer | undefined {
+    if (this.failure) throw this.failure;
+    if (chunk.length === 0) return undefined;
     let buf: Buffer;
     if (this.pendingLength === 0) {
       buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
@@ -140,7 +166,7 @@ export class FrameDecoder {
       // Join only while the leftover could hold a header: never copy towards a claimed length.
       this.pending.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
       this.pendingLength += chunk.length;
-      if (!this.canComplete()) return frames;
+      if (!this.canComplete()) return undefined;
       buf = Buffer.concat(this.pending, this.pendingLength);
       this.pending = [];
       this.pendingLength = 0;
@@ -150,22 +176,14 @@ export class FrameDecoder {
       const length = buf.readUInt32BE(offset);
       this.check(length);
       if (buf.length - offset < length) break;
-      frames.push({
-        version: buf.readUInt16BE(offset + 4),
-        flag: buf.readUInt16BE(offset + 6),
-        serviceId: buf.readUInt16BE(offset + 8),
-        commandId: buf.readUInt16BE(offset + 10),
-        seqNum: buf.readUInt16BE(offset + 12),
-        reserved: buf.readUInt16BE(offset + 14),
-        body: buf.subarray(offset + HEADER_LENGTH, offset + length),
-      });
+      spans.push(offset, length);
       offset += length;
     }
     if (offset < buf.length) {
       this.pending = [buf.subarray(offset)];
       this.pendingLength = buf.length - offset;
     }
-    return frames;
+    return buf;
   }
 
   /** Drops buffered bytes and any failure, for reuse on a new connection. */

@@ -68,24 +68,6 @@ function varintBytes(v: number): number[] {
   return [...out.subarray(0, writeVarint32(out, 0, v))];
 }
 
-/** Reads an unsigned varint at body[at]; its value (uint32, as protobufjs reads it) in `read.value`, or false. */
-function readVarint32(body: Uint8Array, at: number, end: number, read: { value: number; at: number }): boolean {
-  let value = 0;
-  let shift = 0;
-  for (let i = 0; i < 10; i++) {
-    if (at >= end) return false;
-    const b = body[at++]!;
-    if (shift < 32) value |= (b & 0x7f) << shift;
-    shift += 7;
-    if (b < 0x80) {
-      read.value = value >>> 0;
-      read.at = at;
-      return true;
-    }
-  }
-  return false;
-}
-
 export class MsgDataTemplate {
   readonly fromUserId: number;
   readonly createTime: number;
@@ -95,7 +77,6 @@ export class MsgDataTemplate {
   private readonly head: Buffer;
   /** 20 <create_time> 28 <msg_type> 32 <len> <msg_data> */
   private readonly tail: Buffer;
-  private readonly scratch = { value: 0, at: 0 };
 
   constructor(fields: MsgDataTemplateFields) {
     this.fromUserId = fields.fromUserId;
@@ -148,32 +129,46 @@ export class MsgDataTemplate {
   }
 
   /**
-   * A reply that is this template's message to `toSessionId` as it was sent, with db_proxy's msg_id, optionally
-   * followed by attach_data (and nothing else): its msg_id. -1 for anything else (another field, another value,
-   * another order): the caller decodes such a reply in full.
+   * A reply, the body bytes[start..end), that is this template's message to `toSessionId` as it was sent, with
+   * db_proxy's msg_id, optionally followed by attach_data (and nothing else): its msg_id. -1 for anything else
+   * (another field, another value, another order): the caller decodes such a reply in full.
    */
-  replyMsgId(body: Uint8Array, toSessionId: number): number {
+  replyMsgId(body: Uint8Array, start: number, end: number, toSessionId: number): number {
     const head = this.head;
-    const end = body.length;
-    let at = 0;
-    if (end < head.length) return -1;
-    for (; at < head.length; at++) if (body[at] !== head[at]) return -1;
-    const r = this.scratch;
-    if (!readVarint32(body, at, end, r) || r.value !== toSessionId >>> 0) return -1;
-    at = r.at;
-    // The same value written in more bytes than needed (legal protobuf) is not "as sent": decoded in full.
-    if (at - head.length !== varint32Length(toSessionId)) return -1;
-    if (body[at++] !== TAG_MSG_ID || !readVarint32(body, at, end, r)) return -1;
-    const msgId = r.value;
-    at = r.at;
     const tail = this.tail;
-    if (end - at < tail.length) return -1;
-    // A loop, not Buffer.compare: for a text of a few hundred bytes the native call costs more than the bytes.
-    for (let k = 0; k < tail.length; k++) if (body[at + k] !== tail[k]) return -1;
-    at += tail.length;
-    if (at === end) return msgId;
-    // attach_data, once: its tag, a length, the bytes to the end.
-    if (body[at] !== TAG_ATTACH_0 || body[at + 1] !== TAG_ATTACH_1 || !readVarint32(body, at + 2, end, r)) return -1;
-    return r.at + r.value === end ? msgId : -1;
+    // The shortest reply: head, to_session_id and msg_id of a byte each, the tag of msg_id, the tail.
+    if (end - start < head.length + 3 + tail.length) return -1;
+    for (let k = 0; k < head.length; k++) if (body[start + k] !== head[k]) return -1;
+    let at = start + head.length;
+    // to_session_id as sent: its shortest varint, byte for byte (the same value written longer, legal protobuf, is
+    // not "as sent": decoded in full).
+    let v = toSessionId >>> 0;
+    while (v >= 0x80) {
+      if (body[at++] !== ((v & 0x7f) | 0x80)) return -1;
+      v >>>= 7;
+    }
+    if (body[at++] !== v || body[at++] !== TAG_MSG_ID) return -1;
+    // msg_id: a varint of five bytes at most, read as protobufjs reads a uint32.
+    let msgId = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (shift > 28 || at >= end) return -1;
+      const b = body[at++]!;
+      msgId |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    const n = tail.length;
+    if (end - at < n) return -1;
+    if (tail.compare(body, at, at + n) !== 0) return -1;
+    at += n;
+    if (at === end) return msgId >>> 0;
+    // attach_data, once: its tag, a length (one or two bytes), the bytes to the end.
+    if (end - at < 3 || body[at] !== TAG_ATTACH_0 || body[at + 1] !== TAG_ATTACH_1) return -1;
+    let length = body[at + 2]!;
+    at += 3;
+    if (length >= 0x80) {
+      if (at >= end || body[at]! >= 0x80) return -1;
+      length = (length & 0x7f) | (body[at++]! << 7);
+    }
+    return at + length === end ? msgId >>> 0 : -1;
   }
 }

@@ -25,11 +25,11 @@ export interface RequestBatch extends BodyWriter {
   /** The command its replies must carry. */
   readonly responseCommand: KnownCommand;
   /**
-   * Reads the reply to `tag` (a view of the received bytes, valid during this call only) and keeps what it needs.
-   * False when it does not parse: the reply is dropped, as any reply that does not parse (the request later times
-   * out). Nothing else may happen here: replied(tag) follows at once when it answers true.
+   * Reads the reply to `tag`, the body bytes[start..end) (received bytes, valid during this call only), and keeps
+   * what it needs. False when it does not parse: the reply is dropped, as any reply that does not parse (the
+   * request later times out). Nothing else may happen here: replied(tag) follows at once when it answers true.
    */
-  read(tag: number, body: Buffer): boolean;
+  read(tag: number, bytes: Buffer, start: number, end: number): boolean;
   /** The request `tag` was answered: what read() kept is its reply. */
   replied(tag: number): void;
   /**

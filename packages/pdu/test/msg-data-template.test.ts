@@ -121,6 +121,12 @@ describe('MsgDataTemplate', () => {
   });
 });
 
+/** replyMsgId of `body` read where it lies in a larger buffer, bytes before and after it. */
+function msgIdOf(t: MsgDataTemplate, body: Buffer, to: number): number {
+  const padded = Buffer.concat([Buffer.from([0x08, 0xe9, 0x07]), body, Buffer.from([0xa2, 0x01, 0x08])]);
+  return t.replyMsgId(padded, 3, 3 + body.length, to);
+}
+
 describe('MsgDataTemplate.replyMsgId', () => {
   const msgData = data(0x90);
   const t = new MsgDataTemplate({ fromUserId: 1001, createTime: 1_800_000_000, msgType: 1, msgData });
@@ -130,8 +136,8 @@ describe('MsgDataTemplate.replyMsgId', () => {
   it('reads the msg_id of the message as sent, with or without attach_data after it', () => {
     for (const to of [2, 0x80, 0x4000, 0xffffffff]) {
       for (const msgId of [0, 1, 0x7f, 0x80, 0x3fff, 0x4000, 0xffffffff]) {
-        assert.equal(t.replyMsgId(oracle({ ...fields, toSessionId: to, msgId, attachData }), to), msgId);
-        assert.equal(t.replyMsgId(oracle({ ...fields, toSessionId: to, msgId }), to), msgId);
+        assert.equal(msgIdOf(t, oracle({ ...fields, toSessionId: to, msgId, attachData }), to), msgId);
+        assert.equal(msgIdOf(t, oracle({ ...fields, toSessionId: to, msgId }), to), msgId);
       }
     }
   });
@@ -139,23 +145,23 @@ describe('MsgDataTemplate.replyMsgId', () => {
   it('answers -1 for any other message: another recipient, sender, time, type, text, or more fields', () => {
     const reply = (over: Partial<Parameters<typeof oracle>[0]>) =>
       oracle({ ...fields, toSessionId: 300, msgId: 5, attachData, ...over });
-    assert.equal(t.replyMsgId(reply({}), 300), 5);
-    assert.equal(t.replyMsgId(reply({}), 301), -1);
-    assert.equal(t.replyMsgId(reply({ fromUserId: 1002 }), 300), -1);
-    assert.equal(t.replyMsgId(reply({ createTime: 1_800_000_001 }), 300), -1);
-    assert.equal(t.replyMsgId(reply({ msgType: 17 }), 300), -1);
-    assert.equal(t.replyMsgId(reply({ msgData: data(0x8f) }), 300), -1);
+    assert.equal(msgIdOf(t, reply({}), 300), 5);
+    assert.equal(msgIdOf(t, reply({}), 301), -1);
+    assert.equal(msgIdOf(t, reply({ fromUserId: 1002 }), 300), -1);
+    assert.equal(msgIdOf(t, reply({ createTime: 1_800_000_001 }), 300), -1);
+    assert.equal(msgIdOf(t, reply({ msgType: 17 }), 300), -1);
+    assert.equal(msgIdOf(t, reply({ msgData: data(0x8f) }), 300), -1);
     const other = Buffer.from(msgData);
     other[0x40] = other[0x40]! ^ 1;
-    assert.equal(t.replyMsgId(reply({ msgData: other }), 300), -1);
+    assert.equal(msgIdOf(t, reply({ msgData: other }), 300), -1);
     // An unknown field after the message, or trailing bytes.
-    assert.equal(t.replyMsgId(Buffer.concat([reply({}), Buffer.from([0x38, 0x01])]), 300), -1);
-    assert.equal(t.replyMsgId(Buffer.concat([reply({ attachData: undefined }), Buffer.from([0x00])]), 300), -1);
+    assert.equal(msgIdOf(t, Buffer.concat([reply({}), Buffer.from([0x38, 0x01])]), 300), -1);
+    assert.equal(msgIdOf(t, Buffer.concat([reply({ attachData: undefined }), Buffer.from([0x00])]), 300), -1);
     // Cut short anywhere (but right before attach_data, which leaves the whole message without it).
     const whole = reply({});
     const withoutAttach = whole.length - 3 - attachData.length;
     for (let n = 0; n < whole.length; n++) {
-      assert.equal(t.replyMsgId(whole.subarray(0, n), 300), n === withoutAttach ? 5 : -1, `first ${n} bytes`);
+      assert.equal(msgIdOf(t, whole.subarray(0, n), 300), n === withoutAttach ? 5 : -1, `first ${n} bytes`);
     }
   });
 
@@ -164,6 +170,6 @@ describe('MsgDataTemplate.replyMsgId', () => {
     // 08 e9 07 10 05 ...: rewrite 05 as 85 00.
     const padded = Buffer.concat([sent.subarray(0, 4), Buffer.from([0x85, 0x00]), sent.subarray(5)]);
     assert.equal(im.IMMsgData.decode(padded).toSessionId, 5);
-    assert.equal(t.replyMsgId(padded, 5), -1);
+    assert.equal(msgIdOf(t, padded, 5), -1);
   });
 });

@@ -64,9 +64,9 @@ class Recorder implements RequestBatch {
     template.write(out, offset, recipient(tag), 0);
   }
 
-  read(tag: number, body: Buffer): boolean {
+  read(tag: number, bytes: Buffer, start: number, end: number): boolean {
     if (this.unreadable.has(tag)) return false;
-    this.kept = decodeBody(CommandId.MSG_DATA, body).msgId;
+    this.kept = decodeBody(CommandId.MSG_DATA, bytes.subarray(start, end)).msgId;
     return true;
   }
 
@@ -312,6 +312,13 @@ describe('attachOffset', () => {
       const body = Buffer.from(encodeBody(CommandId.MSG_DATA, { ...fields, attachData: attach }));
       const at = attachOffset(body);
       assert.deepEqual(body.subarray(at, at + 8), attach);
+      // Where it lies in a larger buffer: bytes before and after it are not part of it.
+      const around = Buffer.concat([
+        Buffer.from([0x08, 0x01, 0xa2]),
+        body,
+        Buffer.from([0xa2, 0x01, 0x08, 1, 2, 3, 4]),
+      ]);
+      assert.equal(attachOffset(around, 3, 3 + body.length), at + 3);
       assert.equal(attachOffset(Buffer.from(encodeBody(CommandId.MSG_DATA, fields))), -1);
     }
     const withAttach = (a: Buffer) =>
