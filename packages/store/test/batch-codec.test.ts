@@ -31,8 +31,42 @@ test('recipients encode to the documented compact form and decode back', () => {
   });
 });
 
+test('a chunk reads the same whether it is plain (read by hand) or not (parsed as JSON)', () => {
+  // What JSON.parse makes of a chunk: the reference the quick reading of plain chunks must agree with.
+  const reference = (json: string) => {
+    const raw = JSON.parse(json) as [number, number, string?][];
+    return {
+      to: raw.map((e) => (e[0] === 1 ? { user: e[1] } : { group: e[1] })),
+      texts: raw.map((e) => (typeof e[2] === 'string' ? e[2] : undefined)),
+    };
+  };
+  const chunks = [
+    '[]',
+    '[[1,2]]',
+    '[[2,7]]',
+    '[[1,0]]',
+    '[[1,4294967295],[2,4294967295],[1,1]]',
+    '[[1,123456789012345]]',
+    '[[1,2],[2,7],[1,3,"own text"]]',
+    '[[1,3,"own text"],[1,2]]',
+    '[ [1,2] ]',
+    '[[1, 2]]',
+    '[[1,2.5]]',
+    '[[1,2e3]]',
+    '[[1,-2]]',
+    '[[1,1234567890123456]]',
+  ];
+  for (let n = 0; n < 50; n++) {
+    const parts = Array.from({ length: 1 + (n % 7) }, (_, i) =>
+      encodeRecipient({ to: i % 3 === 2 ? { group: n * 31 + i } : { user: n * 1000 + i } }),
+    );
+    chunks.push(`[${parts.join(',')}]`);
+  }
+  for (const json of chunks) assert.deepEqual(decodeChunk(json), reference(json), json);
+});
+
 test('a malformed chunk is refused with a stable code', () => {
-  for (const bad of ['{}', '[[3,1]]', '[["1",2]]', '[5]']) {
+  for (const bad of ['{}', '[[3,1]]', '[["1",2]]', '[5]', '[[0,2]]', '[[1]]']) {
     assert.throws(
       () => decodeChunk(bad),
       (err: unknown) => err instanceof BatchDataError && err.code === 'batch_data_invalid',
