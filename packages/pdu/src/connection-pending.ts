@@ -44,8 +44,19 @@ export function failRequest(request: PendingRequest, err: Error): void {
 const COMPACT_FACTOR = 2;
 const COMPACT_FLOOR = 1024;
 
+/** Slots of the id table to begin with (a power of two); it doubles whenever it is half full. */
+const FIRST_SLOTS = 1024;
+
 export class PendingRequests {
-  private readonly byId = new Map<number, PendingRequest>();
+  /**
+   * The requests by id: slot `id & mask` holds the request of that id, or another whose id shares the slot, in
+   * which case the request is in `overflow`. Ids given out by freeId() never share a slot, so for a connection
+   * every request has its own and a lookup is one array read (no Map entry made and deleted per request).
+   */
+  private slots: (PendingRequest | undefined)[] = new Array<PendingRequest | undefined>(FIRST_SLOTS);
+  private mask = FIRST_SLOTS - 1;
+  private overflow: Map<number, PendingRequest> | undefined;
+  private count = 0;
   /** Sorted by deadline from `head` on; entries before `head` are already removed. */
   private queue: PendingRequest[] = [];
   private head = 0;
@@ -59,50 +70,90 @@ export class PendingRequests {
   ) {}
 
   get size(): number {
-    return this.byId.size;
+    return this.count;
   }
 
   has(id: number): boolean {
-    return this.byId.has(id);
+    return this.get(id) !== undefined;
+  }
+
+  /** Whether a request with this id would have a slot of its own: no request waits under it nor shares its slot. */
+  free(id: number): boolean {
+    if (this.count + 1 > this.slots.length >> 1) this.grow();
+    return this.slots[id & this.mask] === undefined;
   }
 
   /** The request with this id, left in place; undefined when none waits. */
   get(id: number): PendingRequest | undefined {
-    return this.byId.get(id);
+    const r = this.slots[id & this.mask];
+    if (r !== undefined && r.id === id) return r;
+    return this.overflow?.get(id);
   }
 
   add(request: PendingRequest): void {
-    this.byId.set(request.id, request);
+    if (this.count + 1 > this.slots.length >> 1) this.grow();
+    const k = request.id & this.mask;
+    if (this.slots[k] === undefined) this.slots[k] = request;
+    else (this.overflow ??= new Map()).set(request.id, request);
+    this.count++;
     const q = this.queue;
     let at = q.length;
     // Walk back over later deadlines: nothing to walk when every request uses the same timeout.
     while (at > this.head && q[at - 1]!.deadline > request.deadline) at--;
     if (at === q.length) q.push(request);
     else q.splice(at, 0, request);
-    if (q.length - this.head > COMPACT_FACTOR * this.byId.size + COMPACT_FLOOR) this.compact();
+    if (q.length - this.head > COMPACT_FACTOR * this.count + COMPACT_FLOOR) this.compact();
     if (request.deadline < this.timerAt) this.arm(request.deadline);
   }
 
   /** Removes and returns the request with this id, or undefined when none waits (answered, timed out, unknown). */
   take(id: number): PendingRequest | undefined {
-    const request = this.byId.get(id);
+    const request = this.get(id);
     if (!request) return undefined;
-    this.byId.delete(id);
+    this.remove(request);
     request.done = true;
-    if (this.byId.size === 0) this.reset();
+    if (this.count === 0) this.reset();
     else this.dropDoneHead();
     return request;
   }
 
-  /** Removes every request and rejects each with `err`. */
+  /** Removes every request and rejects each with `err` (in deadline order: the order they were sent, for one timeout). */
   failAll(err: Error): void {
-    const all = [...this.byId.values()];
-    this.byId.clear();
+    const all: PendingRequest[] = [];
+    for (let i = this.head; i < this.queue.length; i++) if (!this.queue[i]!.done) all.push(this.queue[i]!);
+    this.slots = new Array<PendingRequest | undefined>(FIRST_SLOTS);
+    this.mask = FIRST_SLOTS - 1;
+    this.overflow = undefined;
+    this.count = 0;
     this.reset();
     for (const request of all) {
       request.done = true;
       failRequest(request, err);
     }
+  }
+
+  private remove(request: PendingRequest): void {
+    const k = request.id & this.mask;
+    if (this.slots[k] === request) this.slots[k] = undefined;
+    else this.overflow!.delete(request.id);
+    this.count--;
+  }
+
+  /** Twice the slots: requests in distinct slots stay in distinct slots; some of the overflow may find its own. */
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Array<PendingRequest | undefined>(old.length * 2);
+    this.mask = this.slots.length - 1;
+    for (const r of old) if (r !== undefined) this.slots[r.id & this.mask] = r;
+    const overflow = this.overflow;
+    if (overflow === undefined) return;
+    for (const [id, r] of overflow) {
+      const k = id & this.mask;
+      if (this.slots[k] !== undefined) continue;
+      this.slots[k] = r;
+      overflow.delete(id);
+    }
+    if (overflow.size === 0) this.overflow = undefined;
   }
 
   private dropDoneHead(): void {
@@ -149,10 +200,10 @@ export class PendingRequests {
       this.head++;
       if (r.done) continue;
       r.done = true;
-      this.byId.delete(r.id);
+      this.remove(r);
       expired.push(r);
     }
-    if (this.byId.size === 0) this.reset();
+    if (this.count === 0) this.reset();
     else {
       this.dropDoneHead();
       const next = this.queue[this.head];

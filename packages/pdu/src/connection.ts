@@ -158,8 +158,15 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   private closing: Promise<void> | undefined;
   /** Random per connection, so a reply meant for another connection (or a late one from before a restart) never matches. */
   private readonly attachPrefix: number;
+  /** The same as a signed 32-bit integer: compared without a heap number. */
+  private readonly attachPrefixInt32: number;
   private nextId = 0;
-  private idsWrapped = false;
+  /** Where batched PDUs are written: one buffer per group of them. */
+  private readonly slab = new Slab();
+  /** The frames of the chunk being handled (see received()). */
+  private readonly spans: number[] = [];
+  /** lastReplyAt was set for the chunk being handled. */
+  private stampedChunk = false;
   private nextSeq = 0;
   /** Set once request() was used: from then on, replies are looked up even when nothing is pending. */
   private correlates = false;
@@ -202,6 +209,7 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     this.onConnectHook = options.onConnect;
     this.decoder = new FrameDecoder(options.maxPduLength === undefined ? {} : { maxPduLength: options.maxPduLength });
     this.attachPrefix = randomBytes(4).readUInt32BE(0);
+    this.attachPrefixInt32 = this.attachPrefix | 0;
     this.pending = new PendingRequests(this.timers, (request) => this.timedOut(request));
     this.writer = new ConnectionWriter(highWaterMark, () => this.drained());
     this.notReadySince = this.timers.now();
@@ -352,7 +360,7 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     const end = from + n;
     let total = 0;
     for (let k = from; k < end; k++) total += HEADER_LENGTH + batch.bodyLength(tags[k]!) + ATTACH_TRAILER_LENGTH;
-    const out = Buffer.allocUnsafe(total);
+    const out = this.slab.take(total);
     const timeout = timeoutMs ?? this.requestTimeoutMs;
     const sentAt = this.timers.now();
     const { commandId, responseCommand } = batch;
@@ -396,7 +404,7 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     this.assertWritable();
     let total = 0;
     for (let k = from; k < to; k++) total += HEADER_LENGTH + bodies.bodyLength(tags[k]!);
-    const out = Buffer.allocUnsafe(total);
+    const out = this.slab.take(total);
     let at = 0;
     for (let k = from; k < to; k++) {
       const tag = tags[k]!;
@@ -505,19 +513,22 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   private received(socket: Socket, chunk: Buffer): void {
     if (socket !== this.socket) return;
     this.keepalive.touch();
-    const spans: number[] = [];
-    let buf: Buffer | undefined;
+    // Reused: a chunk's frames are all handled before the next chunk can arrive.
+    const spans = this.spans;
+    this.stampedChunk = false;
+    let n: number;
     try {
-      buf = this.decoder.pushSpans(chunk, spans);
+      n = this.decoder.pushSpans(chunk, spans);
     } catch (err) {
       this.fault(socket, err as ProtocolError);
       return;
     }
-    for (let k = 0; k < spans.length; k += 2) {
-      const at = spans[k]!;
-      const length = spans[k + 1]!;
+    const buf = this.decoder.spanBuffer!;
+    for (let k = 0; k < n; k++) {
+      const at = spans[2 * k]!;
+      const length = spans[2 * k + 1]!;
       // A batched request's reply is read where it lies; anything else becomes a Frame.
-      if (!this.settledInPlace(buf!, at, length)) this.dispatch(frameAt(buf!, at, length));
+      if (!this.settledInPlace(buf, at, length)) this.dispatch(frameAt(buf, at, length));
       // A listener may have closed the connection, or a reply may have revealed a fault.
       if (socket !== this.socket) return;
     }
@@ -552,14 +563,18 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     const start = at + HEADER_LENGTH;
     const end = at + length;
     const attach = attachOffset(buf, start, end);
-    if (attach < 0 || readUInt32(buf, attach) !== this.attachPrefix) return false;
+    if (attach < 0 || buf.readInt32BE(attach) !== this.attachPrefixInt32) return false;
     const request = this.pending.get(readUInt32(buf, attach + 4));
     if (request?.batch === undefined || commandId !== request.responseCommand) return false;
     if (!request.batch.read(request.tag, buf, start, end)) {
       return this.unparsed(commandId as KnownCommand, (buf[at + 12]! << 8) | buf[at + 13]!, undefined);
     }
     this.pending.take(request.id);
-    this.lastReplyAt = this.timers.now();
+    // Once per chunk: its replies all arrived together.
+    if (!this.stampedChunk) {
+      this.lastReplyAt = this.timers.now();
+      this.stampedChunk = true;
+    }
     request.batch.replied(request.tag);
     this.windowOpened();
     return true;
@@ -797,10 +812,9 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
 
   private allocateId(): number {
     // 2^32 ids per connection: a wrap can only meet a request still in flight if 4 billion were sent meanwhile.
-    // Until the first wrap the ids only grow, so none can be in flight still.
-    this.nextId = (this.nextId + 1) >>> 0;
-    if (this.nextId === 0) this.idsWrapped = true;
-    if (this.idsWrapped) while (this.pending.has(this.nextId)) this.nextId = (this.nextId + 1) >>> 0;
+    // An id whose slot of the table is free: never one in flight, and the lookup of its reply is one array read.
+    do this.nextId = (this.nextId + 1) >>> 0;
+    while (!this.pending.free(this.nextId));
     return this.nextId;
   }
 
@@ -832,6 +846,30 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     out[at + 2] = ATTACH_FIELD[2];
     out.writeUInt32BE(this.attachPrefix, at + 3);
     out.writeUInt32BE(id, at + 7);
+  }
+}
+
+/** Bytes of one slab: a group of a few hundred PDUs fits many times. */
+const SLAB_BYTES = 256 * 1024;
+
+/**
+ * Buffers for batched PDUs, cut from slabs rather than allocated each: a group of requests takes a few kB, more
+ * than Buffer's own pool serves, and each would be an ArrayBuffer of its own to allocate and later collect. A piece
+ * is never reused: a slab is freed when the last of its pieces is.
+ */
+class Slab {
+  private slab: Buffer | undefined;
+  private used = 0;
+
+  take(length: number): Buffer {
+    if (length > SLAB_BYTES >> 2) return Buffer.allocUnsafe(length);
+    if (this.slab === undefined || this.used + length > SLAB_BYTES) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.used = 0;
+    }
+    const piece = this.slab.subarray(this.used, this.used + length);
+    this.used += length;
+    return piece;
   }
 }
 

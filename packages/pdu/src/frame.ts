@@ -126,6 +126,8 @@ export interface FrameDecoderOptions {
  */
 export class FrameDecoder {
   readonly maxPduLength: number;
+  /** Where the frames of the last pushSpans() lie. */
+  spanBuffer: Buffer | undefined;
   private pending: Buffer[] = [];
   private pendingLength = 0;
   private failure: ProtocolError | undefined;
@@ -144,21 +146,22 @@ export class FrameDecoder {
 
   push(chunk: Uint8Array): Frame[] {
     const spans: number[] = [];
-    const buf = this.pushSpans(chunk, spans);
+    const n = this.pushSpans(chunk, spans);
     const frames: Frame[] = [];
-    for (let k = 0; k < spans.length; k += 2) frames.push(frameAt(buf!, spans[k]!, spans[k + 1]!));
+    for (let k = 0; k < n; k++) frames.push(frameAt(this.spanBuffer!, spans[2 * k]!, spans[2 * k + 1]!));
     return frames;
   }
 
   /**
-   * push() without a Frame object per frame, for a reader that looks at most frames where they lie: the whole
-   * frames completed are in the returned buffer, at the offset and length pairs appended to `spans` (frameAt()
-   * makes a Frame of one). Undefined when none completed. The same failures as push(), thrown before anything is
-   * handed out.
+   * push() without a Frame object per frame, for a reader that looks at most frames where they lie: answers how
+   * many whole frames completed, and writes their offsets and lengths to spans[0..2n) (the array is written over,
+   * never shortened, so it can be reused); they lie in `spanBuffer` until the next push. frameAt() makes a Frame of
+   * one. The same failures as push(), thrown before anything is handed out.
    */
-  pushSpans(chunk: Uint8Array, spans: number[]): Buffer | undefined {
+  pushSpans(chunk: Uint8Array, spans: number[]): number {
+    this.spanBuffer = undefined;
     if (this.failure) throw this.failure;
-    if (chunk.length === 0) return undefined;
+    if (chunk.length === 0) return 0;
     let buf: Buffer;
     if (this.pendingLength === 0) {
       buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
@@ -166,24 +169,28 @@ export class FrameDecoder {
       // Join only while the leftover could hold a header: never copy towards a claimed length.
       this.pending.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
       this.pendingLength += chunk.length;
-      if (!this.canComplete()) return undefined;
+      if (!this.canComplete()) return 0;
       buf = Buffer.concat(this.pending, this.pendingLength);
       this.pending = [];
       this.pendingLength = 0;
     }
     let offset = 0;
+    let n = 0;
     while (buf.length - offset >= 4) {
       const length = buf.readUInt32BE(offset);
       this.check(length);
       if (buf.length - offset < length) break;
-      spans.push(offset, length);
+      spans[2 * n] = offset;
+      spans[2 * n + 1] = length;
+      n++;
       offset += length;
     }
     if (offset < buf.length) {
       this.pending = [buf.subarray(offset)];
       this.pendingLength = buf.length - offset;
     }
-    return buf;
+    this.spanBuffer = buf;
+    return n;
   }
 
   /** Drops buffered bytes and any failure, for reuse on a new connection. */

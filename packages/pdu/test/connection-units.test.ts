@@ -91,6 +91,32 @@ describe('PendingRequests', () => {
     assert.equal(timers.pendingCount, 0, 'no timer left once nothing is pending');
   });
 
+  it('finds requests whose ids share a slot of the id table, whatever order they leave in', () => {
+    const timers = new FakeTimers();
+    const { pending, add, outcomes } = table(timers);
+    // 1024 slots to begin with: these ids all fall in slot 5.
+    const ids = [5, 5 + 1024, 5 + 2048, 5 + 4096, 6];
+    for (const id of ids) add(id, 100);
+    assert.equal(pending.size, 5);
+    for (const id of ids) assert.equal(pending.get(id)?.id, id);
+    assert.equal(pending.free(5 + 8192), false, 'slot 5 is taken');
+    assert.equal(pending.free(7), true);
+    assert.equal(pending.get(5 + 8192), undefined);
+    answer(pending, 5);
+    assert.equal(pending.get(5), undefined);
+    assert.equal(pending.get(5 + 2048)?.id, 5 + 2048);
+    answer(pending, 5 + 2048);
+    // Growing the table past half full keeps every request findable.
+    for (let id = 10_000; id < 10_700; id++) add(id, 100);
+    for (const id of [5 + 1024, 5 + 4096, 6]) assert.equal(pending.get(id)?.id, id);
+    timers.advance(100);
+    assert.deepEqual(
+      outcomes.filter((o) => o.how === 'rejected' && o.id < 10_000).map((o) => o.id),
+      [5 + 1024, 5 + 4096, 6],
+    );
+    assert.equal(pending.size, 0);
+  });
+
   it('fails everything at once with failAll', () => {
     const timers = new FakeTimers();
     const { pending, add, outcomes } = table(timers);
