@@ -25,9 +25,9 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { CommandId, commandName } from './commands.ts';
+import { CommandId, commandName, serviceOf } from './commands.ts';
 import { ConnectionError, ProtocolError, type ConnectionErrorCode } from './errors.ts';
-import { FrameDecoder, HEADER_LENGTH, frameAt, writeHeader, type Frame } from './frame.ts';
+import { FrameDecoder, HEADER_LENGTH, frameAt, writeHeader, writeHeaderOf, type Frame } from './frame.ts';
 import {
   bodyTypes,
   decodeBody,
@@ -39,7 +39,7 @@ import {
   type KnownCommand,
 } from './messages.ts';
 import { CONNECTION_DEFAULTS, defaultRetryStrategy, type RetryStrategy } from './connection-options.ts';
-import { PendingRequests, failRequest, type PendingRequest } from './connection-pending.ts';
+import { PendingGroup, PendingRequests, failRequest, type PendingRequest } from './connection-pending.ts';
 import type { BodyWriter, RequestBatch } from './request-batch.ts';
 import { ConnectionWriter } from './connection-writer.ts';
 import { Keepalive } from './connection-keepalive.ts';
@@ -364,6 +364,9 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     const timeout = timeoutMs ?? this.requestTimeoutMs;
     const sentAt = this.timers.now();
     const { commandId, responseCommand } = batch;
+    const serviceId = serviceOf(commandId);
+    const group = new PendingGroup(batch, commandId, responseCommand, sentAt, sentAt + timeout, timeout, n);
+    this.pending.addGroup(group);
     let at = 0;
     for (let k = from; k < end; k++) {
       const tag = tags[k]!;
@@ -371,24 +374,11 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
       const seqNum = this.allocateSeq();
       const bodyLength = batch.bodyLength(tag);
       const length = HEADER_LENGTH + bodyLength + ATTACH_TRAILER_LENGTH;
-      writeHeader(out, at, length, { commandId, seqNum });
+      writeHeaderOf(out, at, length, serviceId, commandId, seqNum);
       batch.writeBody(tag, out, at + HEADER_LENGTH);
       this.writeAttach(out, at + HEADER_LENGTH + bodyLength, id);
       at += length;
-      this.pending.add({
-        id,
-        commandId,
-        responseCommand,
-        seqNum,
-        sentAt,
-        deadline: sentAt + timeout,
-        timeoutMs: timeout,
-        resolve: undefined,
-        reject: undefined,
-        batch,
-        tag,
-        done: false,
-      });
+      this.pending.addMember(group, id, tag, seqNum);
     }
     this.correlates = true;
     if (this.pending.size >= this.maxInFlight) this.needDrain = true;
@@ -405,11 +395,12 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     let total = 0;
     for (let k = from; k < to; k++) total += HEADER_LENGTH + bodies.bodyLength(tags[k]!);
     const out = this.slab.take(total);
+    const serviceId = serviceOf(commandId);
     let at = 0;
     for (let k = from; k < to; k++) {
       const tag = tags[k]!;
       const length = HEADER_LENGTH + bodies.bodyLength(tag);
-      writeHeader(out, at, length, { commandId, seqNum: this.allocateSeq() });
+      writeHeaderOf(out, at, length, serviceId, commandId, this.allocateSeq());
       bodies.writeBody(tag, out, at + HEADER_LENGTH);
       at += length;
     }
@@ -564,18 +555,20 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     const end = at + length;
     const attach = attachOffset(buf, start, end);
     if (attach < 0 || buf.readInt32BE(attach) !== this.attachPrefixInt32) return false;
-    const request = this.pending.get(readUInt32(buf, attach + 4));
-    if (request?.batch === undefined || commandId !== request.responseCommand) return false;
-    if (!request.batch.read(request.tag, buf, start, end)) {
+    const group = this.pending.group(readUInt32(buf, attach + 4));
+    if (group === undefined || commandId !== group.responseCommand) return false;
+    const member = this.pending.member;
+    const tag = group.tag(member);
+    if (!group.batch.read(tag, buf, start, end)) {
       return this.unparsed(commandId as KnownCommand, (buf[at + 12]! << 8) | buf[at + 13]!, undefined);
     }
-    this.pending.take(request.id);
+    this.pending.settleMember(group, member);
     // Once per chunk: its replies all arrived together.
     if (!this.stampedChunk) {
       this.lastReplyAt = this.timers.now();
       this.stampedChunk = true;
     }
-    request.batch.replied(request.tag);
+    group.batch.replied(tag);
     this.windowOpened();
     return true;
   }

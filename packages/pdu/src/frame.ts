@@ -48,6 +48,18 @@ export function writeHeader(out: Buffer, offset: number, length: number, header:
   writeFields(out, offset, length, PDU_VERSION, 0, serviceId, header.commandId, (header.seqNum ?? 0) & 0xffff, 0);
 }
 
+/** writeHeader with the service given: for a writer of many frames of one command, no object per frame. */
+export function writeHeaderOf(
+  out: Buffer,
+  offset: number,
+  length: number,
+  serviceId: number,
+  commandId: number,
+  seqNum: number,
+): void {
+  writeFields(out, offset, length, PDU_VERSION, 0, serviceId, commandId, seqNum & 0xffff, 0);
+}
+
 /**
  * The exact bytes of a received frame, every header field as received: for a peer that relays frames
  * unchanged. The decoder hands out the body as a view just past its header in the received buffer; the

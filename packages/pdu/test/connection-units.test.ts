@@ -4,7 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PendingRequests, failRequest, type PendingRequest } from '../src/connection-pending.ts';
+import { PendingGroup, PendingRequests, failRequest, type PendingRequest } from '../src/connection-pending.ts';
+import type { RequestBatch } from '../src/request-batch.ts';
 import { Keepalive } from '../src/connection-keepalive.ts';
 import { defaultRetryStrategy } from '@ttpush/pdu';
 import { FakeTimers } from '@ttpush/testkit';
@@ -115,6 +116,68 @@ describe('PendingRequests', () => {
       [5 + 1024, 5 + 4096, 6],
     );
     assert.equal(pending.size, 0);
+  });
+
+  it('keeps a group of batched requests: each member answered, timed out or failed once, by its tag', () => {
+    const timers = new FakeTimers();
+    const timedOut: PendingRequest[] = [];
+    const pending = new PendingRequests(timers, (r) => {
+      timedOut.push(r);
+      failRequest(r, new Error('timeout'));
+    });
+    const told: [number, string][] = [];
+    const batch = { failed: (tag: number, err: Error) => told.push([tag, err.message]) } as unknown as RequestBatch;
+    const group = (first: number, n: number, timeoutMs: number) => {
+      const g = new PendingGroup(batch, 0x0301, 0x0301, timers.now(), timers.now() + timeoutMs, timeoutMs, n);
+      pending.addGroup(g);
+      for (let k = 0; k < n; k++) {
+        assert.ok(pending.free(first + k));
+        pending.addMember(g, first + k, 100 + first + k, (first + k) & 0xffff);
+      }
+      return g;
+    };
+    const a = group(1, 5, 100);
+    assert.equal(pending.size, 5);
+    // A member found by id, its index given; answered ones are gone.
+    assert.equal(pending.group(3), a);
+    assert.equal(pending.member, 2);
+    pending.settleMember(a, 2);
+    assert.equal(pending.group(3), undefined);
+    assert.equal(pending.get(3), undefined);
+    const taken = pending.take(4)!;
+    assert.deepEqual([taken.id, taken.tag, taken.seqNum, taken.batch], [4, 104, 4, batch]);
+    assert.equal(pending.take(4), undefined);
+    assert.equal(pending.get(5)?.tag, 105);
+    timers.advance(99);
+    assert.equal(told.length, 0);
+    timers.advance(1);
+    assert.deepEqual(told, [
+      [101, 'timeout'],
+      [102, 'timeout'],
+      [105, 'timeout'],
+    ]);
+    assert.deepEqual(
+      timedOut.map((r) => [r.id, r.seqNum, r.timeoutMs]),
+      [
+        [1, 1, 100],
+        [2, 2, 100],
+        [5, 5, 100],
+      ],
+    );
+    assert.equal(pending.size, 0);
+    assert.equal(timers.pendingCount, 0);
+    // failAll reaches every member still waiting, and none that was answered.
+    // (700 members: the id table grows past its first 1024 slots on the way.)
+    const b = group(2000, 700, 1000);
+    for (let k = 0; k < 700; k += 3) pending.settleMember(b, k);
+    for (let k = 1; k < 700; k += 3) assert.equal(pending.get(2000 + k)?.tag, 2100 + k);
+    told.length = 0;
+    pending.failAll(new Error('closed'));
+    assert.equal(told.length, 466);
+    assert.ok(told.every(([tag, msg]) => msg === 'closed' && (tag - 2100) % 3 !== 0));
+    assert.equal(pending.size, 0);
+    timers.advance(2000);
+    assert.equal(told.length, 466);
   });
 
   it('fails everything at once with failAll', () => {
