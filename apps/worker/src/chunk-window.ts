@@ -86,8 +86,9 @@ export class ChunkWindow implements RequestBatch {
   private decoded: StoredMessage | undefined;
   private readonly msgIds: Uint32Array;
   private readonly forwards: Forwards;
-  /** Stored and not yet forwarded: written in one buffer once the replies at hand are handled. */
-  private toForward: number[] = [];
+  /** Stored and not yet forwarded (the first `forwardCount`): written in one buffer once the replies at hand are handled. */
+  private readonly toForward: Int32Array;
+  private forwardCount = 0;
   /** A double from the start (a time in ms): a field that changes representation deoptimizes its users. */
   private burstAt = Date.now();
   private readonly flushBound = () => this.flushForwards();
@@ -100,6 +101,7 @@ export class ChunkWindow implements RequestBatch {
     private readonly round: SendRound,
   ) {
     this.msgIds = new Uint32Array(t.to.length);
+    this.toForward = new Int32Array(t.to.length);
     this.forwards = new Forwards(wire, this.msgIds);
   }
 
@@ -137,14 +139,14 @@ export class ChunkWindow implements RequestBatch {
       this.stats.failed('teamtalk_rejected');
     } else {
       // The clock is read once per burst of replies (they are handled in one go, within the same millisecond).
-      if (this.toForward.length === 0) {
+      if (this.forwardCount === 0) {
         queueMicrotask(this.flushBound);
         this.burstAt = Date.now();
       }
       this.t.results.sent(i, this.replyMsgId);
       this.stats.sent(this.burstAt - this.t.dueAt);
       this.msgIds[i] = this.replyMsgId;
-      this.toForward.push(i);
+      this.toForward[this.forwardCount++] = i;
     }
     this.settled();
   }
@@ -172,10 +174,10 @@ export class ChunkWindow implements RequestBatch {
 
   /** Forwards the stored messages not yet forwarded (also run by itself right after each burst of replies). */
   flushForwards(): void {
-    const list = this.toForward;
-    if (list.length === 0) return;
-    this.toForward = [];
-    if (!this.tt.forwardBatch(this.forwards, list)) this.round.unrouted += list.length;
+    const n = this.forwardCount;
+    if (n === 0) return;
+    this.forwardCount = 0;
+    if (!this.tt.forwardBatch(this.forwards, this.toForward, n)) this.round.unrouted += n;
   }
 
   /** A reply that is not the message as sent: handled as the per-message path handles every reply. */

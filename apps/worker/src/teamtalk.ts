@@ -117,10 +117,10 @@ export class TeamTalk {
     return this.db.requestBatch(batch, tags, from, to);
   }
 
-  /** forward() for IMMsgData tags, their bodies written by `bodies` (without attach_data), in one buffer. */
-  forwardBatch(bodies: BodyWriter, tags: readonly number[]): boolean {
+  /** forward() for IMMsgData tags[0..n), their bodies written by `bodies` (without attach_data), in one buffer. */
+  forwardBatch(bodies: BodyWriter, tags: ArrayLike<number>, n: number): boolean {
     try {
-      this.route.forwardBatch(CommandId.MSG_DATA, bodies, tags, 0, tags.length);
+      this.route.forwardBatch(CommandId.MSG_DATA, bodies, tags, 0, n);
       return true;
     } catch {
       return false;
