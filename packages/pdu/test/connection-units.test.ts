@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { PendingGroup, PendingRequests, failRequest, type PendingRequest } from '../src/connection-pending.ts';
 import type { RequestBatch } from '../src/request-batch.ts';
 import { Keepalive } from '../src/connection-keepalive.ts';
+import { ConnectionWriter } from '../src/connection-writer.ts';
+import type { Socket } from 'node:net';
 import { defaultRetryStrategy } from '@ttpush/pdu';
 import { FakeTimers } from '@ttpush/testkit';
 import { Prng } from './helpers/prng.ts';
@@ -281,5 +283,48 @@ describe('defaultRetryStrategy', () => {
         assert.ok(delay !== null && delay >= base * 0.8 - 1 && delay <= base * 1.2 + 1, `attempt ${attempt}: ${delay}`);
       }
     }
+  });
+});
+
+describe('ConnectionWriter', () => {
+  /** A socket that records what it is handed, in order, and always takes more. */
+  function recordingSocket() {
+    const written: Buffer[] = [];
+    const socket = {
+      writableLength: 0,
+      on: () => socket,
+      off: () => socket,
+      write: (b: Buffer) => {
+        written.push(b);
+        return true;
+      },
+    };
+    return { socket: socket as unknown as Socket, written };
+  }
+
+  it('hands a tick of writes to the socket at once, in order; pieces end to end in one memory without a copy', async () => {
+    const { socket, written } = recordingSocket();
+    const w = new ConnectionWriter(1 << 20, () => undefined);
+    w.attach(socket);
+    const slab = Buffer.from('abcdefghij');
+    const other = Buffer.from('XYZ');
+    for (const b of [slab.subarray(0, 3), slab.subarray(3, 4), slab.subarray(4, 8), other, slab.subarray(8, 10)]) {
+      w.write(b);
+    }
+    await new Promise((r) => setImmediate(r));
+    assert.equal(written.length, 1);
+    assert.equal(written[0]!.toString(), 'abcdefghXYZij');
+    // Adjacent pieces alone: one view of the same memory (what changes there shows through).
+    w.write(slab.subarray(0, 2));
+    w.write(slab.subarray(2, 5));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(written[1]!.toString(), 'abcde');
+    assert.equal(written[1]!.buffer, slab.buffer);
+    // Out of order in memory: copied, in the order written.
+    w.write(slab.subarray(5, 7));
+    w.write(slab.subarray(0, 2));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(written[2]!.toString(), 'fgab');
+    w.detach();
   });
 });
