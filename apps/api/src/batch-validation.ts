@@ -93,7 +93,6 @@ export function parseBatchRecipient(
   maxContentBytes: number,
   prefix: string,
 ): BatchRecipient {
-  const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
   // The explainer first: it refuses a bad recipient in words of its own at a fraction of the cost of a schema
   // failure (a million invalid lines under skip_invalid must stay cheap); the schema still decides what passes.
   // It also checks the recipient's own content or parts once, and gives the text they make.
@@ -101,7 +100,7 @@ export function parseBatchRecipient(
   const valid = checkWith(BatchRecipientSchema, value, () => undefined, prefix);
   let to: Recipient;
   if ('user' in valid) {
-    assertNotSelf(header.from, valid.user, field('user'), 'from');
+    assertNotSelf(header.from, valid.user, fieldPath(prefix, 'user'), 'from');
     to = { user: valid.user };
   } else {
     to = { group: valid.group };
@@ -112,9 +111,9 @@ export function parseBatchRecipient(
     throw new ApiError(
       'missing_field',
       prefix
-        ? `${field('content')} is missing and the batch has no content: give "content" here, or a top-level "content" for every recipient`
+        ? `${fieldPath(prefix, 'content')} is missing and the batch has no content: give "content" here, or a top-level "content" for every recipient`
         : 'content is missing and the header (line 1) has none: give "content" on this line, or in the header for every recipient',
-      field('content'),
+      fieldPath(prefix, 'content'),
     );
   }
   return { to, text };
@@ -125,7 +124,6 @@ export function parseBatchRecipient(
  * its own parts or content, checked within the size limit, or undefined when it has neither.
  */
 function explainRecipient(value: unknown, maxContentBytes: number, prefix: string): string | undefined {
-  const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
   const label = prefix || 'the line';
   const hint = 'give {"user": <user id>} or {"group": <group id>}, with an optional "content" (or "parts")';
   if (!isPlainObject(value)) {
@@ -133,7 +131,11 @@ function explainRecipient(value: unknown, maxContentBytes: number, prefix: strin
   }
   for (const key of Object.keys(value)) {
     if (!RECIPIENT_FIELDS.has(key)) {
-      throw new ApiError('unknown_field', `${field(key)} is not a known field: ${hint}`, field(key));
+      throw new ApiError(
+        'unknown_field',
+        `${fieldPath(prefix, key)} is not a known field: ${hint}`,
+        fieldPath(prefix, key),
+      );
     }
   }
   const hasUser = Object.hasOwn(value, 'user');
@@ -145,11 +147,18 @@ function explainRecipient(value: unknown, maxContentBytes: number, prefix: strin
       prefix || null,
     );
   }
-  if (hasUser) requireId(value.user, field('user'));
-  else requireId(value.group, field('group'));
+  if (hasUser) requireId(value.user, fieldPath(prefix, 'user'));
+  else requireId(value.group, fieldPath(prefix, 'group'));
   const content =
-    value.content === undefined ? undefined : requireContent(value.content, field('content'), maxContentBytes);
-  return value.parts === undefined ? content : requireParts(value.parts, field('parts'), maxContentBytes);
+    value.content === undefined
+      ? undefined
+      : requireContent(value.content, fieldPath(prefix, 'content'), maxContentBytes);
+  return value.parts === undefined ? content : requireParts(value.parts, fieldPath(prefix, 'parts'), maxContentBytes);
+}
+
+/** A field of a recipient: `recipients[12].user` in a JSON body, `user` on an NDJSON line (prefix ''). */
+function fieldPath(prefix: string, name: string): string {
+  return prefix ? `${prefix}.${name}` : name;
 }
 
 /** Where a refused recipient was: an NDJSON line number, or an index in the JSON body's recipients. */

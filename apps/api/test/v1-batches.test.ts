@@ -201,6 +201,41 @@ test('bad NDJSON uploads name the line, and leave nothing behind', async () => {
   assert.equal((await batchKeys()).length, keysBefore, 'a refused upload left keys in Redis');
 });
 
+test('a line written exactly {"user":N} is checked as any line: line 1, the sender, no content, skip_invalid', async () => {
+  const cases: [string, string, number | null][] = [
+    ['{"user":2}\n{"user":3}\n', 'unknown_field', null],
+    ['{"from":1,"content":"x"}\n{"user":2}\n{"user":1}\n', 'invalid_recipient', 3],
+    ['{"from":1}\n{"group":7}\n', 'invalid_recipient', 2],
+  ];
+  for (const [body, code, line] of cases) {
+    const r = await postNdjson(body);
+    assertError(r, 400, code);
+    if (line !== null) assert.equal(r.body.line, line, JSON.stringify(r.body));
+  }
+  const text = '{"from":1,"content":"x"}\n{"user":1}\n{"user":2}\n{"group":7}\n{"user":2}\n';
+  const r = await postNdjson(text, '?skip_invalid=true', { 'idempotency-key': 'exact-lines' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.deepEqual([r.body.total, r.body.rejected, r.body.duplicates], [3, 1, 1]);
+  const rows = await call('GET', `/v1/batches/${r.body.id}/results`);
+  assert.deepEqual(
+    rows.body.results.map((x: any) => [x.state, x.recipient, x.line ?? null, x.error?.code ?? null, x.input ?? null]),
+    [
+      ['queued', { user: 2 }, null, null, null],
+      ['queued', { group: 7 }, null, null, null],
+      ['rejected', null, 2, 'self_send', '{"user":1}'],
+    ],
+  );
+  // Its Idempotency-Key fingerprint is of the lines as written: the same upload replays, a spaced one is another.
+  const again = await postNdjson(text, '?skip_invalid=true', { 'idempotency-key': 'exact-lines' });
+  assert.deepEqual([again.status, again.body.id], [202, r.body.id]);
+  const spaced = text.replace('{"user":2}', '{"user": 2}');
+  assertError(
+    await postNdjson(spaced, '?skip_invalid=true', { 'idempotency-key': 'exact-lines' }),
+    422,
+    'idempotency_key_reused',
+  );
+});
+
 test('an NDJSON upload may be gzipped, use CRLF and blank lines; other encodings get 415', async () => {
   const text = '{"from": 1, "content": "zipped"}\r\n\r\n{"user": 2}\r\n{"group": 7}\r\n';
   const r = await postNdjson(gzipSync(text), '', { 'content-encoding': 'gzip' });

@@ -165,17 +165,13 @@ export class ChunkProcessor {
     const { status, partial } = claim;
     const results = partial ? ChunkResults.decode(partial, size) : new ChunkResults(size);
     const shared = c.content !== undefined ? this.tt.ciphertext(c.content) : undefined;
-    const msgData = new Array<Buffer>(size);
-    for (let i = 0; i < size; i++) {
-      const own = chunk.texts[i];
-      const data = own !== undefined ? this.tt.ciphertext(own) : shared;
-      if (data === undefined) throw new UnrecoverableError(`recipient ${i} of chunk ${n} of batch ${id} has no text`);
-      msgData[i] = data;
-    }
+    const msgData = ciphertexts(this.tt, chunk, shared);
+    const missing = msgData.indexOf(undefined);
+    if (missing >= 0) throw new UnrecoverableError(`recipient ${missing} of chunk ${n} of batch ${id} has no text`);
     const target: ChunkTarget = {
       from: c.from,
       to: chunk.to,
-      msgData,
+      msgData: msgData as Buffer[],
       createTime: claim.createTime,
       results,
       dueAt,
@@ -222,8 +218,7 @@ export class ChunkProcessor {
     cancelledAtClaim: boolean,
     stopProgress: () => Promise<void>,
   ): Promise<string> {
-    const pending: number[] = [];
-    for (let i = 0; i < t.results.size; i++) if (t.results.states[i] === RESULT_NONE) pending.push(i);
+    const pending = unsettled(t.results.states);
     // Recipients a previous attempt may have sent are read back (and settled) before anything is sent again.
     let fresh: number[] = clean ? pending : [];
     const doubt = new ChunkDoubt(this.tt, this.sender, this.opts.settleMs, this.health);
@@ -285,18 +280,7 @@ export class ChunkProcessor {
   }
 
   private async finish(t: ChunkTarget, a: Attempt): Promise<string> {
-    let sent = 0;
-    let failed = 0;
-    let cancelled = 0;
-    let uncounted = 0;
-    const states = t.results.states;
-    for (let i = 0; i < states.length; i++) {
-      if (a.counted[i] !== RESULT_NONE) continue;
-      uncounted++;
-      if (states[i] === RESULT_SENT) sent++;
-      else if (states[i] === RESULT_FAILED) failed++;
-      else if (states[i] === RESULT_CANCELLED) cancelled++;
-    }
+    const { sent, failed, cancelled, uncounted } = uncountedOutcomes(t.results.states, a.counted);
     const r = await this.batches.chunks.finish(a.id, a.n, {
       attempt: a.attempt,
       results: t.results.encode(),
@@ -391,4 +375,44 @@ export class ChunkProcessor {
     if (r === 'recorded') a.counted.set(states);
     this.log.debug({ batch: a.id, chunk: a.n, sent, failed, clean }, 'chunk interrupted');
   }
+}
+
+// The loops over a chunk's recipients live in small functions of their own: they are what gets hot and compiled,
+// not the long async functions around them (run once per chunk, compiled whole if a loop of theirs got hot).
+
+/** Each recipient's ciphertext (its own text's, else the batch's); undefined for one that has neither. */
+function ciphertexts(tt: TeamTalk, chunk: DecodedChunk, shared: Buffer | undefined): (Buffer | undefined)[] {
+  const size = chunk.to.length;
+  const out = new Array<Buffer | undefined>(size);
+  for (let i = 0; i < size; i++) {
+    const own = chunk.texts[i];
+    out[i] = own !== undefined ? tt.ciphertext(own) : shared;
+  }
+  return out;
+}
+
+/** The recipients without an outcome yet. */
+function unsettled(states: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < states.length; i++) if (states[i] === RESULT_NONE) out.push(i);
+  return out;
+}
+
+/** Outcomes of the recipients no earlier write counted. */
+function uncountedOutcomes(
+  states: Uint8Array,
+  counted: Uint8Array,
+): { sent: number; failed: number; cancelled: number; uncounted: number } {
+  let sent = 0;
+  let failed = 0;
+  let cancelled = 0;
+  let uncounted = 0;
+  for (let i = 0; i < states.length; i++) {
+    if (counted[i] !== RESULT_NONE) continue;
+    uncounted++;
+    if (states[i] === RESULT_SENT) sent++;
+    else if (states[i] === RESULT_FAILED) failed++;
+    else if (states[i] === RESULT_CANCELLED) cancelled++;
+  }
+  return { sent, failed, cancelled, uncounted };
 }

@@ -3,8 +3,10 @@
  * stored reply to route_server, and reads back messages whose fate is unknown. Outcomes land in the
  * chunk's ChunkResults; what needs another round is handed back as lists of recipient indices.
  *
- * Hot path: one store() promise per message and no Redis at all; the stop check is a synchronous look at
- * cached state, made every `checkEvery` messages.
+ * Hot path, no Redis at all; the stop check is a synchronous look at cached state, made before each group of
+ * at most `checkEvery` requests. Without a global cap or an app rate_limit to pace it message by message, a
+ * round goes through ChunkWindow (templates written into one buffer per group, no promise per message);
+ * otherwise through store(), one request at a time.
  */
 import { ConnectionError, im } from '@ttpush/pdu';
 import type { ChunkResults } from '@ttpush/store';
@@ -12,6 +14,7 @@ import type { Recipient } from '@ttpush/contract';
 import type { StoredMessage, TeamTalk } from './teamtalk.ts';
 import { classify, type RequestFailure } from './outcome.ts';
 import { readBackSince } from './chunk-read-back.ts';
+import { ChunkWindow, chunkWire } from './chunk-window.ts';
 import type { WorkerStats } from './stats.ts';
 import type { RateThrottles } from './rate-throttles.ts';
 
@@ -93,11 +96,49 @@ export class ChunkSender {
       addresses: new Set(),
       alive: false,
     };
-    const flow = new InFlight();
-    const window = this.windowNow();
     // The app's rate_limit: a token before each message is issued (answered locally while a block lasts).
     // TTPUSH_TEAMTALK_MAX_RATE is taken by TeamTalk.store itself, right before the wire.
     const app = await this.throttles?.app(t.app);
+    if (app === undefined && this.tt.batchable) await this.sendWindows(t, indices, stop, round);
+    else await this.sendEach(t, indices, stop, round, app);
+    return round;
+  }
+
+  /** Groups of requests written at once, as the window has room, until every index is issued or stop() says so. */
+  private async sendWindows(
+    t: ChunkTarget,
+    indices: readonly number[],
+    stop: () => boolean,
+    round: SendRound,
+  ): Promise<void> {
+    const w = new ChunkWindow(this.tt, this.stats, t, chunkWire(t), round);
+    const window = this.windowNow();
+    let j = 0;
+    while (j < indices.length) {
+      if (w.inFlight >= window) await w.below((window * 3) >> 2);
+      if (stop()) break;
+      const n = Math.min(window - w.inFlight, this.checkEvery, indices.length - j);
+      const issued = this.tt.storeBatch(w, indices, j, j + n);
+      w.inFlight += issued;
+      // Refused before leaving (no ready connection, every window full): certainly not stored.
+      for (let k = j + issued; k < j + n; k++) round.notSent.push(indices[k]!);
+      j += n;
+    }
+    for (; j < indices.length; j++) round.unissued.push(indices[j]!);
+    await w.below(0);
+    w.flushForwards();
+  }
+
+  /** One store() per message: paced by the in-flight gate, the global rate or the app's rate_limit. */
+  private async sendEach(
+    t: ChunkTarget,
+    indices: readonly number[],
+    stop: () => boolean,
+    round: SendRound,
+    app: Awaited<ReturnType<RateThrottles['app']>>,
+  ): Promise<void> {
+    const flow = new InFlight();
+    const window = this.windowNow();
     let j = 0;
     for (; j < indices.length; j++) {
       if (j % this.checkEvery === 0 && stop()) break;
@@ -130,7 +171,6 @@ export class ChunkSender {
     }
     for (; j < indices.length; j++) round.unissued.push(indices[j]!);
     await flow.below(0);
-    return round;
   }
 
   /** Looks for each of `indices` in its conversation; found ones are recorded sent (and forwarded). */

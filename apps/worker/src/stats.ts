@@ -6,8 +6,14 @@
 import { FAILURE_CODES, LATENCY_BUCKETS_MS, RECENT_FAILURES, type FailureExample } from '@ttpush/contract';
 import type { StatsStore } from '@ttpush/store';
 
+/** The histogram's fields, bucket by bucket, the last one +Inf. */
+const LATENCY_FIELDS = [...LATENCY_BUCKETS_MS.map((le) => `lat_le_${le}`), 'lat_le_inf'];
+
 export class WorkerStats {
   private counts = new Map<string, number>();
+  /** Sends counted since the last flush, by latency bucket (folded into the counts when flushed). */
+  private latencies = new Float64Array(LATENCY_FIELDS.length);
+  private latencySumMs = 0;
   /** Oldest first; never more than the list keeps. */
   private examples: FailureExample[] = [];
   readBackFound = 0;
@@ -19,12 +25,28 @@ export class WorkerStats {
     this.counts.set(field, (this.counts.get(field) ?? 0) + n);
   }
 
+  /** A message sent, `latencyMs` after it was due. Once per message of a batch: counters only, no Map. */
   sent(latencyMs: number): void {
-    this.add('sent');
-    this.add('lat_sum_ms', Math.max(0, Math.round(latencyMs)));
-    this.add('lat_count');
-    const b = LATENCY_BUCKETS_MS.find((le) => latencyMs <= le);
-    this.add(`lat_le_${b ?? 'inf'}`);
+    this.latencySumMs += Math.max(0, Math.round(latencyMs));
+    let b = 0;
+    while (b < LATENCY_BUCKETS_MS.length && !(latencyMs <= LATENCY_BUCKETS_MS[b]!)) b++;
+    this.latencies[b]!++;
+  }
+
+  private foldLatencies(): void {
+    let sent = 0;
+    for (let b = 0; b < LATENCY_FIELDS.length; b++) {
+      const n = this.latencies[b]!;
+      if (n === 0) continue;
+      sent += n;
+      this.add(LATENCY_FIELDS[b]!, n);
+    }
+    if (sent === 0) return;
+    this.add('sent', sent);
+    this.add('lat_sum_ms', this.latencySumMs);
+    this.add('lat_count', sent);
+    this.latencies.fill(0);
+    this.latencySumMs = 0;
   }
 
   /** `id`: the failed message, listed among the console's recent failures. */
@@ -47,6 +69,7 @@ export class WorkerStats {
   }
 
   async flush(writer: StatsStore): Promise<void> {
+    this.foldLatencies();
     if (this.readBackFound) this.add('read_back_found', this.readBackFound);
     if (this.routeUnavailable) this.add('route_unavailable', this.routeUnavailable);
     if (this.resent) this.add('resent_after_silence', this.resent);

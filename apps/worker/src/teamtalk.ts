@@ -2,7 +2,7 @@
  * The worker's view of TeamTalk: stores a message through db_proxy_server, reads a conversation back,
  * and forwards a stored message to the master route_server.
  */
-import { CommandId, DbProxyPool, RoutePool, TeamTalkCipher, im } from '@ttpush/pdu';
+import { CommandId, DbProxyPool, RoutePool, TeamTalkCipher, im, type BodyWriter, type RequestBatch } from '@ttpush/pdu';
 import type { Config } from '@ttpush/config';
 import type { Recipient } from '@ttpush/contract';
 import type { Logger } from 'pino';
@@ -102,6 +102,29 @@ export class TeamTalk {
       return wait === undefined ? out() : wait.then(out);
     };
     return this.gate === undefined ? send() : this.gate.run(send);
+  }
+
+  /** Whether storeBatch() may be used: no in-flight gate or global rate to take a place or token per message. */
+  get batchable(): boolean {
+    return this.gate === undefined && this.rate === undefined;
+  }
+
+  /**
+   * Sends IMMsgData tags[from..to) of `batch` (see DbProxyPool.requestBatch); answers how many were issued, the
+   * rest were not sent. Only while batchable.
+   */
+  storeBatch(batch: RequestBatch, tags: ArrayLike<number>, from: number, to: number): number {
+    return this.db.requestBatch(batch, tags, from, to);
+  }
+
+  /** forward() for IMMsgData tags[0..n), their bodies written by `bodies` (without attach_data), in one buffer. */
+  forwardBatch(bodies: BodyWriter, tags: ArrayLike<number>, n: number): boolean {
+    try {
+      this.route.forwardBatch(CommandId.MSG_DATA, bodies, tags, 0, n);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**

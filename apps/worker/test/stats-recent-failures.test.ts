@@ -54,3 +54,24 @@ test('the list key shares the stats key slot: its hash tag, or the whole key as 
   assert.equal(recentFailuresKey('ttp:stats'), '{ttp:stats}:failures');
   assert.equal(recentFailuresKey('ttp:{p1}:stats'), 'ttp:{p1}:stats:failures');
 });
+
+test('sends are counted with their latency histogram (bucket upper bounds inclusive), and kept when a flush fails', async () => {
+  const stats = new WorkerStats();
+  for (const ms of [0, 5, 5.4, 6, 250, 60_000, 60_001, -3]) stats.sent(ms);
+  const failing = { flush: () => Promise.reject(new Error('Redis down')) } as unknown as StatsStore;
+  await stats.flush(failing);
+  stats.sent(12);
+  await stats.flush(new StatsStore(r.redis, 'lat'));
+  assert.deepEqual(await r.redis.hgetall('lat:stats'), {
+    sent: '9',
+    lat_count: '9',
+    // Rounded each, a negative latency (a clock step) as 0.
+    lat_sum_ms: String(0 + 5 + 5 + 6 + 250 + 60_000 + 60_001 + 0 + 12),
+    lat_le_5: '3',
+    lat_le_10: '2',
+    lat_le_25: '1',
+    lat_le_250: '1',
+    lat_le_60000: '1',
+    lat_le_inf: '1',
+  });
+});

@@ -97,7 +97,7 @@ export class ConnectionWriter {
         bytes += q[j]!.length;
         j++;
       }
-      const batch = j - i === 1 ? q[i]! : Buffer.concat(q.slice(i, j), bytes);
+      const batch = j - i === 1 ? q[i]! : (adjacent(q, i, j, bytes) ?? Buffer.concat(q.slice(i, j), bytes));
       i = j;
       this.queuedBytes -= bytes;
       if (!socket.write(batch)) {
@@ -112,4 +112,20 @@ export class ConnectionWriter {
       this.onDrain();
     }
   }
+}
+
+/**
+ * q[i..j) as one view when they lie end to end in one ArrayBuffer (pieces cut in turn from one slab, as batched
+ * PDUs are): no copy. Undefined otherwise.
+ */
+function adjacent(q: readonly Buffer[], i: number, j: number, bytes: number): Buffer | undefined {
+  const first = q[i]!;
+  const memory = first.buffer;
+  let end = first.byteOffset + first.length;
+  for (let k = i + 1; k < j; k++) {
+    const b = q[k]!;
+    if (b.buffer !== memory || b.byteOffset !== end) return undefined;
+    end += b.length;
+  }
+  return Buffer.from(memory, first.byteOffset, bytes);
 }

@@ -25,9 +25,9 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { CommandId, commandName } from './commands.ts';
+import { CommandId, commandName, serviceOf } from './commands.ts';
 import { ConnectionError, ProtocolError, type ConnectionErrorCode } from './errors.ts';
-import { FrameDecoder, HEADER_LENGTH, writeHeader, type Frame } from './frame.ts';
+import { FrameDecoder, HEADER_LENGTH, frameAt, writeHeader, writeHeaderOf, type Frame } from './frame.ts';
 import {
   bodyTypes,
   decodeBody,
@@ -39,7 +39,8 @@ import {
   type KnownCommand,
 } from './messages.ts';
 import { CONNECTION_DEFAULTS, defaultRetryStrategy, type RetryStrategy } from './connection-options.ts';
-import { PendingRequests, type PendingRequest } from './connection-pending.ts';
+import { PendingGroup, PendingRequests, failRequest, type PendingRequest } from './connection-pending.ts';
+import type { BodyWriter, RequestBatch } from './request-batch.ts';
 import { ConnectionWriter } from './connection-writer.ts';
 import { Keepalive } from './connection-keepalive.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -157,7 +158,15 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   private closing: Promise<void> | undefined;
   /** Random per connection, so a reply meant for another connection (or a late one from before a restart) never matches. */
   private readonly attachPrefix: number;
+  /** The same as a signed 32-bit integer: compared without a heap number. */
+  private readonly attachPrefixInt32: number;
   private nextId = 0;
+  /** Where batched PDUs are written: one buffer per group of them. */
+  private readonly slab = new Slab();
+  /** The frames of the chunk being handled (see received()). */
+  private readonly spans: number[] = [];
+  /** lastReplyAt was set for the chunk being handled. */
+  private stampedChunk = false;
   private nextSeq = 0;
   /** Set once request() was used: from then on, replies are looked up even when nothing is pending. */
   private correlates = false;
@@ -200,6 +209,7 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     this.onConnectHook = options.onConnect;
     this.decoder = new FrameDecoder(options.maxPduLength === undefined ? {} : { maxPduLength: options.maxPduLength });
     this.attachPrefix = randomBytes(4).readUInt32BE(0);
+    this.attachPrefixInt32 = this.attachPrefix | 0;
     this.pending = new PendingRequests(this.timers, (request) => this.timedOut(request));
     this.writer = new ConnectionWriter(highWaterMark, () => this.drained());
     this.notReadySince = this.timers.now();
@@ -320,12 +330,81 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
         timeoutMs,
         resolve: resolve as (body: unknown) => void,
         reject,
+        batch: undefined,
+        tag: 0,
         done: false,
       };
       this.pending.add(request);
       if (this.pending.size >= this.maxInFlight) this.needDrain = true;
       this.writer.write(pdu);
     });
+  }
+
+  /**
+   * Sends the requests tags[from..to) of `batch` (their bodies written by the batch, each followed by this
+   * connection's attach_data) in one buffer, as many as the window has room for; answers how many, from `from`
+   * on. Each one issued gets exactly one outcome through the batch (replied or failed), as a request() would
+   * settle its promise. None is issued (0) when the connection is not ready or its window is full (a 'drain'
+   * follows, as after CONN_BUSY): those were not sent.
+   */
+  requestBatch(batch: RequestBatch, tags: ArrayLike<number>, from: number, to: number, timeoutMs?: number): number {
+    if (this.currentStatus !== 'ready') return 0;
+    if (!correlated.has(batch.commandId)) {
+      throw new TypeError(`${commandName(batch.commandId)} has no attach_data: it cannot be a request`);
+    }
+    const n = Math.min(to - from, this.maxInFlight - this.pending.size);
+    if (n <= 0) {
+      if (to > from) this.needDrain = true;
+      return 0;
+    }
+    const end = from + n;
+    let total = 0;
+    for (let k = from; k < end; k++) total += HEADER_LENGTH + batch.bodyLength(tags[k]!) + ATTACH_TRAILER_LENGTH;
+    const out = this.slab.take(total);
+    const timeout = timeoutMs ?? this.requestTimeoutMs;
+    const sentAt = this.timers.now();
+    const { commandId, responseCommand } = batch;
+    const serviceId = serviceOf(commandId);
+    const group = new PendingGroup(batch, commandId, responseCommand, sentAt, sentAt + timeout, timeout, n);
+    this.pending.addGroup(group);
+    let at = 0;
+    for (let k = from; k < end; k++) {
+      const tag = tags[k]!;
+      const id = this.allocateId();
+      const seqNum = this.allocateSeq();
+      const bodyLength = batch.bodyLength(tag);
+      const length = HEADER_LENGTH + bodyLength + ATTACH_TRAILER_LENGTH;
+      writeHeaderOf(out, at, length, serviceId, commandId, seqNum);
+      batch.writeBody(tag, out, at + HEADER_LENGTH);
+      this.writeAttach(out, at + HEADER_LENGTH + bodyLength, id);
+      at += length;
+      this.pending.addMember(group, id, tag, seqNum);
+    }
+    this.correlates = true;
+    if (this.pending.size >= this.maxInFlight) this.needDrain = true;
+    this.writer.write(out);
+    return n;
+  }
+
+  /**
+   * Fire-and-forget: the PDUs tags[from..to) of `commandId`, their bodies written by `bodies`, in one buffer.
+   * Returns and throws as send() does.
+   */
+  sendBatch(commandId: KnownCommand, bodies: BodyWriter, tags: ArrayLike<number>, from: number, to: number): boolean {
+    this.assertWritable();
+    let total = 0;
+    for (let k = from; k < to; k++) total += HEADER_LENGTH + bodies.bodyLength(tags[k]!);
+    const out = this.slab.take(total);
+    const serviceId = serviceOf(commandId);
+    let at = 0;
+    for (let k = from; k < to; k++) {
+      const tag = tags[k]!;
+      const length = HEADER_LENGTH + bodies.bodyLength(tag);
+      writeHeaderOf(out, at, length, serviceId, commandId, this.allocateSeq());
+      bodies.writeBody(tag, out, at + HEADER_LENGTH);
+      at += length;
+    }
+    return this.write(out);
   }
 
   /**
@@ -425,15 +504,22 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
   private received(socket: Socket, chunk: Buffer): void {
     if (socket !== this.socket) return;
     this.keepalive.touch();
-    let frames: Frame[];
+    // Reused: a chunk's frames are all handled before the next chunk can arrive.
+    const spans = this.spans;
+    this.stampedChunk = false;
+    let n: number;
     try {
-      frames = this.decoder.push(chunk);
+      n = this.decoder.pushSpans(chunk, spans);
     } catch (err) {
       this.fault(socket, err as ProtocolError);
       return;
     }
-    for (const frame of frames) {
-      this.dispatch(frame);
+    const buf = this.decoder.spanBuffer!;
+    for (let k = 0; k < n; k++) {
+      const at = spans[2 * k]!;
+      const length = spans[2 * k + 1]!;
+      // A batched request's reply is read where it lies; anything else becomes a Frame.
+      if (!this.settledInPlace(buf, at, length)) this.dispatch(frameAt(buf, at, length));
       // A listener may have closed the connection, or a reply may have revealed a fault.
       if (socket !== this.socket) return;
     }
@@ -452,25 +538,73 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
       this.emit('frame', frame);
       return;
     }
-    if (this.correlates && correlated.has(commandId) && this.settleReply(frame, commandId)) return;
+    if (this.correlates && correlated.has(commandId) && this.settleDecoded(frame, commandId)) return;
     this.emit('frame', frame);
   }
 
-  /** Resolves the request a reply answers; false when the frame carries none of our ids. */
-  private settleReply(frame: Frame, commandId: KnownCommand): boolean {
+  /**
+   * The reply to a batched request, found by its attach_data without decoding the body (the frame is
+   * buf[at..at + length)) and read by its batch: true once settled (or dropped as unreadable). False for anything
+   * else, which dispatch() then handles as a Frame.
+   */
+  private settledInPlace(buf: Buffer, at: number, length: number): boolean {
+    if (!this.correlates) return false;
+    const commandId = (buf[at + 10]! << 8) | buf[at + 11]!;
+    if (!correlated.has(commandId)) return false;
+    const start = at + HEADER_LENGTH;
+    const end = at + length;
+    const attach = attachOffset(buf, start, end);
+    if (attach < 0 || buf.readInt32BE(attach) !== this.attachPrefixInt32) return false;
+    const group = this.pending.group(readUInt32(buf, attach + 4));
+    if (group === undefined || commandId !== group.responseCommand) return false;
+    const member = this.pending.member;
+    const tag = group.tag(member);
+    if (!group.batch.read(tag, buf, start, end)) {
+      return this.unparsed(commandId as KnownCommand, (buf[at + 12]! << 8) | buf[at + 13]!, undefined);
+    }
+    this.pending.settleMember(group, member);
+    // Once per chunk: its replies all arrived together.
+    if (!this.stampedChunk) {
+      this.lastReplyAt = this.timers.now();
+      this.stampedChunk = true;
+    }
+    group.batch.replied(tag);
+    this.windowOpened();
+    return true;
+  }
+
+  private unparsed(commandId: KnownCommand, seq: number, err: unknown): true {
+    this.logger.warn(
+      { conn: this.name, command: commandName(commandId), seq, ...(err === undefined ? {} : { err }) },
+      'dropped a reply whose body does not parse (its request will time out)',
+    );
+    return true;
+  }
+
+  /**
+   * Settles the request a reply answers, decoding the reply in full first (every request()'s, and any batched one
+   * settledInPlace() could not take); false when the frame carries none of our ids.
+   */
+  private settleDecoded(frame: Frame, commandId: KnownCommand): boolean {
     let body: { attachData?: Uint8Array | null };
     try {
       body = decodeBody(commandId, frame.body) as { attachData?: Uint8Array | null };
     } catch (err) {
-      this.logger.warn(
-        { conn: this.name, command: commandName(commandId), seq: frame.seqNum, err },
-        'dropped a reply whose body does not parse (its request will time out)',
-      );
-      return true;
+      return this.unparsed(commandId, frame.seqNum, err);
     }
     const attach = body.attachData;
     if (!attach || attach.length !== ATTACH_LENGTH || readUInt32(attach, 0) !== this.attachPrefix) return false;
     const id = readUInt32(attach, 4);
+    const found = this.pending.get(id);
+    // A batch reads its reply before the request is taken: one that does not parse leaves it to time out.
+    const bytes = frame.body;
+    if (
+      found?.batch !== undefined &&
+      commandId === found.responseCommand &&
+      !found.batch.read(found.tag, bytes, 0, bytes.length)
+    ) {
+      return this.unparsed(commandId, frame.seqNum, undefined);
+    }
     const request = this.pending.take(id);
     if (request) this.lastReplyAt = this.timers.now();
     if (!request) {
@@ -490,14 +624,17 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
         },
         'reply command does not match the request',
       );
-      request.reject(
+      failRequest(
+        request,
         this.error(
           'REQUEST_REPLY_MISMATCH',
           `${commandName(request.commandId)} was answered with ${commandName(commandId)}, expected ${commandName(request.responseCommand)}`,
         ),
       );
+    } else if (request.batch !== undefined) {
+      request.batch.replied(request.tag);
     } else {
-      request.resolve(body);
+      request.resolve!(body);
     }
     this.windowOpened();
     return true;
@@ -509,7 +646,8 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     // requests written just before a stall do not count: their last replies came before that half-way point.)
     const answeredMeanwhile = this.lastReplyAt >= request.sentAt + request.timeoutMs / 2;
     this.emit('unanswered', request.commandId, answeredMeanwhile);
-    request.reject(
+    failRequest(
+      request,
       new ConnectionError(
         'REQUEST_TIMEOUT',
         `${this.name}: no reply to ${commandName(request.commandId)} (seq ${request.seqNum}) within ${request.timeoutMs} ms`,
@@ -667,8 +805,9 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
 
   private allocateId(): number {
     // 2^32 ids per connection: a wrap can only meet a request still in flight if 4 billion were sent meanwhile.
+    // An id whose slot of the table is free: never one in flight, and the lookup of its reply is one array read.
     do this.nextId = (this.nextId + 1) >>> 0;
-    while (this.pending.has(this.nextId));
+    while (!this.pending.free(this.nextId));
     return this.nextId;
   }
 
@@ -689,11 +828,41 @@ export class TeamTalkConnection extends EventEmitter<TeamTalkConnectionEvents> {
     const pdu = Buffer.allocUnsafe(length);
     writeHeader(pdu, 0, length, { commandId, seqNum });
     pdu.set(encoded, HEADER_LENGTH);
-    let at = HEADER_LENGTH + encoded.length;
-    for (const b of ATTACH_FIELD) pdu[at++] = b;
-    pdu.writeUInt32BE(this.attachPrefix, at);
-    pdu.writeUInt32BE(id, at + 4);
+    this.writeAttach(pdu, HEADER_LENGTH + encoded.length, id);
     return pdu;
+  }
+
+  /** Our attach_data field for request `id` at `at`: ATTACH_TRAILER_LENGTH bytes. */
+  private writeAttach(out: Buffer, at: number, id: number): void {
+    out[at] = ATTACH_FIELD[0];
+    out[at + 1] = ATTACH_FIELD[1];
+    out[at + 2] = ATTACH_FIELD[2];
+    out.writeUInt32BE(this.attachPrefix, at + 3);
+    out.writeUInt32BE(id, at + 7);
+  }
+}
+
+/** Bytes of one slab: a group of a few hundred PDUs fits many times. */
+const SLAB_BYTES = 256 * 1024;
+
+/**
+ * Buffers for batched PDUs, cut from slabs rather than allocated each: a group of requests takes a few kB, more
+ * than Buffer's own pool serves, and each would be an ArrayBuffer of its own to allocate and later collect. A piece
+ * is never reused: a slab is freed when the last of its pieces is.
+ */
+class Slab {
+  private slab: Buffer | undefined;
+  private used = 0;
+
+  take(length: number): Buffer {
+    if (length > SLAB_BYTES >> 2) return Buffer.allocUnsafe(length);
+    if (this.slab === undefined || this.used + length > SLAB_BYTES) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.used = 0;
+    }
+    const piece = this.slab.subarray(this.used, this.used + length);
+    this.used += length;
+    return piece;
   }
 }
 
@@ -719,6 +888,60 @@ function socketErrorCode(err: NodeJS.ErrnoException): ConnectionErrorCode {
   if (err.code === 'ECONNREFUSED') return 'CONN_REFUSED';
   if (err.code === 'ETIMEDOUT') return 'CONN_TIMEOUT';
   return 'CONN_CLOSED';
+}
+
+/**
+ * Where the 8 bytes of the attach_data of the body body[start..end) (field 20, length-delimited; the last one, as a
+ * decoder keeps it) start in `body`, read without decoding it; -1 when its attach_data is not 8 bytes long, it has
+ * none, or its fields cannot be walked (then it is decoded in full, and that decides).
+ */
+export function attachOffset(body: Uint8Array, start = 0, end = body.length): number {
+  let found = -1;
+  let at = start;
+  while (at < end) {
+    let tag = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      if (at >= end || shift > 28) return -1;
+      b = body[at++]!;
+      tag |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
+    switch (tag & 7) {
+      case 0: {
+        let n = 0;
+        do {
+          if (at >= end || n++ >= 10) return -1;
+          b = body[at++]!;
+        } while (b & 0x80);
+        break;
+      }
+      case 1:
+        at += 8;
+        break;
+      case 2: {
+        let length = 0;
+        shift = 0;
+        do {
+          if (at >= end || shift > 28) return -1;
+          b = body[at++]!;
+          length |= (b & 0x7f) << shift;
+          shift += 7;
+        } while (b & 0x80);
+        length >>>= 0;
+        if (tag >>> 3 === 20) found = length === ATTACH_LENGTH ? at : -1;
+        at += length;
+        break;
+      }
+      case 5:
+        at += 4;
+        break;
+      default:
+        return -1;
+    }
+  }
+  return at === end ? found : -1;
 }
 
 function readUInt32(bytes: Uint8Array, offset: number): number {

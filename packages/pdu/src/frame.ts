@@ -48,6 +48,18 @@ export function writeHeader(out: Buffer, offset: number, length: number, header:
   writeFields(out, offset, length, PDU_VERSION, 0, serviceId, header.commandId, (header.seqNum ?? 0) & 0xffff, 0);
 }
 
+/** writeHeader with the service given: for a writer of many frames of one command, no object per frame. */
+export function writeHeaderOf(
+  out: Buffer,
+  offset: number,
+  length: number,
+  serviceId: number,
+  commandId: number,
+  seqNum: number,
+): void {
+  writeFields(out, offset, length, PDU_VERSION, 0, serviceId, commandId, seqNum & 0xffff, 0);
+}
+
 /**
  * The exact bytes of a received frame, every header field as received: for a peer that relays frames
  * unchanged. The decoder hands out the body as a view just past its header in the received buffer; the
@@ -77,19 +89,41 @@ export function frameBytes(frame: Frame): Buffer {
   return out;
 }
 
-// Positional, not an object: writeHeader runs once per frame sent.
+// Positional, not an object, and byte stores rather than Buffer's write methods: writeHeader runs once per frame sent.
 // prettier-ignore
 function writeFields(
   out: Buffer, offset: number, length: number,
   version: number, flag: number, serviceId: number, commandId: number, seqNum: number, reserved: number,
 ): void {
-  out.writeUInt32BE(length, offset);
-  out.writeUInt16BE(version, offset + 4);
-  out.writeUInt16BE(flag, offset + 6);
-  out.writeUInt16BE(serviceId, offset + 8);
-  out.writeUInt16BE(commandId, offset + 10);
-  out.writeUInt16BE(seqNum, offset + 12);
-  out.writeUInt16BE(reserved, offset + 14);
+  out[offset] = length >>> 24;
+  out[offset + 1] = length >>> 16;
+  out[offset + 2] = length >>> 8;
+  out[offset + 3] = length;
+  out[offset + 4] = version >>> 8;
+  out[offset + 5] = version;
+  out[offset + 6] = flag >>> 8;
+  out[offset + 7] = flag;
+  out[offset + 8] = serviceId >>> 8;
+  out[offset + 9] = serviceId;
+  out[offset + 10] = commandId >>> 8;
+  out[offset + 11] = commandId;
+  out[offset + 12] = seqNum >>> 8;
+  out[offset + 13] = seqNum;
+  out[offset + 14] = reserved >>> 8;
+  out[offset + 15] = reserved;
+}
+
+/** The frame whose bytes are buf[offset..offset + length): its header fields, its body a view of `buf`. */
+export function frameAt(buf: Buffer, offset: number, length: number): Frame {
+  return {
+    version: buf.readUInt16BE(offset + 4),
+    flag: buf.readUInt16BE(offset + 6),
+    serviceId: buf.readUInt16BE(offset + 8),
+    commandId: buf.readUInt16BE(offset + 10),
+    seqNum: buf.readUInt16BE(offset + 12),
+    reserved: buf.readUInt16BE(offset + 14),
+    body: buf.subarray(offset + HEADER_LENGTH, offset + length),
+  };
 }
 
 export interface FrameDecoderOptions {
@@ -104,6 +138,8 @@ export interface FrameDecoderOptions {
  */
 export class FrameDecoder {
   readonly maxPduLength: number;
+  /** Where the frames of the last pushSpans() lie. */
+  spanBuffer: Buffer | undefined;
   private pending: Buffer[] = [];
   private pendingLength = 0;
   private failure: ProtocolError | undefined;
@@ -121,9 +157,23 @@ export class FrameDecoder {
   }
 
   push(chunk: Uint8Array): Frame[] {
-    if (this.failure) throw this.failure;
+    const spans: number[] = [];
+    const n = this.pushSpans(chunk, spans);
     const frames: Frame[] = [];
-    if (chunk.length === 0) return frames;
+    for (let k = 0; k < n; k++) frames.push(frameAt(this.spanBuffer!, spans[2 * k]!, spans[2 * k + 1]!));
+    return frames;
+  }
+
+  /**
+   * push() without a Frame object per frame, for a reader that looks at most frames where they lie: answers how
+   * many whole frames completed, and writes their offsets and lengths to spans[0..2n) (the array is written over,
+   * never shortened, so it can be reused); they lie in `spanBuffer` until the next push. frameAt() makes a Frame of
+   * one. The same failures as push(), thrown before anything is handed out.
+   */
+  pushSpans(chunk: Uint8Array, spans: number[]): number {
+    this.spanBuffer = undefined;
+    if (this.failure) throw this.failure;
+    if (chunk.length === 0) return 0;
     let buf: Buffer;
     if (this.pendingLength === 0) {
       buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
@@ -131,32 +181,28 @@ export class FrameDecoder {
       // Join only while the leftover could hold a header: never copy towards a claimed length.
       this.pending.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
       this.pendingLength += chunk.length;
-      if (!this.canComplete()) return frames;
+      if (!this.canComplete()) return 0;
       buf = Buffer.concat(this.pending, this.pendingLength);
       this.pending = [];
       this.pendingLength = 0;
     }
     let offset = 0;
+    let n = 0;
     while (buf.length - offset >= 4) {
       const length = buf.readUInt32BE(offset);
       this.check(length);
       if (buf.length - offset < length) break;
-      frames.push({
-        version: buf.readUInt16BE(offset + 4),
-        flag: buf.readUInt16BE(offset + 6),
-        serviceId: buf.readUInt16BE(offset + 8),
-        commandId: buf.readUInt16BE(offset + 10),
-        seqNum: buf.readUInt16BE(offset + 12),
-        reserved: buf.readUInt16BE(offset + 14),
-        body: buf.subarray(offset + HEADER_LENGTH, offset + length),
-      });
+      spans[2 * n] = offset;
+      spans[2 * n + 1] = length;
+      n++;
       offset += length;
     }
     if (offset < buf.length) {
       this.pending = [buf.subarray(offset)];
       this.pendingLength = buf.length - offset;
     }
-    return frames;
+    this.spanBuffer = buf;
+    return n;
   }
 
   /** Drops buffered bytes and any failure, for reuse on a new connection. */

@@ -4,6 +4,8 @@ export * from './frame.ts';
 export * from './frame-socket.ts';
 export * from './cipher.ts';
 export * from './messages.ts';
+export * from './msg-data-template.ts';
+export * from './request-batch.ts';
 export * from './timers.ts';
 export * from './logger.ts';
 export * from './connection-options.ts';

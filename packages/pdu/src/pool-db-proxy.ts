@@ -13,6 +13,7 @@ import { ConnectionError } from './errors.ts';
 import type { BodyInput, BodyOf, KnownCommand } from './messages.ts';
 import { PoolBase, type PoolBaseOptions, type PoolEvents } from './pool-base.ts';
 import { formatAddress, memberOf, type PoolMember } from './pool-members.ts';
+import type { RequestBatch } from './request-batch.ts';
 
 export interface DbProxyPoolOptions extends PoolBaseOptions {
   /** Connections opened to each server. Default 2. */
@@ -106,6 +107,40 @@ export class DbProxyPool extends PoolBase<DbProxyPoolEvents> {
     return Promise.reject(
       this.unavailable(only === undefined ? this.connections : this.connections.filter((c) => c.address === only)),
     );
+  }
+
+  /**
+   * Sends the requests tags[from..to) of `batch` (see TeamTalkConnection.requestBatch), spread over the ready
+   * connections with room, the least busy first; answers how many were issued, from `from` on. The rest were
+   * not sent: no connection is ready, or every ready one has a full window (then 'drain' follows, as after
+   * POOL_BUSY).
+   */
+  requestBatch(batch: RequestBatch, tags: ArrayLike<number>, from: number, to: number): number {
+    const conns = this.connections;
+    const n = conns.length;
+    let k = from;
+    let anyReady = false;
+    while (k < to) {
+      const start = this.next;
+      this.next = (this.next + 1) % n;
+      let best: TeamTalkConnection | undefined;
+      let withRoom = 0;
+      for (let j = 0; j < n; j++) {
+        const c = conns[(start + j) % n]!;
+        if (c.status !== 'ready') continue;
+        anyReady = true;
+        if (c.inFlight >= c.maxInFlight) continue;
+        withRoom++;
+        if (!best || c.inFlight < best.inFlight) best = c;
+      }
+      if (!best) break;
+      // An even share of what is left for each connection with room: the least busy one takes its share now.
+      const issued = best.requestBatch(batch, tags, k, Math.min(to, k + Math.ceil((to - k) / withRoom)));
+      if (issued === 0) break;
+      k += issued;
+    }
+    if (anyReady && !this.canRequest) this.needDrain = true;
+    return k - from;
   }
 
   protected drained(): void {

@@ -17,6 +17,7 @@ import type { BodyInput, KnownCommand } from './messages.ts';
 import type { Frame } from './frame.ts';
 import { PoolBase, type PoolBaseOptions, type PoolEvents } from './pool-base.ts';
 import { formatAddress } from './pool-members.ts';
+import type { BodyWriter } from './request-batch.ts';
 
 export type RoutePoolOptions = PoolBaseOptions;
 
@@ -67,6 +68,17 @@ export class RoutePool extends PoolBase<RoutePoolEvents> {
    */
   forward<C extends KnownCommand>(commandId: C, body: BodyInput<C>): boolean {
     return this.requireMaster().send(commandId, body);
+  }
+
+  /** Writes the PDUs tags[from..to) of `commandId`, bodies written by `bodies`, to the master in one buffer; see {@link forward}. */
+  forwardBatch(
+    commandId: KnownCommand,
+    bodies: BodyWriter,
+    tags: ArrayLike<number>,
+    from: number,
+    to: number,
+  ): boolean {
+    return this.requireMaster().sendBatch(commandId, bodies, tags, from, to);
   }
 
   /** Writes an encoded PDU to the master; see {@link forward}. */

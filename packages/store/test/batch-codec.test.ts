@@ -13,8 +13,8 @@ import {
   encodeCursor,
   encodeRecipient,
   parseCursor,
-  recipientKey,
 } from '../src/batches/batch-codec.ts';
+import { RecipientSet } from '../src/batches/recipient-set.ts';
 import { BatchCursorError } from '@ttpush/contract';
 
 test('recipients encode to the documented compact form and decode back', () => {
@@ -31,8 +31,42 @@ test('recipients encode to the documented compact form and decode back', () => {
   });
 });
 
+test('a chunk reads the same whether it is plain (read by hand) or not (parsed as JSON)', () => {
+  // What JSON.parse makes of a chunk: the reference the quick reading of plain chunks must agree with.
+  const reference = (json: string) => {
+    const raw = JSON.parse(json) as [number, number, string?][];
+    return {
+      to: raw.map((e) => (e[0] === 1 ? { user: e[1] } : { group: e[1] })),
+      texts: raw.map((e) => (typeof e[2] === 'string' ? e[2] : undefined)),
+    };
+  };
+  const chunks = [
+    '[]',
+    '[[1,2]]',
+    '[[2,7]]',
+    '[[1,0]]',
+    '[[1,4294967295],[2,4294967295],[1,1]]',
+    '[[1,123456789012345]]',
+    '[[1,2],[2,7],[1,3,"own text"]]',
+    '[[1,3,"own text"],[1,2]]',
+    '[ [1,2] ]',
+    '[[1, 2]]',
+    '[[1,2.5]]',
+    '[[1,2e3]]',
+    '[[1,-2]]',
+    '[[1,1234567890123456]]',
+  ];
+  for (let n = 0; n < 50; n++) {
+    const parts = Array.from({ length: 1 + (n % 7) }, (_, i) =>
+      encodeRecipient({ to: i % 3 === 2 ? { group: n * 31 + i } : { user: n * 1000 + i } }),
+    );
+    chunks.push(`[${parts.join(',')}]`);
+  }
+  for (const json of chunks) assert.deepEqual(decodeChunk(json), reference(json), json);
+});
+
 test('a malformed chunk is refused with a stable code', () => {
-  for (const bad of ['{}', '[[3,1]]', '[["1",2]]', '[5]']) {
+  for (const bad of ['{}', '[[3,1]]', '[["1",2]]', '[5]', '[[0,2]]', '[[1]]']) {
     assert.throws(
       () => decodeChunk(bad),
       (err: unknown) => err instanceof BatchDataError && err.code === 'batch_data_invalid',
@@ -42,9 +76,29 @@ test('a malformed chunk is refused with a stable code', () => {
 });
 
 test('users and groups with the same id are different recipients', () => {
-  assert.notEqual(recipientKey({ user: 5 }), recipientKey({ group: 5 }));
-  assert.equal(recipientKey({ group: 4294967295 }), 4294967295 + 2 ** 32);
-  assert.ok(Number.isSafeInteger(recipientKey({ group: 4294967295 })));
+  const seen = new RecipientSet();
+  assert.equal(seen.add({ user: 5 }), true);
+  assert.equal(seen.add({ group: 5 }), true);
+  assert.equal(seen.add({ user: 5 }), false);
+  assert.equal(seen.add({ group: 5 }), false);
+  assert.equal(seen.add({ group: 4294967295 }), true);
+  assert.equal(seen.add({ group: 4294967295 }), false);
+  assert.equal(seen.add({ user: 4294967295 }), true);
+  assert.equal(seen.size, 4);
+});
+
+test('the recipient set finds every repeat, and nothing else, as it grows past a million ids', () => {
+  const seen = new RecipientSet();
+  const ours = new Set<number>();
+  let x = 12345;
+  for (let i = 0; i < 1_200_000; i++) {
+    // Runs of consecutive ids, ids that collide in the low bits, and random ids over the whole uint32 range.
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const id = i % 3 === 0 ? 1 + (i % 400_000) : i % 3 === 1 ? 1 + (((x >>> 12) << 12) >>> 0) : Math.max(1, x);
+    assert.equal(seen.add({ user: id }), !ours.has(id), `id ${id}`);
+    ours.add(id);
+  }
+  assert.equal(seen.size, ours.size);
 });
 
 test('results encode as [1,msg_id] / [2,"code"] / [3], partial ones with null, and decode back', () => {

@@ -25,6 +25,7 @@ import {
   BatchTooLargeError,
   type BatchHeader,
   type BatchResultState,
+  type Recipient,
   type BatchView,
 } from '@ttpush/contract';
 import type { BatchService } from '../batch-service.ts';
@@ -35,6 +36,7 @@ import type { Logger } from 'pino';
 import {
   bearerAuth,
   mayRead,
+  maySendToGroup,
   requireGroup,
   requireScope,
   requireSender,
@@ -67,7 +69,7 @@ import {
   DEFAULT_RESULTS_LIMIT,
   MAX_RESULTS_LIMIT,
 } from '../schemas/batch.ts';
-import { NdjsonLineSplitter, type NdjsonLine } from '../ndjson-lines.ts';
+import { NdjsonLineSplitter, lineText, type NdjsonLine } from '../ndjson-lines.ts';
 
 export interface BatchesDeps {
   config: Config;
@@ -240,17 +242,18 @@ function bodyError(err: unknown, req: Request): ApiError | null {
 }
 
 function lineJson(line: NdjsonLine): unknown {
-  if (line.text === null) {
+  const text = lineText(line);
+  if (text === null) {
     throw new ApiError(
       'invalid_json',
-      line.problem === 'too_long'
+      'problem' in line && line.problem === 'too_long'
         ? 'the line is too long: one recipient per line, each line a small JSON object'
         : 'the line is not valid UTF-8: encode the upload as UTF-8',
     );
   }
   let value: unknown;
   try {
-    value = JSON.parse(line.text);
+    value = JSON.parse(text);
   } catch {
     throw new ApiError('invalid_json', 'the line is not valid JSON: write one JSON object per line');
   }
@@ -265,8 +268,9 @@ function ndjsonFingerprint(skipInvalid: boolean): Hash {
 }
 
 function addLineToFingerprint(hash: Hash, line: NdjsonLine): void {
-  if (line.text === null) hash.update(`\u0000${line.problem}\n`);
-  else if (line.text.trim() !== '') hash.update(`${line.text}\n`, 'utf8');
+  const text = lineText(line);
+  if (text === null) hash.update(`\u0000${'problem' in line ? line.problem : ''}\n`);
+  else if (text.trim() !== '') hash.update(`${text}\n`, 'utf8');
 }
 
 function sameRequest(first: string | undefined, ours: string): boolean {
@@ -331,6 +335,17 @@ export function batchesRouter(deps: BatchesDeps): Router {
       requireGroup(app, recipient.to.group, 'line' in at ? `line ${at.line}: group` : `recipients[${at.index}].group`);
     }
     return upload.add(recipient);
+  }
+
+  /**
+   * Whether a recipient line with no field but its id ({"user": N} or {"group": N}) passes every check as it
+   * stands: the batch has a content, a user is not the sender, a group is one the key may send to. Otherwise it
+   * goes through addRecipient, which words the refusal.
+   */
+  function plainRecipientOk(app: AppIdentity, header: BatchHeader, to: Recipient): boolean {
+    if (header.text === undefined) return false;
+    if ('user' in to) return to.user !== header.from;
+    return maySendToGroup(app, to.group);
   }
 
   function accepted(res: Response, app: AppIdentity, view: BatchView, duplicate: boolean): void {
@@ -452,6 +467,12 @@ export function batchesRouter(deps: BatchesDeps): Router {
             else upload = begun.upload;
             continue;
           }
+          // A line that is exactly a recipient, valid as it stands: what parseBatchRecipient would answer for it.
+          if ('recipient' in line && plainRecipientOk(app, header, line.recipient)) {
+            const wait = upload!.add({ to: line.recipient, text: undefined });
+            if (wait) await wait;
+            continue;
+          }
           const wait = addRecipient(
             app,
             upload!,
@@ -459,7 +480,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
             { line: line.number },
             skipInvalid,
             () => lineJson(line),
-            () => line.text ?? '',
+            () => lineText(line) ?? '',
             '',
           );
           if (wait) await wait;

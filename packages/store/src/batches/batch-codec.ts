@@ -25,11 +25,6 @@ export type ResultCode = typeof RESULT_NONE | typeof RESULT_SENT | typeof RESULT
 /** The results text of a chunk cancelled before it started. */
 export const ALL_CANCELLED = 'C';
 
-/** Dedupe key of a recipient: users and groups are distinct id spaces (ids are uint32, so this stays exact). */
-export function recipientKey(to: Recipient): number {
-  return 'user' in to ? to.user : to.group + 0x1_0000_0000;
-}
-
 /** One recipient's element of a chunk's JSON array. */
 export function encodeRecipient(r: BatchRecipient): string {
   const head = 'user' in r.to ? `[${RECIPIENT_USER},${r.to.user}` : `[${RECIPIENT_GROUP},${r.to.group}`;
@@ -48,6 +43,48 @@ export class BatchDataError extends Error {
 }
 
 export function decodeChunk(json: string): DecodedChunk {
+  return decodePlainChunk(json) ?? decodeChunkJson(json);
+}
+
+const OPEN = 0x5b; // [
+const CLOSE = 0x5d; // ]
+const COMMA = 0x2c;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/**
+ * A chunk of recipients without texts of their own, exactly as encodeRecipient writes it (`[[1,2],[2,7]]`), read
+ * without building an array per recipient; undefined for anything else (then JSON.parse decides).
+ */
+function decodePlainChunk(json: string): DecodedChunk | undefined {
+  const end = json.length;
+  if (end < 2 || json.charCodeAt(0) !== OPEN || json.charCodeAt(end - 1) !== CLOSE) return undefined;
+  const to: Recipient[] = [];
+  let at = 1;
+  if (end === 2) return { to, texts: [] };
+  for (;;) {
+    // [<kind>,<id>]
+    if (json.charCodeAt(at) !== OPEN) return undefined;
+    const kind = json.charCodeAt(at + 1) - ZERO;
+    if ((kind !== RECIPIENT_USER && kind !== RECIPIENT_GROUP) || json.charCodeAt(at + 2) !== COMMA) return undefined;
+    at += 3;
+    const first = at;
+    let id = 0;
+    for (let c = json.charCodeAt(at); c >= ZERO && c <= NINE; c = json.charCodeAt(++at)) id = id * 10 + (c - ZERO);
+    // Digits as JSON writes an integer, exact as a double: one to fifteen, no leading zero but for 0 itself.
+    if (at === first || at - first > 15 || (at - first > 1 && json.charCodeAt(first) === ZERO)) return undefined;
+    if (json.charCodeAt(at) !== CLOSE) return undefined;
+    to.push(kind === RECIPIENT_USER ? { user: id } : { group: id });
+    at++;
+    const c = json.charCodeAt(at);
+    if (c === COMMA) at++;
+    else if (c === CLOSE && at === end - 1) break;
+    else return undefined;
+  }
+  return { to, texts: new Array<string | undefined>(to.length).fill(undefined) };
+}
+
+function decodeChunkJson(json: string): DecodedChunk {
   const raw: unknown = JSON.parse(json);
   if (!Array.isArray(raw)) throw new BatchDataError('a chunk is not a JSON array');
   const to: Recipient[] = new Array(raw.length);

@@ -20,7 +20,8 @@ import {
 } from '@ttpush/contract';
 import { ScriptStateError, ServiceUnavailableError } from '../errors.ts';
 import type { LaneQueue, LaneQueues } from '../lane-queues.ts';
-import { encodeRecipient, recipientKey } from './batch-codec.ts';
+import { encodeRecipient } from './batch-codec.ts';
+import { RecipientSet } from './recipient-set.ts';
 import type { BatchIdempotency, BatchStore } from './batch-store.ts';
 import type { BatchUploadHandle } from './batch-upload-types.ts';
 import { unavailable } from '../redis-errors.ts';
@@ -54,7 +55,7 @@ export interface BatchUploadDeps {
 }
 
 export class BatchUpload implements BatchUploadHandle {
-  private readonly seen = new Set<number>();
+  private readonly seen = new RecipientSet();
   private current: string[] = [];
   private rejectedLines: string[] = [];
   private chunksWritten = 0;
@@ -81,15 +82,14 @@ export class BatchUpload implements BatchUploadHandle {
   }
 
   add(recipient: BatchRecipient): Promise<void> | undefined {
-    const key = recipientKey(recipient.to);
-    if (this.seen.has(key)) {
+    if (!this.seen.add(recipient.to)) {
       this.duplicates++;
       return undefined;
     }
+    // (The one over the limit was added to `seen`: the upload fails with it.)
     if (this.valid >= MAX_BATCH_RECIPIENTS) {
       throw new BatchTooLargeError(`a batch holds at most ${MAX_BATCH_RECIPIENTS} recipients`);
     }
-    this.seen.add(key);
     this.valid++;
     // A recipient's own text equal to the batch content is stored once, as the batch content.
     const own = recipient.text !== undefined && recipient.text !== this.header.text;
