@@ -49,6 +49,11 @@ export interface SendRound {
   alive: boolean;
 }
 
+/** A round before anything was sent. */
+export function newSendRound(): SendRound {
+  return { unissued: [], uncertain: [], noReply: [], notSent: [], unrouted: 0, addresses: new Set(), alive: false };
+}
+
 export interface ReadBackRound {
   /** Not stored. */
   missing: number[];
@@ -87,15 +92,7 @@ export class ChunkSender {
 
   /** Sends `indices` of the chunk; stops issuing when `stop()` says so (checked every checkEvery messages). */
   async send(t: ChunkTarget, indices: readonly number[], stop: () => boolean): Promise<SendRound> {
-    const round: SendRound = {
-      unissued: [],
-      uncertain: [],
-      noReply: [],
-      notSent: [],
-      unrouted: 0,
-      addresses: new Set(),
-      alive: false,
-    };
+    const round = newSendRound();
     // The app's rate_limit: a token before each message is issued (answered locally while a block lasts).
     // TTPUSH_TEAMTALK_MAX_RATE is taken by TeamTalk.store itself, right before the wire.
     const app = await this.throttles?.app(t.app);

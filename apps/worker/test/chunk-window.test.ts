@@ -7,7 +7,7 @@ import { CommandId, ConnectionError, decodeBody, encodeBody, type BodyWriter } f
 import { ChunkResults, RESULT_FAILED, RESULT_SENT } from '@ttpush/store';
 import type { Recipient } from '@ttpush/contract';
 import { ChunkWindow, chunkWire } from '../src/chunk-window.ts';
-import type { ChunkTarget, SendRound } from '../src/chunk-sender.ts';
+import { newSendRound, type ChunkTarget } from '../src/chunk-sender.ts';
 import type { StoredMessage, TeamTalk } from '../src/teamtalk.ts';
 import { WorkerStats } from '../src/stats.ts';
 
@@ -43,15 +43,7 @@ function setup(to: Recipient[], msgData: Buffer[], routed = true) {
     results: new ChunkResults(to.length),
     dueAt: Date.now(),
   };
-  const round: SendRound = {
-    unissued: [],
-    uncertain: [],
-    noReply: [],
-    notSent: [],
-    unrouted: 0,
-    addresses: new Set(),
-    alive: false,
-  };
+  const round = newSendRound();
   const w = new ChunkWindow(tt, new WorkerStats(), t, chunkWire(t), round);
   return { w, t, round, forwardedBodies, forwardedOne, bursts: () => bursts };
 }
