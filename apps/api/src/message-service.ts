@@ -99,7 +99,8 @@ export class RedisMessageService implements MessageService {
   private readonly done: DoneChannel;
   private readonly statsStore: StatsStore;
   private readonly waiters: Waiters = new Map();
-  private pendingTakes = new Set<string>();
+  /** Take jobs to add at the end of this tick, one per partition and priority (keyed `partition.priority`). */
+  private pendingTakes = new Map<string, { partition: number; priority: Priority }>();
   private adding: Promise<void> = Promise.resolve();
 
   constructor(opts: RedisMessageServiceOptions) {
@@ -195,18 +196,16 @@ export class RedisMessageService implements MessageService {
    * reconciler adds a take job for a list left without one.
    */
   activate(partition: number, priority: Priority): void {
-    this.pendingTakes.add(`${partition}.${priority}`);
+    this.pendingTakes.set(`${partition}.${priority}`, { partition, priority });
     if (this.pendingTakes.size === 1) setImmediate(() => this.flushAdds());
   }
 
   private flushAdds(): void {
     const pending = this.pendingTakes;
-    this.pendingTakes = new Set();
+    this.pendingTakes = new Map();
     if (pending.size === 0) return;
     const byPartition = new Map<number, LaneJobSpec<typeof LANE_JOB>[]>();
-    for (const key of pending) {
-      const [p, priority] = key.split('.') as [string, Priority];
-      const partition = Number(p);
+    for (const { partition, priority } of pending.values()) {
       const jobs = byPartition.get(partition) ?? [];
       jobs.push({
         name: LANE_JOB,
