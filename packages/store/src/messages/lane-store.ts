@@ -15,9 +15,7 @@ type Arg = string | number;
 type ClaimReply = [ScriptError.LockLost] | [0] | [1, string, string, string, number | string, ...(string | string[])[]];
 
 interface LaneCommands {
-  ttLaneClaim(
-    ...args: Arg[]
-  ): Promise<[ScriptError.LockLost] | [0] | [1, string, string, string, number, ...(string | string[])[]]>;
+  ttLaneClaim(...args: Arg[]): Promise<ClaimReply>;
   ttLaneExtend(...args: Arg[]): Promise<number>;
   ttLaneRelease(...args: Arg[]): Promise<number>;
   ttLaneDropHead(...args: Arg[]): Promise<number>;
@@ -121,8 +119,7 @@ export interface LaneStoreOptions {
 }
 
 /** What lane-claim (and lane-take, per conversation) returns, decoded. */
-function parseClaim(reply: (string | number | (string | string[])[])[] | ClaimReply): LaneClaim {
-  const r = reply as ClaimReply;
+function parseClaim(r: ClaimReply): LaneClaim {
   switch (r[0]) {
     case ScriptError.LockLost:
       return { status: 'busy' };
